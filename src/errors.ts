@@ -1,0 +1,37 @@
+/**
+ * One base error for the whole product. `retriable` tells the caller whether
+ * trying again can help (a broker hiccup) or not (a bad config).
+ */
+export class TangentError extends Error {
+  readonly retriable: boolean;
+
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A pipeline configuration that cannot run; `field` names the offending path. */
+export class ConfigError extends TangentError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`config field "${field}": ${message}`);
+  }
+}
+
+/** A Kafka operation failed; carries the coordinates when known. */
+export class KafkaError extends TangentError {
+  constructor(
+    message: string,
+    readonly context: { topic?: string; partition?: number; offset?: string } = {},
+    options: { retriable?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** A model artifact or state that does not fit the configured architecture. */
+export class ModelError extends TangentError {}
