@@ -1,0 +1,270 @@
+/**
+ * Default relative breakdown threshold: an append or a pivot fails when
+ * `d² ≤ tolerance · (κ + s)`, i.e. when the new point leaves less than this
+ * fraction of its own prior variance unexplained by the others.
+ */
+export const DEFAULT_BREAKDOWN_TOLERANCE = 1e-10;
+
+/** Construction options of {@link IncrementalCholesky}. */
+export interface IncrementalCholeskyOptions {
+  /** Jitter s added to the diagonal (`A + sI = LLᵀ`); default 0. */
+  readonly jitter?: number;
+  /** Relative threshold on d² below which the factorisation breaks down; default {@link DEFAULT_BREAKDOWN_TOLERANCE}. */
+  readonly breakdownTolerance?: number;
+}
+
+/**
+ * Cholesky factor `LLᵀ = A + sI` of a sliding window of points, kept current
+ * in O(N²) per appended or evicted point.
+ *
+ * Indices are logical: 0 is the oldest point. `L` is stored column-major in a
+ * preallocated capacity × capacity Float64Array so that every inner loop
+ * (forward/backward substitution, the rank-one update sweep, the from-scratch
+ * factorisation) walks contiguous memory. Evicting the oldest point writes the
+ * updated trailing block one column and one row up-left while it sweeps, so
+ * the shift costs no pass beyond the O(N²) update itself; nothing is allocated
+ * after construction except the optional output arrays of the solves.
+ */
+export class IncrementalCholesky {
+  /** Maximum number of points, W. */
+  readonly capacity: number;
+  /** Relative d² threshold that signals a breakdown. */
+  readonly breakdownTolerance: number;
+
+  // Entry (i, j), i ≥ j, lives at factor[j * capacity + i]; the upper triangle is unused.
+  private readonly factor: Float64Array;
+  private readonly scratch: Float64Array;
+  private count = 0;
+  private diagonalJitter: number;
+
+  constructor(capacity: number, options: IncrementalCholeskyOptions = {}) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    this.diagonalJitter = checkJitter(options.jitter ?? 0);
+    this.breakdownTolerance = options.breakdownTolerance ?? DEFAULT_BREAKDOWN_TOLERANCE;
+    this.factor = new Float64Array(capacity * capacity);
+    this.scratch = new Float64Array(capacity);
+  }
+
+  /** Number of points currently factored, N. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The jitter s currently on the diagonal. */
+  get jitter(): number {
+    return this.diagonalJitter;
+  }
+
+  /** Entry `L[i][j]` (zero above the diagonal). */
+  entry(i: number, j: number): number {
+    this.checkIndex(i);
+    this.checkIndex(j);
+    return i >= j ? this.factor[j * this.capacity + i] : 0;
+  }
+
+  /** The factor as a dense N × N row-major lower-triangular matrix (a copy). */
+  toDense(): Float64Array {
+    const n = this.count;
+    const dense = new Float64Array(n * n);
+    for (let j = 0; j < n; j++) {
+      const column = j * this.capacity;
+      for (let i = j; i < n; i++) dense[i * n + j] = this.factor[column + i];
+    }
+    return dense;
+  }
+
+  /**
+   * Adds a point as the newest: with `l = L⁻¹k`, `d² = κ + s − lᵀl`, the factor
+   * becomes `[[L, 0], [lᵀ, d]]`.
+   *
+   * @param kVec - covariances between the new point and the N current ones, oldest first (length ≥ N; extra entries ignored)
+   * @param kappa - the new point's own variance κ (without jitter)
+   * @returns false on breakdown (`d² ≤ tolerance·(κ + s)`), in which case the factor is unchanged
+   * @throws RangeError when the factor is full
+   */
+  append(kVec: Float64Array, kappa: number): boolean {
+    const n = this.count;
+    if (n === this.capacity) throw new RangeError(`factor is full (capacity ${this.capacity}); evict first`);
+    const l = this.scratch;
+    for (let i = 0; i < n; i++) l[i] = kVec[i];
+    this.forwardSubstituteInPlace(l);
+    let explained = 0;
+    for (let i = 0; i < n; i++) explained += l[i] * l[i];
+    const total = kappa + this.diagonalJitter;
+    const dSquared = total - explained;
+    if (!(dSquared > this.breakdownTolerance * total)) return false;
+    const stride = this.capacity;
+    for (let j = 0; j < n; j++) this.factor[j * stride + n] = l[j];
+    this.factor[n * stride + n] = Math.sqrt(dSquared);
+    this.count = n + 1;
+    return true;
+  }
+
+  /**
+   * Removes the oldest point. With `L = [[l₁₁, 0], [l₂₁, L₂₂]]` the remaining
+   * points' factor L̃ satisfies `L̃L̃ᵀ = L₂₂L₂₂ᵀ + l₂₁l₂₁ᵀ`: a rank-one update,
+   * done as a sweep of Givens rotations (stable, never breaks down).
+   *
+   * @throws RangeError when the factor is empty
+   */
+  evictOldest(): void {
+    const n = this.count;
+    if (n === 0) throw new RangeError('cannot evict from an empty factor');
+    const stride = this.capacity;
+    const factor = this.factor;
+    const update = this.scratch;
+    // update[i] = l₂₁ in new indices (old row i + 1).
+    for (let i = 0; i < n - 1; i++) update[i] = factor[i + 1];
+    for (let k = 0; k < n - 1; k++) {
+      // New column k is old column k + 1 shifted up one row; old column k was consumed at step k − 1.
+      const source = (k + 1) * stride + 1;
+      const target = k * stride;
+      const pivot = factor[source + k];
+      const incoming = update[k];
+      const radius = Math.sqrt(pivot * pivot + incoming * incoming);
+      const cosine = pivot / radius;
+      const sine = incoming / radius;
+      factor[target + k] = radius;
+      for (let i = k + 1; i < n - 1; i++) {
+        const old = factor[source + i];
+        const carried = update[i];
+        factor[target + i] = cosine * old + sine * carried;
+        update[i] = cosine * carried - sine * old;
+      }
+    }
+    this.count = n - 1;
+  }
+
+  /**
+   * `L⁻¹b` by forward substitution.
+   *
+   * @param b - right-hand side, length ≥ N (only the first N entries are read)
+   * @param out - optional result array of length ≥ N; may be `b` itself
+   */
+  forwardSolve(b: Float64Array, out: Float64Array = new Float64Array(this.count)): Float64Array {
+    if (out !== b) for (let i = 0; i < this.count; i++) out[i] = b[i];
+    this.forwardSubstituteInPlace(out);
+    return out;
+  }
+
+  /**
+   * `L⁻ᵀy` by backward substitution.
+   *
+   * @param y - right-hand side, length ≥ N
+   * @param out - optional result array of length ≥ N; may be `y` itself
+   */
+  backwardSolve(y: Float64Array, out: Float64Array = new Float64Array(this.count)): Float64Array {
+    const n = this.count;
+    const stride = this.capacity;
+    const factor = this.factor;
+    if (out !== y) for (let i = 0; i < n; i++) out[i] = y[i];
+    for (let i = n - 1; i >= 0; i--) {
+      const column = i * stride;
+      let sum = out[i];
+      for (let j = i + 1; j < n; j++) sum -= factor[column + j] * out[j];
+      out[i] = sum / factor[column + i];
+    }
+    return out;
+  }
+
+  /**
+   * `(A + sI)⁻¹b = L⁻ᵀL⁻¹b` by two triangular solves.
+   *
+   * @param out - optional result array of length ≥ N; may be `b` itself
+   */
+  solve(b: Float64Array, out: Float64Array = new Float64Array(this.count)): Float64Array {
+    this.forwardSolve(b, out);
+    return this.backwardSolve(out, out);
+  }
+
+  /**
+   * `(A + sI)v = L(Lᵀv)`, two triangular products, O(N²) without needing A.
+   *
+   * @param out - result array of length ≥ N, distinct from `v`
+   */
+  multiply(v: Float64Array, out: Float64Array = new Float64Array(this.count)): Float64Array {
+    if (out === v) throw new RangeError('multiply cannot run in place');
+    const n = this.count;
+    const stride = this.capacity;
+    const factor = this.factor;
+    const transposed = this.scratch;
+    for (let j = 0; j < n; j++) {
+      const column = j * stride;
+      let sum = 0;
+      for (let i = j; i < n; i++) sum += factor[column + i] * v[i];
+      transposed[j] = sum;
+    }
+    out.fill(0, 0, n);
+    for (let j = 0; j < n; j++) {
+      const column = j * stride;
+      const weight = transposed[j];
+      for (let i = j; i < n; i++) out[i] += factor[column + i] * weight;
+    }
+    return out;
+  }
+
+  /**
+   * Factors `K + jitter·I` from scratch (left-looking, O(N³)), replacing the
+   * current factor.
+   *
+   * @param K - symmetric n × n matrix, row-major (entries on and above the diagonal are read)
+   * @param n - its order, ≤ capacity
+   * @param jitter - the new diagonal jitter s; defaults to the current one
+   * @returns false on breakdown, in which case the factor is left empty (size 0)
+   */
+  refactor(K: Float64Array, n: number, jitter: number = this.diagonalJitter): boolean {
+    if (!Number.isInteger(n) || n < 0 || n > this.capacity) throw new RangeError(`order ${n} outside 0..${this.capacity}`);
+    if (K.length < n * n) throw new RangeError(`K has ${K.length} entries, expected ${n * n}`);
+    this.diagonalJitter = checkJitter(jitter);
+    const stride = this.capacity;
+    const factor = this.factor;
+    for (let j = 0; j < n; j++) {
+      const column = j * stride;
+      for (let i = j; i < n; i++) factor[column + i] = K[j * n + i];
+      const total = factor[column + j] + this.diagonalJitter;
+      factor[column + j] = total;
+      for (let k = 0; k < j; k++) {
+        const earlier = k * stride;
+        const weight = factor[earlier + j];
+        for (let i = j; i < n; i++) factor[column + i] -= weight * factor[earlier + i];
+      }
+      const dSquared = factor[column + j];
+      if (!(dSquared > this.breakdownTolerance * total)) {
+        this.count = 0;
+        return false;
+      }
+      const d = Math.sqrt(dSquared);
+      factor[column + j] = d;
+      for (let i = j + 1; i < n; i++) factor[column + i] /= d;
+    }
+    this.count = n;
+    return true;
+  }
+
+  /** Forgets every point (keeps the jitter). */
+  clear(): void {
+    this.count = 0;
+  }
+
+  private forwardSubstituteInPlace(b: Float64Array): void {
+    const n = this.count;
+    const stride = this.capacity;
+    const factor = this.factor;
+    for (let j = 0; j < n; j++) {
+      const column = j * stride;
+      const solved = b[j] / factor[column + j];
+      b[j] = solved;
+      for (let i = j + 1; i < n; i++) b[i] -= factor[column + i] * solved;
+    }
+  }
+
+  private checkIndex(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`index ${i} outside 0..${this.count - 1}`);
+  }
+}
+
+function checkJitter(jitter: number): number {
+  if (!Number.isFinite(jitter) || jitter < 0) throw new RangeError(`jitter must be finite and ≥ 0, got ${jitter}`);
+  return jitter;
+}
