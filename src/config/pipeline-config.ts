@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/**
+ * The pipeline configuration: one YAML file, validated at start. Every field
+ * has a default so the built-in demo runs with an empty file; a bad value
+ * fails at start with the field's path named (see load-pipeline-config.ts).
+ */
+const positiveInt = z.number().int().positive();
+
+export const kafkaSchema = z
+  .object({
+    brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
+    clientId: z.string().min(1).default('tangent'),
+    topic: z.string().min(1).default('tangent.records'),
+    groupId: z.string().min(1).default('tangent'),
+    /** Where bad records go; defaults to `<topic>.dlq`. */
+    deadLetterTopic: z.string().min(1).optional(),
+    fromBeginning: z.boolean().default(true),
+    /** Pause fetching above this many records in flight, resume below lowWaterMark. */
+    highWaterMark: positiveInt.default(20_000),
+    lowWaterMark: positiveInt.default(5_000),
+    maxWaitTimeMs: positiveInt.default(100),
+    sessionTimeoutMs: positiveInt.default(30_000),
+    /** Records larger than this are dead-lettered with reason `too_large`. */
+    maxRecordBytes: positiveInt.default(64 * 1024),
+  })
+  .strict()
+  .refine((k) => k.lowWaterMark < k.highWaterMark, {
+    message: 'lowWaterMark must be below highWaterMark',
+    path: ['lowWaterMark'],
+  });
+
+export const modelSchema = z
+  .object({
+    inputDim: positiveInt.default(10),
+    hidden: z.array(positiveInt).default([64, 64]),
+    headHidden: z.array(positiveInt).default([]),
+    activation: z.enum(['relu', 'erf']).default('relu'),
+    sigmaW2: z.number().positive().default(2),
+    sigmaB2: z.number().nonnegative().default(0.1),
+    learningRate: z.number().positive().default(0.05),
+    maxTasks: positiveInt.default(64),
+    seed: z.number().int().nonnegative().default(42),
+    /** `auto` picks the first that loads of tensorflow-gpu, tensorflow (native), wasm, cpu. */
+    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  })
+  .strict();
+
+export const batchSchema = z
+  .object({
+    size: positiveInt.default(64),
+    /** Flush a partial batch this long after its first record; 0 = count-based only (deterministic replay). */
+    lingerMs: z.number().int().nonnegative().default(200),
+  })
+  .strict();
+
+export const metricsSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535).default(9464),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Records in the sliding window behind the `tangent_prequential_mae` gauge. */
+    maeWindow: positiveInt.default(1000),
+  })
+  .strict();
+
+export const pipelineConfigSchema = z
+  .object({
+    kafka: kafkaSchema.default(() => kafkaSchema.parse({})),
+    model: modelSchema.default(() => modelSchema.parse({})),
+    batch: batchSchema.default(() => batchSchema.parse({})),
+    metrics: metricsSchema.default(() => metricsSchema.parse({})),
+    /** Seconds between the one-line progress summaries on stderr; 0 = off. */
+    summaryIntervalSeconds: z.number().nonnegative().default(5),
+  })
+  .strict();
+
+export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+export type KafkaConfig = PipelineConfig['kafka'];
+export type ModelConfig = PipelineConfig['model'];
+
+export function deadLetterTopicOf(kafka: KafkaConfig): string {
+  return kafka.deadLetterTopic ?? `${kafka.topic}.dlq`;
+}

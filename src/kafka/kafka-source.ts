@@ -1,0 +1,131 @@
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { Observable } from 'rxjs';
+import type { Logger } from 'pino';
+import { KafkaError } from '../errors.js';
+import type { SourceRecord } from '../pipeline/records.js';
+import { FlowControl } from './flow-control.js';
+import { PartitionOffsets } from './partition-offsets.js';
+
+export interface KafkaSourceOptions {
+  readonly topic: string;
+  readonly fromBeginning: boolean;
+  readonly highWaterMark: number;
+  readonly lowWaterMark: number;
+}
+
+/**
+ * The consumer end of the pipeline: a kafkajs group consumer turned into an
+ * Observable of records. No auto-commit: offsets are committed by the commit
+ * stage after a batch is learned. Records are emitted synchronously inside
+ * `eachBatch`, so the synchronous stages run before kafkajs fetches again;
+ * the asynchronous tail (dead-letter, commit) is bounded by water marks.
+ */
+export class KafkaSource {
+  readonly flow: FlowControl;
+  readonly offsets = new PartitionOffsets();
+  private assigned = false;
+  private draining = false;
+  private batchInProgress: Promise<void> = Promise.resolve();
+  private emitterComplete: (() => void) | undefined;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: KafkaSourceOptions,
+    private readonly logger: Logger,
+    private readonly onFlowChange: (paused: boolean, inFlight: number) => void = () => {},
+  ) {
+    this.flow = new FlowControl(options.highWaterMark, options.lowWaterMark);
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assignment = payload.memberAssignment as Record<string, number[]>;
+      this.offsets.retain(new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`))));
+      this.assigned = true;
+      logger.info({ assignment, leader: payload.isLeader }, 'joined consumer group');
+    });
+  }
+
+  /** Ready once the group has given this member its assignment. */
+  get ready(): boolean {
+    return this.assigned;
+  }
+
+  readonly records$ = new Observable<SourceRecord>((subscriber) => {
+    this.emitterComplete = () => subscriber.complete();
+    const start = async (): Promise<void> => {
+      await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning });
+      await this.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => {
+          const run = this.emitBatch(payload, (record) => subscriber.next(record));
+          this.batchInProgress = run.catch(() => undefined);
+          return run;
+        },
+      });
+    };
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) {
+        subscriber.error(new KafkaError(`consumer crashed: ${payload.error.message}`, { topic: this.options.topic }, { cause: payload.error }));
+      }
+    });
+    start().catch((cause: unknown) =>
+      subscriber.error(new KafkaError(`cannot start consuming ${this.options.topic}`, { topic: this.options.topic }, { retriable: true, cause })),
+    );
+  });
+
+  private async emitBatch(payload: EachBatchPayload, emit: (record: SourceRecord) => void): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    this.offsets.seenHighWatermark(batch.topic, batch.partition, batch.highWatermark);
+    let emitted = 0;
+    for (const message of batch.messages) {
+      if (this.draining || !isRunning() || isStale()) break;
+      // resolveOffset only advances kafkajs' fetch position; nothing is committed here.
+      resolveOffset(message.offset);
+      if (!this.offsets.accept(batch.topic, batch.partition, message.offset)) continue;
+      emit({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+        timestamp: Number(message.timestamp),
+      });
+      emitted += 1;
+      if (emitted % 512 === 0) await heartbeat();
+    }
+    if (this.flow.emitted(emitted) === 'pause') {
+      this.consumer.pause([{ topic: this.options.topic }]);
+      this.logger.debug({ inFlight: this.flow.inFlight }, 'paused: in-flight records above the high-water mark');
+    }
+    this.onFlowChange(this.flow.paused, this.flow.inFlight);
+    await heartbeat();
+  }
+
+  /** Called by the commit stage when records have left the pipeline. */
+  completed(count: number): void {
+    if (this.flow.completed(count) === 'resume' && !this.draining) {
+      this.consumer.resume([{ topic: this.options.topic }]);
+      this.logger.debug({ inFlight: this.flow.inFlight }, 'resumed: in-flight records below the low-water mark');
+    }
+    this.onFlowChange(this.flow.paused, this.flow.inFlight);
+  }
+
+  /** Commits the next offsets of a learned batch and records them for lag. */
+  async commit(nextOffsets: Iterable<{ topic: string; partition: number; offset: string }>): Promise<void> {
+    const offsets = [...nextOffsets];
+    if (offsets.length === 0) return;
+    await this.consumer.commitOffsets(offsets);
+    for (const { topic, partition, offset } of offsets) this.offsets.committed(topic, partition, offset);
+  }
+
+  /**
+   * Graceful end: stop fetching, let the batch being emitted finish, then
+   * complete the stream so the last partial minibatch is learned and committed.
+   */
+  async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.consumer.pause([{ topic: this.options.topic }]);
+    await this.batchInProgress;
+    this.emitterComplete?.();
+  }
+}

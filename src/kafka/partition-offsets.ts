@@ -1,0 +1,57 @@
+/**
+ * Per-partition bookkeeping of the source: the next offset expected (to drop
+ * records a rebalance makes kafkajs fetch twice), the broker's high-water mark
+ * and the committed offset (for lag).
+ */
+interface PartitionState {
+  nextExpected: bigint | undefined;
+  highWatermark: bigint;
+  committed: bigint | undefined;
+  firstSeen: bigint;
+}
+
+export class PartitionOffsets {
+  private readonly partitions = new Map<string, PartitionState & { topic: string; partition: number }>();
+
+  private state(topic: string, partition: number, offset: bigint): PartitionState {
+    const key = `${topic}:${partition}`;
+    let state = this.partitions.get(key);
+    if (!state) {
+      state = { topic, partition, nextExpected: undefined, highWatermark: offset, committed: undefined, firstSeen: offset };
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
+  /** True when this record is new; false when it was already emitted. */
+  accept(topic: string, partition: number, offset: string): boolean {
+    const value = BigInt(offset);
+    const state = this.state(topic, partition, value);
+    if (state.nextExpected !== undefined && value < state.nextExpected) return false;
+    state.nextExpected = value + 1n;
+    return true;
+  }
+
+  seenHighWatermark(topic: string, partition: number, highWatermark: string): void {
+    const value = BigInt(highWatermark);
+    const state = this.state(topic, partition, value);
+    if (value > state.highWatermark) state.highWatermark = value;
+  }
+
+  committed(topic: string, partition: number, nextOffset: string): void {
+    const value = BigInt(nextOffset);
+    this.state(topic, partition, value).committed = value;
+  }
+
+  /** Forgets partitions this member no longer owns (after a rebalance). */
+  retain(assigned: ReadonlySet<string>): void {
+    for (const key of [...this.partitions.keys()]) if (!assigned.has(key)) this.partitions.delete(key);
+  }
+
+  *lag(): Iterable<{ topic: string; partition: number; lag: number }> {
+    for (const s of this.partitions.values()) {
+      const base = s.committed ?? s.firstSeen;
+      yield { topic: s.topic, partition: s.partition, lag: Number(s.highWatermark > base ? s.highWatermark - base : 0n) };
+    }
+  }
+}

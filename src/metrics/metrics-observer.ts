@@ -1,0 +1,76 @@
+import { SlidingMean } from '../math/sliding-mean.js';
+import type { ModelName } from '../model/online-model.js';
+import type { BatchObserver } from '../pipeline/observe.js';
+import type { LearnedBatch } from '../pipeline/records.js';
+import type { TangentMetrics } from './metrics.js';
+
+/**
+ * Turns learned batches into metric updates. Errors are summed per
+ * (task, model) within a batch first, so the hot path does one labelled
+ * increment per task and model, not one per record.
+ */
+export class MetricsObserver implements BatchObserver {
+  private readonly windows = new Map<string, SlidingMean>();
+
+  constructor(
+    private readonly metrics: TangentMetrics,
+    private readonly maeWindow: number,
+    private readonly taskCount: () => number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private window(task: string, model: ModelName): SlidingMean {
+    const key = `${model}\u0000${task}`;
+    let window = this.windows.get(key);
+    if (!window) this.windows.set(key, (window = new SlidingMean(this.maeWindow)));
+    return window;
+  }
+
+  observe(batch: LearnedBatch): void {
+    const m = this.metrics;
+    const network = batch.learned.find((l) => l.model === 'nn');
+    const stepApplied = network?.applied ?? true;
+    m.records.inc({ result: stepApplied ? 'learned' : 'step_rejected' }, batch.accepted.length);
+    for (const rejected of batch.rejected) m.countDeadLetter(rejected.reason);
+
+    for (const { model, predictions } of batch.scores) {
+      const sums = new Map<string, { absolute: number; squared: number; count: number }>();
+      batch.accepted.forEach(({ example }, i) => {
+        const error = predictions[i]! - example.y;
+        let sum = sums.get(example.task);
+        if (!sum) sums.set(example.task, (sum = { absolute: 0, squared: 0, count: 0 }));
+        sum.absolute += Math.abs(error);
+        sum.squared += error * error;
+        sum.count += 1;
+        this.window(example.task, model).push(Math.abs(error));
+      });
+      for (const [task, sum] of sums) {
+        const labels = { task, model };
+        m.absoluteError.inc(labels, sum.absolute);
+        m.squaredError.inc(labels, sum.squared);
+        m.predictions.inc(labels, sum.count);
+        m.windowMae.set(labels, this.window(task, model).mean);
+      }
+    }
+
+    for (const learned of batch.learned) {
+      m.sgdSteps.inc({ model: learned.model, result: learned.applied ? 'applied' : 'rejected' });
+      if (Number.isFinite(learned.loss)) m.trainingLoss.set({ model: learned.model }, learned.loss);
+      m.stageDuration.observe({ stage: 'learn' }, learned.seconds);
+      if (learned.fineTune) {
+        m.fineTunePhases.inc();
+        m.fineTuneDuration.observe(learned.fineTune.seconds);
+      }
+    }
+    m.stageDuration.observe({ stage: 'score' }, batch.scoreSeconds);
+    m.batches.inc();
+    m.tasks.set(this.taskCount());
+    const now = this.now();
+    for (const { example } of batch.accepted) m.ingestToLearned.observe(Math.max(0, now - example.ts) / 1000);
+  }
+
+  /** After the commit: the whole batch is done. */
+  committed(batch: LearnedBatch): void {
+    this.metrics.batchDuration.observe((this.now() - batch.formedAt) / 1000);
+  }
+}

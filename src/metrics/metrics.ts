@@ -1,0 +1,172 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ModelName } from '../model/online-model.js';
+import type { RejectReason } from '../pipeline/records.js';
+
+/**
+ * Every metric tangent exports, declared once against one registry
+ * (docs/metrics.md lists them). Label values are bounded: `task` by the task
+ * cap, `partition` by the topic, the rest by closed unions.
+ */
+export type RecordResult = 'learned' | 'dead_lettered' | 'step_rejected';
+export type Stage = 'decode_to_batch' | 'score' | 'learn' | 'dead_letter' | 'commit';
+
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface LagSource {
+  /** Per partition: latest high-water mark seen minus the committed offset. */
+  lag(): Iterable<{ topic: string; partition: number; lag: number }>;
+}
+
+export class TangentMetrics {
+  readonly registry = new Registry();
+
+  readonly records = new Counter<'result'>({
+    name: 'tangent_records_total',
+    help: 'Records processed, by result: learned, dead_lettered, or step_rejected (numerical guard).',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
+  readonly deadLetters = new Counter<'reason'>({
+    name: 'tangent_dead_letters_total',
+    help: 'Records sent to the dead-letter topic, by reason.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
+  readonly batches = new Counter({
+    name: 'tangent_batches_total',
+    help: 'Minibatches learned and committed.',
+    registers: [this.registry],
+  });
+
+  readonly batchDuration = new Histogram({
+    name: 'tangent_batch_duration_seconds',
+    help: 'Time from closing a minibatch to committing it (score, learn, dead-letter, commit).',
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  readonly stageDuration = new Histogram<'stage'>({
+    name: 'tangent_stage_duration_seconds',
+    help: 'Time spent per minibatch in each pipeline stage.',
+    labelNames: ['stage'],
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  readonly ingestToLearned = new Histogram({
+    name: 'tangent_ingest_to_learned_seconds',
+    help: "Time from a record's timestamp to the end of the batch that learned it.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly absoluteError = new Counter<'task' | 'model'>({
+    name: 'tangent_prequential_absolute_error_total',
+    help: 'Sum of |prediction − target| over records, each predicted before it was learned.',
+    labelNames: ['task', 'model'],
+    registers: [this.registry],
+  });
+
+  readonly squaredError = new Counter<'task' | 'model'>({
+    name: 'tangent_prequential_squared_error_total',
+    help: 'Sum of (prediction − target)² over records, each predicted before it was learned.',
+    labelNames: ['task', 'model'],
+    registers: [this.registry],
+  });
+
+  readonly predictions = new Counter<'task' | 'model'>({
+    name: 'tangent_prequential_predictions_total',
+    help: 'Records scored prequentially (the denominator of the error sums).',
+    labelNames: ['task', 'model'],
+    registers: [this.registry],
+  });
+
+  readonly windowMae = new Gauge<'task' | 'model'>({
+    name: 'tangent_prequential_mae',
+    help: 'Prequential mean absolute error over the last metrics.maeWindow records of the task.',
+    labelNames: ['task', 'model'],
+    registers: [this.registry],
+  });
+
+  readonly sgdSteps = new Counter<'model' | 'result'>({
+    name: 'tangent_sgd_steps_total',
+    help: 'Learning steps, by result: applied, or rejected by the numerical guard (weights unchanged).',
+    labelNames: ['model', 'result'],
+    registers: [this.registry],
+  });
+
+  readonly trainingLoss = new Gauge<'model'>({
+    name: 'tangent_training_loss',
+    help: "The last minibatch's training loss before its step (standardised target units).",
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
+  readonly fineTunePhases = new Counter({
+    name: 'tangent_fine_tune_phases_total',
+    help: 'Fine-tuning phases of the shared trunk.',
+    registers: [this.registry],
+  });
+
+  readonly fineTuneDuration = new Histogram({
+    name: 'tangent_fine_tune_duration_seconds',
+    help: 'Duration of a fine-tuning phase.',
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  readonly tasks = new Gauge({
+    name: 'tangent_tasks',
+    help: 'Tasks with a head.',
+    registers: [this.registry],
+  });
+
+  readonly inFlight = new Gauge({
+    name: 'tangent_in_flight_records',
+    help: 'Records fetched but not yet committed (backpressure pauses the source above the high-water mark).',
+    registers: [this.registry],
+  });
+
+  readonly paused = new Gauge({
+    name: 'tangent_source_paused',
+    help: '1 while the source is paused for backpressure.',
+    registers: [this.registry],
+  });
+
+  readonly backend = new Gauge<'backend' | 'package'>({
+    name: 'tangent_backend_info',
+    help: 'The TensorFlow.js backend in use (value 1).',
+    labelNames: ['backend', 'package'],
+    registers: [this.registry],
+  });
+
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+
+  constructor(lagSource: LagSource) {
+    this.consumerLag = new Gauge<'topic' | 'partition'>({
+      name: 'tangent_consumer_lag_records',
+      help: 'Records behind the partition end: latest high-water mark minus the committed offset.',
+      labelNames: ['topic', 'partition'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { topic, partition, lag } of lagSource.lag()) this.set({ topic, partition: String(partition) }, lag);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  countDeadLetter(reason: RejectReason): void {
+    this.records.inc({ result: 'dead_lettered' });
+    this.deadLetters.inc({ reason });
+  }
+
+  observePrediction(task: string, model: ModelName, error: number): void {
+    const labels = { task, model };
+    this.absoluteError.inc(labels, Math.abs(error));
+    this.squaredError.inc(labels, error * error);
+    this.predictions.inc(labels);
+  }
+}

@@ -1,0 +1,171 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Example } from '../pipeline/records.js';
+import type { ArchitectureSpec } from './architecture-spec.js';
+import type { FineTunePhase, LearnResult, OnlineModel } from './online-model.js';
+import { StratifiedReservoir } from './replay-buffer.js';
+import { RunningMoments } from './running-moments.js';
+import { TrunkHeadsNetwork, type TaskGroup } from './trunk-heads-network.js';
+
+export interface FineTuneConfig {
+  /** Run a fine-tuning phase every this many learned batches; 0 = only on demand. */
+  readonly every: number;
+  readonly steps: number;
+  /** ρ: the trunk learns at ρ·η during a phase (ρ < 1 keeps pretrained features). */
+  readonly trunkLearningRateRatio: number;
+  readonly replayPerTask: number;
+  readonly batchSize: number;
+}
+
+export interface OnlineRegressorConfig {
+  readonly spec: ArchitectureSpec;
+  readonly learningRate: number;
+  readonly seed: number;
+  readonly fineTune: FineTuneConfig;
+}
+
+interface StepResult {
+  readonly applied: boolean;
+  /** Mean squared error in standardised target units, before the step. */
+  readonly loss: number;
+}
+
+interface PreparedBatch {
+  readonly input: Float32Array;
+  readonly targets: Float32Array;
+  readonly groups: TaskGroup[];
+  /** order[k] = index in the caller's array of the k-th row after grouping by task. */
+  readonly order: Int32Array;
+}
+
+/**
+ * The neural model: per-minibatch SGD on the heads of the tasks present
+ * (trunk frozen), plus fine-tuning phases that move the trunk at ρ·η.
+ * Targets are standardised with running moments so one learning rate suits
+ * tasks of any scale; predictions are returned in the target's own units.
+ */
+export class OnlineRegressor implements OnlineModel {
+  readonly model = 'nn' as const;
+  readonly network: TrunkHeadsNetwork;
+  readonly targetMoments = new RunningMoments(1);
+  readonly replay: StratifiedReservoir;
+  private batchesSinceFineTune = 0;
+  private fineTunePending = false;
+
+  constructor(readonly config: OnlineRegressorConfig) {
+    this.network = new TrunkHeadsNetwork(config.spec, config.seed);
+    this.replay = new StratifiedReservoir(config.fineTune.replayPerTask, config.seed ^ 0x2e91a7);
+  }
+
+  private prepare(examples: readonly Example[], standardizeTargets: boolean): PreparedBatch {
+    const dim = this.config.spec.inputDim;
+    const order = Int32Array.from(examples.keys()).sort((a, b) => {
+      const ta = examples[a]!.task;
+      const tb = examples[b]!.task;
+      return ta < tb ? -1 : ta > tb ? 1 : a - b;
+    });
+    const input = new Float32Array(examples.length * dim);
+    const targets = new Float32Array(examples.length);
+    const groups: TaskGroup[] = [];
+    const mean = this.targetMoments.mean[0]!;
+    const std = this.targetMoments.standardDeviation(0);
+    order.forEach((index, row) => {
+      const example = examples[index]!;
+      input.set(example.x, row * dim);
+      targets[row] = standardizeTargets ? (example.y - mean) / std : example.y;
+      const last = groups[groups.length - 1];
+      if (last && last.task === example.task) groups[groups.length - 1] = { ...last, count: last.count + 1 };
+      else groups.push({ task: example.task, start: row, count: 1 });
+    });
+    return { input, targets, groups, order };
+  }
+
+  /** Prequential scoring: predictions (target units) before learning from the batch. */
+  predict(examples: readonly Example[]): Float32Array {
+    const predictions = new Float32Array(examples.length);
+    if (examples.length === 0) return predictions;
+    const batch = this.prepare(examples, false);
+    const standardized = tf.tidy(() =>
+      this.network.forward(tf.tensor2d(batch.input, [examples.length, this.config.spec.inputDim]), batch.groups).dataSync(),
+    );
+    const mean = this.targetMoments.mean[0]!;
+    const std = this.targetMoments.standardDeviation(0);
+    batch.order.forEach((index, row) => (predictions[index] = mean + std * standardized[row]!));
+    return predictions;
+  }
+
+  /**
+   * One SGD step on `variables` with per-variable learning rates. The numerical
+   * guard reads the loss and the gradients' squared norm once; anything
+   * non-finite rejects the whole step.
+   */
+  private sgdStep(batch: PreparedBatch, rates: Map<tf.Variable, number>): StepResult {
+    const variables = [...rates.keys()];
+    return tf.tidy(() => {
+      const input = tf.tensor2d(batch.input, [batch.targets.length, this.config.spec.inputDim]);
+      const targets = tf.tensor2d(batch.targets, [batch.targets.length, 1]);
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.meanSquaredError(targets, this.network.forward(input, batch.groups)) as tf.Scalar,
+        variables,
+      );
+      const squaredNorm = tf.addN(variables.map((v) => tf.sum(tf.square(grads[v.name]!))));
+      const [loss, norm] = [value.dataSync()[0]!, squaredNorm.dataSync()[0]!];
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) return { applied: false, loss };
+      for (const v of variables) v.assign(tf.sub(v, tf.mul(grads[v.name]!, rates.get(v)!)));
+      return { applied: true, loss };
+    });
+  }
+
+  /**
+   * Learns one minibatch: heads of the tasks present move at η, the trunk
+   * stays; then runs a fine-tuning phase when one is due or was requested.
+   */
+  learn(examples: readonly Example[]): LearnResult {
+    if (examples.length === 0) return { applied: true, loss: 0 };
+    for (const example of examples) {
+      this.targetMoments.update([example.y]);
+      this.replay.add(example);
+    }
+    const batch = this.prepare(examples, true);
+    const rates = new Map(this.network.headVariables(batch.groups.map((g) => g.task)).map((v) => [v, this.config.learningRate]));
+    const result = this.sgdStep(batch, rates);
+    this.batchesSinceFineTune += 1;
+    const due = this.config.fineTune.every > 0 && this.batchesSinceFineTune >= this.config.fineTune.every;
+    return due || this.fineTunePending ? { ...result, fineTune: this.fineTune() } : result;
+  }
+
+  /** Asks for a fine-tuning phase after the next learned batch (e.g. on drift). */
+  requestFineTune(): void {
+    this.fineTunePending = true;
+  }
+
+  /**
+   * A fine-tuning phase: `steps` SGD steps on replayed examples, the trunk at
+   * ρ·η and the replayed tasks' heads at η.
+   */
+  fineTune(): FineTunePhase {
+    const started = performance.now();
+    const { steps, batchSize, trunkLearningRateRatio } = this.config.fineTune;
+    let rejectedSteps = 0;
+    for (let step = 0; step < steps; step++) {
+      const sample = this.replay.sample(batchSize);
+      if (sample.length === 0) break;
+      const batch = this.prepare(sample, true);
+      const rates = new Map<tf.Variable, number>();
+      for (const v of this.network.trunkVariables()) rates.set(v, trunkLearningRateRatio * this.config.learningRate);
+      for (const v of this.network.headVariables(batch.groups.map((g) => g.task))) rates.set(v, this.config.learningRate);
+      if (!this.sgdStep(batch, rates).applied) rejectedSteps += 1;
+    }
+    this.batchesSinceFineTune = 0;
+    this.fineTunePending = false;
+    return { steps, rejectedSteps, seconds: (performance.now() - started) / 1000 };
+  }
+
+  forgetTask(task: string): void {
+    this.network.removeHead(task);
+    this.replay.forget(task);
+  }
+
+  dispose(): void {
+    this.network.dispose();
+  }
+}

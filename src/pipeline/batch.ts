@@ -1,0 +1,61 @@
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import type { Accepted, Batch, Decoded, Rejected } from './records.js';
+
+export interface BatchOptions {
+  /** Records (good and bad) per batch: batches are cut by count, so a replay forms the same ones. */
+  readonly size: number;
+  /**
+   * Flush a partial batch this long after its first record, bounding the
+   * latency of a slow stream; 0 = never (deterministic replay).
+   */
+  readonly lingerMs: number;
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * Stage: cuts the decoded stream into minibatches of `size` records in
+ * arrival order, remembering the next offset of every partition it covers.
+ */
+export function batch(options: BatchOptions): OperatorFunction<Decoded, Batch> {
+  const scheduler = options.scheduler ?? asyncScheduler;
+  return (source) =>
+    new Observable<Batch>((subscriber) => {
+      let sequence = 0;
+      let accepted: Accepted[] = [];
+      let rejected: Rejected[] = [];
+      let nextOffsets = new Map<string, { topic: string; partition: number; offset: string }>();
+      let linger: Subscription | undefined;
+
+      const flush = (): void => {
+        linger?.unsubscribe();
+        linger = undefined;
+        if (accepted.length + rejected.length === 0) return;
+        const closed: Batch = { sequence: sequence++, accepted, rejected, nextOffsets, formedAt: scheduler.now() };
+        accepted = [];
+        rejected = [];
+        nextOffsets = new Map();
+        subscriber.next(closed);
+      };
+
+      const subscription = source.subscribe({
+        next: (decoded) => {
+          if (decoded.ok) accepted.push(decoded);
+          else rejected.push(decoded);
+          const { topic, partition, offset } = decoded.source;
+          nextOffsets.set(`${topic}:${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+          if (accepted.length + rejected.length >= options.size) flush();
+          else if (options.lingerMs > 0 && linger === undefined) linger = scheduler.schedule(flush, options.lingerMs);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          flush();
+          subscriber.complete();
+        },
+      });
+
+      return () => {
+        linger?.unsubscribe();
+        subscription.unsubscribe();
+      };
+    });
+}

@@ -1,0 +1,82 @@
+import type { LearnResult, ModelName } from '../model/online-model.js';
+
+/**
+ * The types that flow through the pipeline, left to right. Each stage narrows
+ * or enriches them; none carries I/O handles.
+ */
+
+/** Where a record came from: enough to commit, dead-letter or replay it. */
+export interface SourceCoordinates {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offsets are int64; kept as the string kafkajs gives. */
+  readonly offset: string;
+}
+
+/** A raw Kafka message as the source emits it. */
+export interface SourceRecord extends SourceCoordinates {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Broker timestamp, epoch ms. */
+  readonly timestamp: number;
+}
+
+/** One training example: what a good record decodes to. */
+export interface Example {
+  readonly task: string;
+  /** Features; standardised in place by the scale stage. */
+  readonly x: Float32Array;
+  readonly y: number;
+  /** Event time, epoch ms (the record's `ts`, else the broker timestamp). */
+  readonly ts: number;
+}
+
+export type RejectReason =
+  | 'empty'
+  | 'too_large'
+  | 'invalid_utf8'
+  | 'invalid_json'
+  | 'not_an_object'
+  | 'missing_field'
+  | 'unknown_field_type'
+  | 'wrong_dimension'
+  | 'non_finite'
+  | 'task_limit';
+
+export type Decoded =
+  | { readonly ok: true; readonly source: SourceRecord; readonly example: Example }
+  | { readonly ok: false; readonly source: SourceRecord; readonly reason: RejectReason; readonly detail: string };
+
+export type Accepted = Extract<Decoded, { ok: true }>;
+export type Rejected = Extract<Decoded, { ok: false }>;
+
+/** A minibatch: consecutive decoded records, good and bad, in arrival order. */
+export interface Batch {
+  readonly sequence: number;
+  readonly accepted: readonly Accepted[];
+  readonly rejected: readonly Rejected[];
+  /** Next offset to consume per "topic:partition", i.e. highest offset in the batch + 1. */
+  readonly nextOffsets: ReadonlyMap<string, { topic: string; partition: number; offset: string }>;
+  /** Time the batch was closed, epoch ms. */
+  readonly formedAt: number;
+}
+
+/** One model's prequential predictions for a batch, aligned with `Batch.accepted`. */
+export interface ModelScores {
+  readonly model: ModelName;
+  readonly predictions: Float32Array;
+}
+
+export interface ScoredBatch extends Batch {
+  readonly scores: readonly ModelScores[];
+  readonly scoreSeconds: number;
+}
+
+export interface ModelLearning extends LearnResult {
+  readonly model: ModelName;
+  readonly seconds: number;
+}
+
+export interface LearnedBatch extends ScoredBatch {
+  readonly learned: readonly ModelLearning[];
+}
