@@ -29,17 +29,21 @@ export interface PipelineParts {
 
 /** The one place the stages are composed, left to right as in DESIGN §1. */
 export function learningPipeline(parts: PipelineParts): OperatorFunction<SourceRecord, LearnedBatch> {
+  // Two pipes because rxjs types at most nine operators in one.
   return (records) =>
-    records.pipe(
-      decode(parts.decode),
-      admitTasks(parts.admission),
-      scale(parts.featureMoments),
-      batch(parts.batch),
-      score(parts.models),
-      learn(parts.models),
-      observe(parts.observers),
-      deadLetter<LearnedBatch>(parts.publishDeadLetters),
-      commit<LearnedBatch>(parts.committer),
-      observe(parts.committedObservers),
-    );
+    records
+      .pipe(
+        decode(parts.decode),
+        admitTasks(parts.admission),
+        scale(parts.featureMoments),
+        batch(parts.batch),
+        score(parts.models),
+        learn(parts.models),
+        observe(parts.observers),
+      )
+      .pipe(
+        deadLetter<LearnedBatch>(parts.publishDeadLetters),
+        commit<LearnedBatch>(parts.committer),
+        observe(parts.committedObservers),
+      );
 }
