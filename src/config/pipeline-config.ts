@@ -38,11 +38,23 @@ export const modelSchema = z
     activation: z.enum(['relu', 'erf']).default('relu'),
     sigmaW2: z.number().positive().default(2),
     sigmaB2: z.number().nonnegative().default(0.1),
-    learningRate: z.number().positive().default(0.05),
+    /** η: SGD learning rate of the heads (NTK parameterisation wants O(1) rates). */
+    learningRate: z.number().positive().default(1),
     maxTasks: positiveInt.default(64),
     seed: z.number().int().nonnegative().default(42),
     /** `auto` picks the first that loads of tensorflow-gpu, tensorflow (native), wasm, cpu. */
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  })
+  .strict();
+
+export const fineTuneSchema = z
+  .object({
+    /** A fine-tuning phase every this many batches; 0 = only when drift asks for one. */
+    every: z.number().int().nonnegative().default(5),
+    steps: positiveInt.default(10),
+    /** ρ: the trunk learns at ρ·η during a phase. */
+    trunkLearningRateRatio: z.number().positive().max(1).default(0.1),
+    replayPerTask: positiveInt.default(1000),
   })
   .strict();
 
@@ -67,6 +79,7 @@ export const pipelineConfigSchema = z
   .object({
     kafka: kafkaSchema.default(() => kafkaSchema.parse({})),
     model: modelSchema.default(() => modelSchema.parse({})),
+    fineTune: fineTuneSchema.default(() => fineTuneSchema.parse({})),
     batch: batchSchema.default(() => batchSchema.parse({})),
     metrics: metricsSchema.default(() => metricsSchema.parse({})),
     /** Seconds between the one-line progress summaries on stderr; 0 = off. */

@@ -10,7 +10,7 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /** One kafkajs client per process, logging through tangent's structured logger. */
-export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
+export function createKafka(config: Pick<KafkaConfig, 'brokers' | 'clientId'>, logger: Logger): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: config.clientId,

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { loadPipelineConfig } from './config/load-pipeline-config.js';
+import { TangentError } from './errors.js';
+import { createLogger } from './logger.js';
+import { demoCommand } from './commands/demo.js';
+import { produceCommand, produceUsage } from './commands/produce.js';
+import { runCommand } from './commands/run.js';
+
+const usage = `usage: tangent <command> [options]
+
+commands:
+  run --pipeline FILE     consume, learn online, serve /metrics (FILE optional: built-in defaults)
+  demo [--pipeline FILE]  the built-in default: a drifting synthetic stream produced and learned live
+  produce [options]       load generator; see 'tangent produce --help'
+
+environment: KAFKA_BROKERS, TANGENT_TOPIC, TANGENT_GROUP_ID, TANGENT_METRICS_PORT, TANGENT_METRICS_HOST,
+             TANGENT_BACKEND, TANGENT_LOG_LEVEL`;
+
+function pipelineFile(argv: string[]): string | undefined {
+  const { values } = parseArgs({ args: argv, options: { pipeline: { type: 'string' } }, strict: true });
+  return values.pipeline;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const logger = createLogger();
+  if (command === undefined || command === '--help' || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (rest.includes('--help')) {
+    process.stdout.write(`${command === 'produce' ? produceUsage : usage}\n`);
+    return 0;
+  }
+  switch (command) {
+    case 'run':
+      return runCommand(loadPipelineConfig(pipelineFile(rest)), logger);
+    case 'demo':
+      return demoCommand(loadPipelineConfig(pipelineFile(rest)), logger);
+    case 'produce':
+      return produceCommand(rest, logger);
+    default:
+      process.stderr.write(`tangent: unknown command "${command}"\n${usage}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = error instanceof TangentError || error instanceof TypeError ? error.message : String(error);
+    process.stderr.write(`tangent: ${message}\n`);
+    process.exit(error instanceof TangentError && !error.retriable ? 2 : 1);
+  },
+);

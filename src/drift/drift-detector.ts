@@ -1,0 +1,40 @@
+import type { AdwinConfig, AdwinState } from './adwin.js';
+import type { KswinConfig, KswinState } from './kswin.js';
+import type { PageHinkleyConfig, PageHinkleyState } from './page-hinkley.js';
+
+/** The detectors tangent ships; each is a port of River's detector of the same name. */
+export type DetectorKind = 'adwin' | 'page-hinkley' | 'kswin';
+
+/** What one observation told the detector. `warning` is reserved for detectors with a warning zone (none of River's three has one). */
+export interface DriftSignal {
+  readonly drift: boolean;
+  readonly warning?: boolean;
+}
+
+/**
+ * A univariate change detector fed one value at a time (typically a model's
+ * prequential error). Semantics follow River's `DriftDetector`: after an
+ * update that reports drift, the next update first resets the detector, so a
+ * detection starts a fresh reference window.
+ */
+export interface DriftDetector {
+  readonly name: DetectorKind;
+  /** Whether the most recent update reported drift. */
+  readonly driftDetected: boolean;
+  /** Feeds one finite value; throws `DetectorInputError` for NaN or ±Infinity. */
+  update(value: number): DriftSignal;
+  /** Forgets everything seen, as if freshly constructed with the same parameters (and seed). */
+  reset(): void;
+  /** A plain, JSON-safe snapshot from which `restoreDetector` rebuilds an identical detector. */
+  toJSON(): DetectorState;
+}
+
+/** Discriminated by `kind`; every field but `kind` is optional and defaults to River's value. */
+export type DetectorConfig = AdwinConfig | PageHinkleyConfig | KswinConfig;
+
+/** Serialised detector, discriminated by `kind`, versioned so a checkpoint format change is detectable. */
+export type DetectorState = AdwinState | PageHinkleyState | KswinState;
+
+// Shared so the hot path allocates nothing per observation.
+export const NO_DRIFT: DriftSignal = Object.freeze({ drift: false });
+export const DRIFT: DriftSignal = Object.freeze({ drift: true });
