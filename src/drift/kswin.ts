@@ -1,10 +1,10 @@
+import { ConfigError } from '../errors.js';
 import { DetectorInputError } from './detector-errors.js';
 import { DRIFT, NO_DRIFT, type DriftDetector, type DriftSignal } from './drift-detector.js';
 import { ksTwoSample } from './kolmogorov-smirnov.js';
 import { checkedNumber } from './parameter-checks.js';
 import { SeededRandom } from './seeded-random.js';
 import { StateReader } from './state-checks.js';
-import { ConfigError } from '../errors.js';
 
 /** KSWIN's parameters; all but `seed` default to River's (`river.drift.KSWIN`). */
 export interface KswinParams {

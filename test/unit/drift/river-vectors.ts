@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import type { DetectorConfig } from '../../../src/drift/drift-detector.js';
+
+/** Shape of test/fixtures/drift/river-vectors.json, written by generate_river_vectors.py. */
+export interface RiverVectors {
+  readonly generatedBy: string;
+  readonly versions: { readonly river: string; readonly numpy: string; readonly scipy: string; readonly python: string };
+  readonly streams: readonly FixtureStream[];
+  readonly runs: readonly RiverRun[];
+  readonly ksTests: readonly KsCase[];
+}
+
+export interface FixtureStream {
+  readonly name: string;
+  readonly description: string;
+  /** Indices where the generating distribution starts to change. */
+  readonly changePoints: readonly number[];
+  readonly values: readonly number[];
+}
+
+export interface RiverRun {
+  readonly stream: string;
+  readonly config: DetectorConfig;
+  /** The River constructor call that produced `detections`, for messages. */
+  readonly riverCall: string;
+  /** 0-based indices after whose update River's `drift_detected` was true. */
+  readonly detections: readonly number[];
+}
+
+export interface KsCase {
+  readonly a: readonly number[];
+  readonly b: readonly number[];
+  readonly statistic: number;
+  readonly pValue: number;
+}
+
+const fixturePath = fileURLToPath(new URL('../../fixtures/drift/river-vectors.json', import.meta.url));
+
+export const riverVectors: RiverVectors = JSON.parse(readFileSync(fixturePath, 'utf8')) as RiverVectors;
+
+export function streamNamed(name: string): FixtureStream {
+  const stream = riverVectors.streams.find((s) => s.name === name);
+  if (stream === undefined) throw new Error(`no fixture stream named ${name}`);
+  return stream;
+}
