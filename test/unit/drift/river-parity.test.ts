@@ -27,3 +27,25 @@ describe(`parity with River ${riverVectors.versions.river}`, () => {
     },
   );
 });
+
+describe('internal state matches River between detections, bit for bit', () => {
+  it.each(riverVectors.traces.map((trace) => [trace.config.kind, trace.stream, trace] as const))(
+    '%s on %s',
+    (_kind, streamName, trace) => {
+      const detector = createDetector(trace.config);
+      const values = streamNamed(streamName).values;
+      const [, ...fields] = trace.columns;
+      let next = 0;
+      values.forEach((value, index) => {
+        detector.update(value);
+        const row = trace.rows[next];
+        if (row === undefined || row[0] !== index) return;
+        next += 1;
+        const state = detector.toJSON() as unknown as Record<string, unknown>;
+        const ours = fields.map((field) => state[field]);
+        expect(ours, `${trace.config.kind} state after index ${index}`).toEqual(row.slice(1));
+      });
+      expect(next).toBe(trace.rows.length);
+    },
+  );
+});

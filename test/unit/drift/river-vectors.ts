@@ -9,6 +9,7 @@ export interface RiverVectors {
   readonly versions: { readonly river: string; readonly numpy: string; readonly scipy: string; readonly python: string };
   readonly streams: readonly FixtureStream[];
   readonly runs: readonly RiverRun[];
+  readonly traces: readonly StateTrace[];
   readonly ksTests: readonly KsCase[];
 }
 
@@ -27,6 +28,14 @@ export interface RiverRun {
   readonly riverCall: string;
   /** 0-based indices after whose update River's `drift_detected` was true. */
   readonly detections: readonly number[];
+}
+
+/** River's internal state sampled every few updates; `columns[0]` is always the 0-based index. */
+export interface StateTrace {
+  readonly stream: string;
+  readonly config: DetectorConfig;
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly number[])[];
 }
 
 export interface KsCase {
