@@ -12,10 +12,11 @@ export interface SymmetricEigen {
  * tridiagonal form, then implicit QL iterations (EISPACK tred2/tql2 as in
  * JAMA). O(n³), backward stable.
  *
- * @throws RangeError when the matrix has the wrong size or QL fails to converge (non-finite input)
+ * @throws RangeError when the matrix has the wrong size or a non-finite entry, or QL fails to converge
  */
 export function symmetricEigen(A: Float64Array, n: number): SymmetricEigen {
   if (!Number.isInteger(n) || n < 0 || A.length < n * n) throw new RangeError(`expected an ${n} × ${n} matrix`);
+  for (let i = 0; i < n * n; i++) if (!Number.isFinite(A[i])) throw new RangeError(`matrix entry ${i} is not finite`);
   const values = new Float64Array(n);
   if (n === 0) return { values, vectors: new Float64Array(0) };
   const offDiagonal = new Float64Array(n);
@@ -119,7 +120,7 @@ function implicitQl(Z: Float64Array, n: number, d: Float64Array, e: Float64Array
     if (m > l) {
       let iterations = 0;
       do {
-        if (++iterations > maxIterations) throw new RangeError('symmetric eigen-solver did not converge (non-finite input?)');
+        if (++iterations > maxIterations) throw new RangeError('symmetric eigen-solver did not converge');
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
         let r = Math.hypot(p, 1);
