@@ -1,3 +1,4 @@
+import { Partitioners } from 'kafkajs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { deadLetterTopicOf, type PipelineConfig } from './config/pipeline-config.js';
@@ -14,6 +15,7 @@ import { OnlineRegressor } from './model/online-regressor.js';
 import { RunningMoments } from './model/running-moments.js';
 import { TaskRegistry } from './model/task-registry.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
+import type { BatchObserver } from './pipeline/observe.js';
 import type { Rejected } from './pipeline/records.js';
 
 export interface RunningConsumer {
@@ -42,8 +44,13 @@ async function timed<T>(observe: (seconds: number) => void, work: () => Promise<
   }
 }
 
+export interface ConsumerOptions {
+  /** Extra watchers of every learned batch (custom sinks, evaluation harnesses). */
+  readonly observers?: readonly BatchObserver[];
+}
+
 /** Starts the learning consumer: the I/O edges (Kafka, HTTP) around the pure pipeline. */
-export async function startConsumer(config: PipelineConfig, logger: Logger): Promise<RunningConsumer> {
+export async function startConsumer(config: PipelineConfig, logger: Logger, options: ConsumerOptions = {}): Promise<RunningConsumer> {
   const backend = await selectBackend(config.model.backend);
   logger.info({ backend: backend.name, package: backend.source, skipped: backend.skipped }, 'tensorflow.js backend selected');
 
@@ -58,7 +65,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger): Pro
     maxWaitTimeInMs: config.kafka.maxWaitTimeMs,
     allowAutoTopicCreation: false,
   });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await Promise.all([consumer.connect(), producer.connect()]);
 
   let metrics: TangentMetrics | undefined;
@@ -95,7 +102,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger): Pro
     featureMoments: new RunningMoments(spec.inputDim),
     batch: { size: config.batch.size, lingerMs: config.batch.lingerMs },
     models: [network],
-    observers: [metricsObserver, progress],
+    observers: [metricsObserver, progress, ...(options.observers ?? [])],
     publishDeadLetters: (rejected: readonly Rejected[]) =>
       timed((s) => activeMetrics.stageDuration.observe({ stage: 'dead_letter' }, s), () => publish(rejected)),
     committer: {

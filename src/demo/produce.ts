@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import { Partitioners, type Kafka } from 'kafkajs';
 import type { OutgoingRecord } from './record-sources.js';
 
 export interface ProduceOptions {
@@ -19,7 +19,7 @@ export async function produceRecords(
   records: Iterable<OutgoingRecord> | AsyncIterable<OutgoingRecord>,
   options: ProduceOptions,
 ): Promise<number> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const chunkSize = options.chunkSize ?? (options.rate > 0 ? Math.max(1, Math.min(500, Math.ceil(options.rate / 20))) : 500);
   const started = performance.now();

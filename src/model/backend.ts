@@ -41,6 +41,8 @@ function nativeAddonBuilt(pkg: string): boolean {
 
 async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<void> {
   if (!nativeAddonBuilt(pkg)) throw new Error('not installed or its native addon is not built (see infra/tfjs)');
+  // libtensorflow's C++ start-up chatter (oneDNN, CPU features) is noise in a consumer's log.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   // The native packages register the 'tensorflow' backend on import; they
   // bundle their own copy of tfjs-core, which is the same version we pin.
   await import(pkg);

@@ -43,7 +43,7 @@ describe('batch', () => {
 
   it('emits nothing for an empty stream', () => {
     scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('---|').pipe(batch({ size: 3, lingerMs: 2 }))).toBe('---|');
+      expectObservable(cold<Decoded>('---|').pipe(batch({ size: 3, lingerMs: 2 }))).toBe('---|');
     });
   });
 

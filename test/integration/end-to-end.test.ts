@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { startConsumer } from '../../src/consumer-app.js';
+import { produceRecords } from '../../src/demo/produce.js';
+import { syntheticRecords, type OutgoingRecord } from '../../src/demo/record-sources.js';
+import { defaultFriedmanOptions } from '../../src/demo/friedman.js';
+import { deadLetterHeaders } from '../../src/kafka/dead-letter-publisher.js';
+import { deadLetterTopicOf } from '../../src/config/pipeline-config.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import type { LearnedBatch } from '../../src/pipeline/records.js';
+import {
+  committedAndEndOffsets,
+  quietLogger,
+  readTopic,
+  sampleValue,
+  scrape,
+  testConfig,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from './kafka-helpers.js';
+
+/** Prequential errors in processing order, with the running-mean predictor beside the network. */
+class ErrorLog {
+  readonly network: number[] = [];
+  readonly runningMean: number[] = [];
+  private mean = 0;
+  private seen = 0;
+
+  observe(batch: LearnedBatch): void {
+    const nn = batch.scores.find((s) => s.model === 'nn')!;
+    batch.accepted.forEach(({ example }, i) => {
+      this.network.push(Math.abs(nn.predictions[i]! - example.y));
+      this.runningMean.push(Math.abs(this.mean - example.y));
+      this.seen += 1;
+      this.mean += (example.y - this.mean) / this.seen;
+    });
+  }
+}
+
+const meanOfLast = (values: number[], n: number): number => values.slice(-n).reduce((a, b) => a + b, 0) / n;
+
+describe('end to end through a real broker', () => {
+  it('learns every good record exactly once, dead-letters every bad one with its reason, and commits to the end', async () => {
+    const topic = uniqueName('e2e');
+    const config = testConfig(topic);
+    const kafka = testKafka();
+    await ensureTopics(kafka, [topic, deadLetterTopicOf(config.kafka)], 3);
+
+    const records: OutgoingRecord[] = [
+      ...syntheticRecords(20_000, {
+        friedman: { ...defaultFriedmanOptions, drift: 'none', seed: 11 },
+        malformedFraction: 0.05,
+        maxRecordBytes: config.kafka.maxRecordBytes,
+      }),
+    ];
+    const bad = records.filter((r) => r.expectedReason !== undefined);
+    const goodCount = records.length - bad.length;
+    const expectedReasons = new Map<string, number>();
+    for (const r of bad) expectedReasons.set(r.expectedReason!, (expectedReasons.get(r.expectedReason!) ?? 0) + 1);
+    expect(bad.length).toBeGreaterThan(800);
+    expect(expectedReasons.size).toBeGreaterThanOrEqual(8);
+
+    await produceRecords(kafka, records, { topic, rate: 0 });
+
+    const errors = new ErrorLog();
+    const consumer = await startConsumer(config, quietLogger, { observers: [errors] });
+    try {
+      await waitFor(() => {
+        const { learned, deadLettered } = consumer.progress.totals;
+        return learned + deadLettered >= records.length;
+      }, 300_000, 'all records to be learned or dead-lettered');
+      await waitFor(async () => {
+        const { committed, end } = await committedAndEndOffsets(topic, config.kafka.groupId);
+        return Object.keys(end).every((p) => committed[Number(p)] === end[Number(p)]);
+      }, 30_000, 'committed offsets to reach the end offsets');
+
+      expect(consumer.progress.totals).toEqual({ learned: goodCount, deadLettered: bad.length });
+      expect(errors.network).toHaveLength(goodCount);
+
+      const metrics = await scrape(consumer.metricsAddress.port);
+      expect(sampleValue(metrics, 'tangent_records_total', { result: 'learned' })).toBe(goodCount);
+      expect(sampleValue(metrics, 'tangent_records_total', { result: 'dead_lettered' })).toBe(bad.length);
+      for (const [reason, count] of expectedReasons) {
+        expect(sampleValue(metrics, 'tangent_dead_letters_total', { reason }), reason).toBe(count);
+      }
+      expect(sampleValue(metrics, 'tangent_backend_info', { backend: consumer.backend.name })).toBe(1);
+      const predicted = ['sensor-0', 'sensor-1', 'sensor-2'].map(
+        (task) => sampleValue(metrics, 'tangent_prequential_predictions_total', { task, model: 'nn' }) ?? 0,
+      );
+      expect(predicted.reduce((a, b) => a + b, 0)).toBe(goodCount);
+
+      const dead = await readTopic(deadLetterTopicOf(config.kafka), bad.length);
+      expect(dead).toHaveLength(bad.length);
+      const deadReasons = new Map<string, number>();
+      const sourceOffsets = new Set<string>();
+      for (const message of dead) {
+        const header = (name: string): string => String(message.headers?.[name]);
+        deadReasons.set(header(deadLetterHeaders.reason), (deadReasons.get(header(deadLetterHeaders.reason)) ?? 0) + 1);
+        expect(header(deadLetterHeaders.sourceTopic)).toBe(topic);
+        sourceOffsets.add(`${header(deadLetterHeaders.sourcePartition)}:${header(deadLetterHeaders.sourceOffset)}`);
+      }
+      expect(deadReasons).toEqual(expectedReasons);
+      expect(sourceOffsets.size).toBe(bad.length);
+
+      const networkMae = meanOfLast(errors.network, 2000);
+      const runningMeanMae = meanOfLast(errors.runningMean, 2000);
+      console.log(
+        `[end-to-end] backend ${consumer.backend.name}: prequential MAE over the last 2,000 records ${networkMae.toFixed(3)}, ` +
+          `running-mean predictor ${runningMeanMae.toFixed(3)} (ratio ${(networkMae / runningMeanMae).toFixed(3)})`,
+      );
+      expect(networkMae).toBeLessThan(0.5 * runningMeanMae);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
