@@ -144,20 +144,26 @@ export class OnlineRegressor implements OnlineModel {
    */
   fineTune(): FineTunePhase {
     const started = performance.now();
-    const { steps, batchSize, trunkLearningRateRatio } = this.config.fineTune;
+    const { steps, batchSize } = this.config.fineTune;
     let rejectedSteps = 0;
     for (let step = 0; step < steps; step++) {
       const sample = this.replay.sample(batchSize);
       if (sample.length === 0) break;
-      const batch = this.prepare(sample, true);
-      const rates = new Map<tf.Variable, number>();
-      for (const v of this.network.trunkVariables()) rates.set(v, trunkLearningRateRatio * this.config.learningRate);
-      for (const v of this.network.headVariables(batch.groups.map((g) => g.task))) rates.set(v, this.config.learningRate);
-      if (!this.sgdStep(batch, rates).applied) rejectedSteps += 1;
+      if (!this.fineTuneStep(sample).applied) rejectedSteps += 1;
     }
     this.batchesSinceFineTune = 0;
     this.fineTunePending = false;
     return { steps, rejectedSteps, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** One fine-tuning step on given examples: trunk at ρ·η, their heads at η. */
+  fineTuneStep(examples: readonly Example[]): { applied: boolean; loss: number } {
+    const batch = this.prepare(examples, true);
+    const rates = new Map<tf.Variable, number>();
+    const trunkRate = this.config.fineTune.trunkLearningRateRatio * this.config.learningRate;
+    for (const v of this.network.trunkVariables()) rates.set(v, trunkRate);
+    for (const v of this.network.headVariables(batch.groups.map((g) => g.task))) rates.set(v, this.config.learningRate);
+    return this.sgdStep(batch, rates);
   }
 
   forgetTask(task: string): void {

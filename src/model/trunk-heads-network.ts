@@ -6,8 +6,12 @@ import { activate, applyNtkDense, createNtkDense, disposeNtkDense, type NtkDense
  * The network: a shared trunk of hidden layers and one head per task (hidden
  * layers + a scalar read-out), all NTK-parameterised from one spec.
  */
+/** tfjs variable names are process-global; each network gets its own prefix. */
+let networksCreated = 0;
+
 export class TrunkHeadsNetwork {
   readonly trunk: NtkDense[];
+  private readonly namePrefix = `net${(networksCreated += 1)}`;
   readonly heads = new Map<string, NtkDense[]>();
   private headsCreated = 0;
 
@@ -17,7 +21,7 @@ export class TrunkHeadsNetwork {
   ) {
     let fanIn = spec.inputDim;
     this.trunk = spec.hidden.map((width, i) => {
-      const layer = createNtkDense(fanIn, width, seed + 1000 * i, `trunk/${i}`);
+      const layer = createNtkDense(fanIn, width, seed + 1000 * i, `${this.namePrefix}/trunk/${i}`);
       fanIn = width;
       return layer;
     });
@@ -34,7 +38,7 @@ export class TrunkHeadsNetwork {
       const headSeed = this.seed + 1_000_003 * (this.headsCreated += 1);
       let fanIn = this.trunkWidth;
       head = [...this.spec.headHidden, 1].map((width, i) => {
-        const layer = createNtkDense(fanIn, width, headSeed + 1000 * i, `head/${task}/${i}`);
+        const layer = createNtkDense(fanIn, width, headSeed + 1000 * i, `${this.namePrefix}/head/${task}/${i}`);
         fanIn = width;
         return layer;
       });

@@ -10,6 +10,7 @@ export interface RiverVectors {
   readonly streams: readonly FixtureStream[];
   readonly runs: readonly RiverRun[];
   readonly traces: readonly StateTrace[];
+  readonly kswinSeedSweep: readonly SeedSweep[];
   readonly ksTests: readonly KsCase[];
 }
 
@@ -36,6 +37,14 @@ export interface StateTrace {
   readonly config: DetectorConfig;
   readonly columns: readonly string[];
   readonly rows: readonly (readonly number[])[];
+}
+
+/** One detector config run under many seeds on one stream; `detections[i]` belongs to `seeds[i]`. */
+export interface SeedSweep {
+  readonly stream: string;
+  readonly config: DetectorConfig;
+  readonly seeds: readonly number[];
+  readonly detections: readonly (readonly number[])[];
 }
 
 export interface KsCase {

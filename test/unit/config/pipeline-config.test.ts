@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPipelineConfig, parsePipelineConfig } from '../../../src/config/load-pipeline-config.js';
+import { deadLetterTopicOf } from '../../../src/config/pipeline-config.js';
+import { ConfigError } from '../../../src/errors.js';
+
+function fieldOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).field;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('pipeline config', () => {
+  it('gives every field a default', () => {
+    const config = parsePipelineConfig({});
+    expect(config.kafka.topic).toBe('tangent.records');
+    expect(deadLetterTopicOf(config.kafka)).toBe('tangent.records.dlq');
+    expect(config.metrics.port).toBe(9464);
+    expect(config.model.hidden).toEqual([64, 64]);
+  });
+
+  it('applies environment overrides over the file', () => {
+    const config = parsePipelineConfig(
+      { kafka: { topic: 'from-file' } },
+      { KAFKA_BROKERS: 'a:1, b:2', TANGENT_TOPIC: 'from-env', TANGENT_GROUP_ID: 'g', TANGENT_METRICS_PORT: '9999', TANGENT_BACKEND: 'cpu' },
+    );
+    expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(config.kafka.topic).toBe('from-env');
+    expect(config.kafka.groupId).toBe('g');
+    expect(config.metrics.port).toBe(9999);
+    expect(config.model.backend).toBe('cpu');
+  });
+
+  it.each([
+    [{ model: { hidden: [64, 0] } }, 'model.hidden.1'],
+    [{ model: { activation: 'tanh' } }, 'model.activation'],
+    [{ batch: { size: -3 } }, 'batch.size'],
+    [{ kafka: { lowWaterMark: 10, highWaterMark: 5 } }, 'kafka.lowWaterMark'],
+    [{ kafka: { brokers: [] } }, 'kafka.brokers'],
+    [{ kafka: { bogus: 1 } }, 'kafka.bogus'],
+    [{ metrics: { port: 70000 } }, 'metrics.port'],
+    [{ fineTune: { trunkLearningRateRatio: 2 } }, 'fineTune.trunkLearningRateRatio'],
+    [[1, 2], '(root)'],
+  ])('names the bad field of %j', (document, field) => {
+    expect(fieldOf(() => parsePipelineConfig(document))).toBe(field);
+  });
+
+  it('names a bad environment override by its field', () => {
+    expect(fieldOf(() => parsePipelineConfig({}, { TANGENT_METRICS_PORT: 'eighty' }))).toBe('metrics.port');
+  });
+
+  it('reads YAML files and reports unreadable or invalid ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tangent-config-'));
+    writeFileSync(join(dir, 'ok.yaml'), 'batch:\n  size: 32\n');
+    writeFileSync(join(dir, 'bad.yaml'), 'batch: [unclosed\n');
+    expect(loadPipelineConfig(join(dir, 'ok.yaml'), {}).batch.size).toBe(32);
+    expect(fieldOf(() => loadPipelineConfig(join(dir, 'bad.yaml'), {}))).toBe('(file)');
+    expect(fieldOf(() => loadPipelineConfig(join(dir, 'missing.yaml'), {}))).toBe('(file)');
+  });
+
+  it('accepts the shipped example pipelines', () => {
+    expect(() => loadPipelineConfig('pipelines/default.yaml', {})).not.toThrow();
+  });
+});

@@ -1,0 +1,134 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../../src/model/backend.js';
+import { OnlineRegressor } from '../../../src/model/online-regressor.js';
+import type { Example } from '../../../src/pipeline/records.js';
+
+const spec = { inputDim: 2, hidden: [8], headHidden: [], activation: 'relu' as const, sigmaW2: 2, sigmaB2: 0.5 };
+
+function regressor(overrides: Partial<ConstructorParameters<typeof OnlineRegressor>[0]['fineTune']> = {}): OnlineRegressor {
+  return new OnlineRegressor({
+    spec,
+    learningRate: 0.3,
+    seed: 3,
+    fineTune: { every: 0, steps: 1, trunkLearningRateRatio: 0.1, replayPerTask: 100, batchSize: 4, ...overrides },
+  });
+}
+
+const examples: Example[] = [
+  { task: 'a', x: Float32Array.of(0.5, -1), y: 2, ts: 0 },
+  { task: 'a', x: Float32Array.of(1.5, 0.25), y: -1, ts: 0 },
+  { task: 'b', x: Float32Array.of(-0.5, 0.75), y: 0.5, ts: 0 },
+  { task: 'a', x: Float32Array.of(0.1, 0.9), y: 1, ts: 0 },
+];
+
+const values = (v: tf.Variable): number[] => Array.from(v.dataSync());
+
+/**
+ * The gradient of the mean squared error with respect to the first (only)
+ * trunk layer, written out by hand for one hidden layer and linear heads.
+ */
+function handTrunkGradient(model: OnlineRegressor, batch: readonly Example[]): { w: number[][]; b: number[] } {
+  const [layer] = model.network.trunk;
+  const width = spec.hidden[0]!;
+  const w1 = layer!.weight.arraySync() as number[][];
+  const b1 = layer!.bias.arraySync() as number[];
+  const sw = Math.sqrt(spec.sigmaW2);
+  const sb = Math.sqrt(spec.sigmaB2);
+  const mean = model.targetMoments.mean[0]!;
+  const std = model.targetMoments.standardDeviation(0);
+  const gradW = w1.map((row) => row.map(() => 0));
+  const gradB = b1.map(() => 0);
+  for (const { task, x, y } of batch) {
+    const [head] = model.network.head(task);
+    const w2 = (head!.weight.arraySync() as number[][]).map((r) => r[0]!);
+    const b2 = (head!.bias.arraySync() as number[])[0]!;
+    const pre = b1.map((bj, j) => (sw / Math.sqrt(2)) * (x[0]! * w1[0]![j]! + x[1]! * w1[1]![j]!) + sb * bj);
+    const h = pre.map((p) => Math.max(0, p));
+    const out = (sw / Math.sqrt(width)) * h.reduce((acc, hj, j) => acc + hj * w2[j]!, 0) + sb * b2;
+    const dOut = (2 * (out - (y - mean) / std)) / batch.length;
+    pre.forEach((p, j) => {
+      const dPre = p > 0 ? dOut * (sw / Math.sqrt(width)) * w2[j]! : 0;
+      gradB[j]! += dPre * sb;
+      for (let i = 0; i < 2; i++) gradW[i]![j]! += dPre * (sw / Math.sqrt(2)) * x[i]!;
+    });
+  }
+  return { w: gradW, b: gradB };
+}
+
+describe('OnlineRegressor', () => {
+  beforeAll(async () => {
+    await selectBackend('cpu');
+  });
+
+  it('moves only the heads on an ordinary batch; the trunk stays frozen', () => {
+    const model = regressor();
+    const trunkBefore = model.network.trunkVariables().map(values);
+    model.predict(examples); // creates the heads
+    const headBefore = values(model.network.head('a')[0]!.weight);
+    const result = model.learn(examples);
+    expect(result.applied).toBe(true);
+    expect(result.fineTune).toBeUndefined();
+    expect(model.network.trunkVariables().map(values)).toEqual(trunkBefore);
+    expect(values(model.network.head('a')[0]!.weight)).not.toEqual(headBefore);
+    model.dispose();
+  });
+
+  it('moves the trunk by exactly ρ·η times the hand-computed gradient in a fine-tuning step', () => {
+    const model = regressor();
+    model.learn(examples); // target moments and heads now exist
+    const [layer] = model.network.trunk;
+    const before = { w: layer!.weight.arraySync() as number[][], b: layer!.bias.arraySync() as number[] };
+    const gradient = handTrunkGradient(model, examples);
+    expect(model.fineTuneStep(examples).applied).toBe(true);
+    const after = { w: layer!.weight.arraySync() as number[][], b: layer!.bias.arraySync() as number[] };
+    const rate = 0.1 * 0.3;
+    const moved = gradient.w.flat().some((g) => Math.abs(g) > 1e-3);
+    expect(moved).toBe(true);
+    after.w.flat().forEach((v, k) => expect(v).toBeCloseTo(before.w.flat()[k]! - rate * gradient.w.flat()[k]!, 5));
+    after.b.forEach((v, j) => expect(v).toBeCloseTo(before.b[j]! - rate * gradient.b[j]!, 5));
+    model.dispose();
+  });
+
+  it('runs a fine-tuning phase every `every` batches and when asked', () => {
+    const model = regressor({ every: 3, steps: 2 });
+    const phases = [1, 2, 3, 4, 5, 6].map(() => model.learn(examples).fineTune?.steps ?? 0);
+    expect(phases).toEqual([0, 0, 2, 0, 0, 2]);
+    model.requestFineTune();
+    expect(model.learn(examples).fineTune?.steps).toBe(2);
+    model.dispose();
+  });
+
+  it('rejects a step with a non-finite loss and leaves every weight unchanged', () => {
+    const model = regressor();
+    model.learn(examples);
+    const before = [...model.network.trunkVariables(), ...model.network.headVariables(['a', 'b'])].map(values);
+    const poisoned: Example[] = [{ task: 'a', x: Float32Array.of(Number.NaN, 1), y: 1, ts: 0 }, ...examples];
+    expect(model.learn(poisoned).applied).toBe(false);
+    expect(model.fineTuneStep(poisoned).applied).toBe(false);
+    const after = [...model.network.trunkVariables(), ...model.network.headVariables(['a', 'b'])].map(values);
+    expect(after).toEqual(before);
+    model.dispose();
+  });
+
+  it('predicts in target units, aligned with the caller\'s order across tasks', () => {
+    const model = regressor({ every: 1, steps: 1 });
+    for (let i = 0; i < 300; i++) model.learn(examples);
+    const predictions = model.predict(examples);
+    examples.forEach((e, i) => expect(Math.abs(predictions[i]! - e.y)).toBeLessThan(0.25));
+    model.dispose();
+  });
+
+  it('keeps the number of tensors constant across 1,000 batches (no leaks)', () => {
+    const model = regressor({ every: 10, steps: 2 });
+    model.learn(examples);
+    model.predict(examples);
+    const baseline = tf.memory().numTensors;
+    for (let i = 0; i < 1000; i++) {
+      model.predict(examples);
+      model.learn(examples);
+    }
+    expect(tf.memory().numTensors).toBe(baseline);
+    model.dispose();
+  });
+});
