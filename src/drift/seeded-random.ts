@@ -61,7 +61,8 @@ export class SeededRandom {
     if (!Number.isInteger(count) || count < 0 || count > populationSize) {
       throw new RangeError(`cannot sample ${count} distinct indices from ${populationSize}`);
     }
-    const pool = Array.from({ length: populationSize }, (_, i) => i);
+    const pool = new Array<number>(populationSize);
+    for (let i = 0; i < populationSize; i += 1) pool[i] = i;
     for (let i = 0; i < count; i += 1) {
       const j = i + this.integerBelow(populationSize - i);
       const picked = pool[j];
