@@ -7,10 +7,12 @@ import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
 import { ensureTopics } from './kafka/topics.js';
 import { MetricsObserver } from './metrics/metrics-observer.js';
+import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
 import { TangentMetrics } from './metrics/metrics.js';
 import { ProgressLine } from './metrics/progress-line.js';
 import { selectBackend, type BackendChoice } from './model/backend.js';
+import { NtkGpBaseline } from './model/ntk-gp-baseline.js';
 import { OnlineRegressor } from './model/online-regressor.js';
 import { RunningMoments } from './model/running-moments.js';
 import { TaskRegistry } from './model/task-registry.js';
@@ -91,6 +93,9 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     seed: config.model.seed,
     fineTune: { ...config.fineTune, batchSize: config.batch.size },
   });
+  const baseline = config.ntkgp.enabled
+    ? new NtkGpBaseline({ spec, window: config.ntkgp.window, noise: config.ntkgp.noise, learningRate: config.model.learningRate })
+    : undefined;
   const tasks = new TaskRegistry(config.model.maxTasks);
   const metricsObserver = new MetricsObserver(metrics, config.metrics.maeWindow, () => tasks.size);
   const progress = new ProgressLine();
@@ -101,8 +106,13 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     admission: tasks,
     featureMoments: new RunningMoments(spec.inputDim),
     batch: { size: config.batch.size, lingerMs: config.batch.lingerMs },
-    models: [network],
-    observers: [metricsObserver, progress, ...(options.observers ?? [])],
+    models: baseline ? [network, baseline] : [network],
+    observers: [
+      metricsObserver,
+      ...(baseline ? [new NtkGpObserver(baseline, metrics, config.ntkgp.marginEvery, logger)] : []),
+      progress,
+      ...(options.observers ?? []),
+    ],
     publishDeadLetters: (rejected: readonly Rejected[]) =>
       timed((s) => activeMetrics.stageDuration.observe({ stage: 'dead_letter' }, s), () => publish(rejected)),
     committer: {

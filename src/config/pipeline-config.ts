@@ -58,6 +58,18 @@ export const fineTuneSchema = z
   })
   .strict();
 
+export const ntkGpSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Window W per task: the GP keeps the W most recent points (O(W²) memory, O(W²) per point). */
+    window: positiveInt.default(256),
+    /** Noise variance s on the kernel diagonal, in standardised target units. */
+    noise: z.number().nonnegative().default(0.1),
+    /** Re-estimate the learning-rate stability margin every this many batches. */
+    marginEvery: positiveInt.default(20),
+  })
+  .strict();
+
 export const batchSchema = z
   .object({
     size: positiveInt.default(64),
@@ -80,6 +92,7 @@ export const pipelineConfigSchema = z
     kafka: kafkaSchema.default(() => kafkaSchema.parse({})),
     model: modelSchema.default(() => modelSchema.parse({})),
     fineTune: fineTuneSchema.default(() => fineTuneSchema.parse({})),
+    ntkgp: ntkGpSchema.default(() => ntkGpSchema.parse({})),
     batch: batchSchema.default(() => batchSchema.parse({})),
     metrics: metricsSchema.default(() => metricsSchema.parse({})),
     /** Seconds between the one-line progress summaries on stderr; 0 = off. */

@@ -142,6 +142,41 @@ export class TangentMetrics {
     registers: [this.registry],
   });
 
+  readonly gpWindowSize = new Gauge<'task'>({
+    name: 'tangent_ntkgp_window_points',
+    help: "Points in the task's NTK-GP window (at most ntkgp.window).",
+    labelNames: ['task'],
+    registers: [this.registry],
+  });
+
+  readonly gpPointUpdate = new Histogram({
+    name: 'tangent_ntkgp_point_update_seconds',
+    help: 'Time to add one point to an NTK-GP window (rank-one Cholesky append, and eviction when full), averaged per batch and task.',
+    buckets: [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
+    registers: [this.registry],
+  });
+
+  readonly gpRefactorizations = new Counter<'task'>({
+    name: 'tangent_ntkgp_refactorizations_total',
+    help: 'Cholesky breakdowns recovered by raising the jitter and refactoring from scratch.',
+    labelNames: ['task'],
+    registers: [this.registry],
+  });
+
+  readonly gpPredictiveVariance = new Gauge<'task'>({
+    name: 'tangent_ntkgp_predictive_variance',
+    help: "Mean latent predictive variance of the last batch's records (standardised target units).",
+    labelNames: ['task'],
+    registers: [this.registry],
+  });
+
+  readonly stabilityMargin = new Gauge<'task'>({
+    name: 'tangent_lr_stability_margin',
+    help: "η·(λ_max + λ_min)/2 of the linearised step on the task's NTK window; the dynamics are stable below 1.",
+    labelNames: ['task'],
+    registers: [this.registry],
+  });
+
   readonly consumerLag: Gauge<'topic' | 'partition'>;
 
   constructor(lagSource: LagSource) {

@@ -33,7 +33,9 @@ export class IncrementalCholesky {
 
   // Entry (i, j), i ≥ j, lives at factor[j * capacity + i]; the upper triangle is unused.
   private readonly factor: Float64Array;
+  // The eviction sweep's rotated column and the new point's L⁻¹k, kept apart so a slide can carry both.
   private readonly scratch: Float64Array;
+  private readonly appendScratch: Float64Array;
   private count = 0;
   private diagonalJitter: number;
 
@@ -44,6 +46,7 @@ export class IncrementalCholesky {
     this.breakdownTolerance = options.breakdownTolerance ?? DEFAULT_BREAKDOWN_TOLERANCE;
     this.factor = new Float64Array(capacity * capacity);
     this.scratch = new Float64Array(capacity);
+    this.appendScratch = new Float64Array(capacity);
   }
 
   /** Number of points currently factored, N. */
@@ -86,9 +89,15 @@ export class IncrementalCholesky {
   append(kVec: Float64Array, kappa: number): boolean {
     const n = this.count;
     if (n === this.capacity) throw new RangeError(`factor is full (capacity ${this.capacity}); evict first`);
-    const l = this.scratch;
+    const l = this.appendScratch;
     for (let i = 0; i < n; i++) l[i] = kVec[i];
     this.forwardSubstituteInPlace(l);
+    return this.appendSolved(l, kappa);
+  }
+
+  // Second half of an append, once l = L⁻¹k is known.
+  private appendSolved(l: Float64Array, kappa: number): boolean {
+    const n = this.count;
     let explained = 0;
     for (let i = 0; i < n; i++) explained += l[i] * l[i];
     const total = kappa + this.diagonalJitter;
@@ -134,6 +143,54 @@ export class IncrementalCholesky {
       }
     }
     this.count = n - 1;
+  }
+
+  /**
+   * Slides the window by one: {@link evictOldest} then {@link append}, fused
+   * into a single pass over the factor. Each column of the updated factor is
+   * used for the new point's forward substitution while it is still in cache,
+   * which matters once the factor outgrows the CPU caches (N ≳ 1500): the
+   * separate calls stream the whole triangle from memory twice.
+   *
+   * @param kVec - covariances between the new point and the N − 1 points that remain, oldest first
+   * @param kappa - the new point's own variance κ (without jitter)
+   * @returns false on breakdown, in which case the oldest point is evicted but the new one not appended
+   * @throws RangeError when the factor is empty
+   */
+  replaceOldest(kVec: Float64Array, kappa: number): boolean {
+    const n = this.count;
+    if (n === 0) throw new RangeError('cannot replace in an empty factor');
+    const remaining = n - 1;
+    const stride = this.capacity;
+    const factor = this.factor;
+    const update = this.scratch;
+    const l = this.appendScratch;
+    for (let i = 0; i < remaining; i++) {
+      update[i] = factor[i + 1];
+      l[i] = kVec[i];
+    }
+    for (let k = 0; k < remaining; k++) {
+      const source = (k + 1) * stride + 1;
+      const target = k * stride;
+      const pivot = factor[source + k];
+      const incoming = update[k];
+      const radius = Math.sqrt(pivot * pivot + incoming * incoming);
+      const cosine = pivot / radius;
+      const sine = incoming / radius;
+      factor[target + k] = radius;
+      const solved = l[k] / radius;
+      l[k] = solved;
+      for (let i = k + 1; i < remaining; i++) {
+        const old = factor[source + i];
+        const carried = update[i];
+        const updated = cosine * old + sine * carried;
+        factor[target + i] = updated;
+        update[i] = cosine * carried - sine * old;
+        l[i] -= updated * solved;
+      }
+    }
+    this.count = remaining;
+    return this.appendSolved(l, kappa);
   }
 
   /**

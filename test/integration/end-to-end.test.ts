@@ -22,14 +22,17 @@ import {
 /** Prequential errors in processing order, with the running-mean predictor beside the network. */
 class ErrorLog {
   readonly network: number[] = [];
+  readonly gp: number[] = [];
   readonly runningMean: number[] = [];
   private mean = 0;
   private seen = 0;
 
   observe(batch: LearnedBatch): void {
     const nn = batch.scores.find((s) => s.model === 'nn')!;
+    const gp = batch.scores.find((s) => s.model === 'ntkgp')!;
     batch.accepted.forEach(({ example }, i) => {
       this.network.push(Math.abs(nn.predictions[i]! - example.y));
+      this.gp.push(Math.abs(gp.predictions[i]! - example.y));
       this.runningMean.push(Math.abs(this.mean - example.y));
       this.seen += 1;
       this.mean += (example.y - this.mean) / this.seen;
@@ -84,10 +87,16 @@ describe('end to end through a real broker', () => {
         expect(sampleValue(metrics, 'tangent_dead_letters_total', { reason }), reason).toBe(count);
       }
       expect(sampleValue(metrics, 'tangent_backend_info', { backend: consumer.backend.name })).toBe(1);
-      const predicted = ['sensor-0', 'sensor-1', 'sensor-2'].map(
-        (task) => sampleValue(metrics, 'tangent_prequential_predictions_total', { task, model: 'nn' }) ?? 0,
-      );
-      expect(predicted.reduce((a, b) => a + b, 0)).toBe(goodCount);
+      for (const model of ['nn', 'ntkgp']) {
+        const tasks = ['sensor-0', 'sensor-1', 'sensor-2'];
+        const predicted = tasks.map((task) => sampleValue(metrics, 'tangent_prequential_predictions_total', { task, model }) ?? 0);
+        expect(predicted.reduce((a, b) => a + b, 0), model).toBe(goodCount);
+        for (const task of tasks) {
+          expect(sampleValue(metrics, 'tangent_prequential_mae', { task, model }), `${model} ${task}`).toBeGreaterThan(0);
+          expect(sampleValue(metrics, 'tangent_prequential_absolute_error_total', { task, model })).toBeGreaterThan(0);
+        }
+      }
+      expect(sampleValue(metrics, 'tangent_ntkgp_window_points', { task: 'sensor-0' })).toBe(config.ntkgp.window);
 
       const dead = await readTopic(deadLetterTopicOf(config.kafka), bad.length);
       expect(dead).toHaveLength(bad.length);
@@ -104,9 +113,10 @@ describe('end to end through a real broker', () => {
 
       const networkMae = meanOfLast(errors.network, 2000);
       const runningMeanMae = meanOfLast(errors.runningMean, 2000);
+      const gpMae = meanOfLast(errors.gp, 2000);
       console.log(
-        `[end-to-end] backend ${consumer.backend.name}: prequential MAE over the last 2,000 records ${networkMae.toFixed(3)}, ` +
-          `running-mean predictor ${runningMeanMae.toFixed(3)} (ratio ${(networkMae / runningMeanMae).toFixed(3)})`,
+        `[end-to-end] backend ${consumer.backend.name}: prequential MAE over the last 2,000 records: network ${networkMae.toFixed(3)}, ` +
+          `NTK-GP ${gpMae.toFixed(3)}, running-mean predictor ${runningMeanMae.toFixed(3)} (network/mean ratio ${(networkMae / runningMeanMae).toFixed(3)})`,
       );
       expect(networkMae).toBeLessThan(0.5 * runningMeanMae);
     } finally {
