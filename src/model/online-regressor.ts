@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { Example } from '../pipeline/records.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
 import type { FineTunePhase, LearnResult, OnlineModel } from './online-model.js';
-import { StratifiedReservoir } from './replay-buffer.js';
-import { RunningMoments } from './running-moments.js';
-import { TrunkHeadsNetwork, type TaskGroup } from './trunk-heads-network.js';
+import { StratifiedReservoir, type ReplayState } from './replay-buffer.js';
+import { RunningMoments, type RunningMomentsState } from './running-moments.js';
+import { TrunkHeadsNetwork, type NetworkState, type TaskGroup } from './trunk-heads-network.js';
 
 export interface FineTuneConfig {
   /** Run a fine-tuning phase every this many learned batches; 0 = only on demand. */
@@ -29,6 +29,15 @@ interface StepResult {
   readonly loss: number;
 }
 
+/** Everything the regressor learned, for checkpoints (plain JSON; weights as base64 float32). */
+export interface OnlineRegressorState {
+  readonly network: NetworkState;
+  readonly targetMoments: RunningMomentsState;
+  readonly replay: ReplayState;
+  readonly batchesSinceFineTune: number;
+  readonly fineTunePending: boolean;
+}
+
 interface PreparedBatch {
   readonly input: Float32Array;
   readonly targets: Float32Array;
@@ -46,14 +55,32 @@ interface PreparedBatch {
 export class OnlineRegressor implements OnlineModel {
   readonly model = 'nn' as const;
   readonly network: TrunkHeadsNetwork;
-  readonly targetMoments = new RunningMoments(1);
+  readonly targetMoments: RunningMoments;
   readonly replay: StratifiedReservoir;
   private batchesSinceFineTune = 0;
   private fineTunePending = false;
 
-  constructor(readonly config: OnlineRegressorConfig) {
-    this.network = new TrunkHeadsNetwork(config.spec, config.seed);
-    this.replay = new StratifiedReservoir(config.fineTune.replayPerTask, config.seed ^ 0x2e91a7);
+  constructor(
+    readonly config: OnlineRegressorConfig,
+    saved?: OnlineRegressorState,
+  ) {
+    this.network = saved ? TrunkHeadsNetwork.fromJSON(config.spec, saved.network) : new TrunkHeadsNetwork(config.spec, config.seed);
+    this.targetMoments = saved ? RunningMoments.fromJSON(saved.targetMoments) : new RunningMoments(1);
+    this.replay = saved
+      ? StratifiedReservoir.fromJSON(saved.replay)
+      : new StratifiedReservoir(config.fineTune.replayPerTask, config.seed ^ 0x2e91a7);
+    this.batchesSinceFineTune = saved?.batchesSinceFineTune ?? 0;
+    this.fineTunePending = saved?.fineTunePending ?? false;
+  }
+
+  toJSON(): OnlineRegressorState {
+    return {
+      network: this.network.toJSON(),
+      targetMoments: this.targetMoments.toJSON(),
+      replay: this.replay.toJSON(),
+      batchesSinceFineTune: this.batchesSinceFineTune,
+      fineTunePending: this.fineTunePending,
+    };
   }
 
   private prepare(examples: readonly Example[], standardizeTargets: boolean): PreparedBatch {

@@ -1,5 +1,12 @@
+import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
 import { SeededRandom } from '../math/seeded-random.js';
 import type { Example } from '../pipeline/records.js';
+
+export interface ReplayState {
+  readonly capacityPerTask: number;
+  readonly random: ReturnType<SeededRandom['toJSON']>;
+  readonly tasks: { task: string; seen: number; x: string; y: number[]; ts: number[] }[];
+}
 
 /**
  * Bounded memory of past examples for fine-tuning phases: one reservoir
@@ -7,7 +14,7 @@ import type { Example } from '../pipeline/records.js';
  */
 export class StratifiedReservoir {
   private readonly reservoirs = new Map<string, { seen: number; items: Example[] }>();
-  private readonly random: SeededRandom;
+  private random: SeededRandom;
 
   constructor(
     readonly capacityPerTask: number,
@@ -40,6 +47,31 @@ export class StratifiedReservoir {
 
   forget(task: string): void {
     this.reservoirs.delete(task);
+  }
+
+  toJSON(): ReplayState {
+    return {
+      capacityPerTask: this.capacityPerTask,
+      random: this.random.toJSON(),
+      tasks: [...this.reservoirs].map(([task, r]) => {
+        const dim = r.items[0]?.x.length ?? 0;
+        const x = new Float32Array(r.items.length * dim);
+        r.items.forEach((e, i) => x.set(e.x, i * dim));
+        return { task, seen: r.seen, x: encodeFloat32(x), y: r.items.map((e) => e.y), ts: r.items.map((e) => e.ts) };
+      }),
+    };
+  }
+
+  static fromJSON(state: ReplayState): StratifiedReservoir {
+    const reservoir = new StratifiedReservoir(state.capacityPerTask, 0);
+    reservoir.random = SeededRandom.fromJSON(state.random);
+    for (const { task, seen, x, y, ts } of state.tasks) {
+      const features = decodeFloat32(x);
+      const dim = y.length > 0 ? features.length / y.length : 0;
+      const items = y.map((target, i) => ({ task, x: features.slice(i * dim, (i + 1) * dim), y: target, ts: ts[i]! }));
+      reservoir.reservoirs.set(task, { seen, items });
+    }
+    return reservoir;
   }
 
   get size(): number {

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
+import { ModelError } from '../errors.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
 import { activate, applyNtkDense, createNtkDense, disposeNtkDense, type NtkDense } from './ntk-dense.js';
 
@@ -87,10 +89,67 @@ export class TrunkHeadsNetwork {
     return [...tasks].flatMap((task) => this.head(task).flatMap((l) => [l.weight, l.bias]));
   }
 
+  toJSON(): NetworkState {
+    return {
+      seed: this.seed,
+      headsCreated: this.headsCreated,
+      trunk: this.trunk.map(layerState),
+      heads: [...this.heads].map(([task, layers]) => ({ task, layers: layers.map(layerState) })),
+    };
+  }
+
+  /** Copies the trunk's weights from a saved state (a pretrained trunk, a checkpoint). */
+  loadTrunk(trunk: readonly LayerState[]): void {
+    if (trunk.length !== this.trunk.length) throw new ModelError(`saved trunk has ${trunk.length} layers, the architecture ${this.trunk.length}`);
+    trunk.forEach((state, i) => assignLayer(this.trunk[i]!, state, `trunk layer ${i}`));
+  }
+
+  static fromJSON(spec: ArchitectureSpec, state: NetworkState): TrunkHeadsNetwork {
+    const network = new TrunkHeadsNetwork(spec, state.seed);
+    network.loadTrunk(state.trunk);
+    network.headsCreated = 0;
+    for (const { task, layers } of state.heads) {
+      const head = network.head(task);
+      if (layers.length !== head.length) throw new ModelError(`saved head "${task}" has ${layers.length} layers, the architecture ${head.length}`);
+      layers.forEach((layer, i) => assignLayer(head[i]!, layer, `head "${task}" layer ${i}`));
+    }
+    network.headsCreated = state.headsCreated;
+    return network;
+  }
+
   dispose(): void {
     this.trunk.forEach(disposeNtkDense);
     for (const task of [...this.heads.keys()]) this.removeHead(task);
   }
+}
+
+export interface LayerState {
+  readonly weight: string;
+  readonly bias: string;
+}
+
+export interface NetworkState {
+  readonly seed: number;
+  readonly headsCreated: number;
+  readonly trunk: LayerState[];
+  /** In creation order, so a restored network seeds later heads the same way. */
+  readonly heads: { task: string; layers: LayerState[] }[];
+}
+
+function layerState(layer: NtkDense): LayerState {
+  return { weight: encodeFloat32(layer.weight.dataSync() as Float32Array), bias: encodeFloat32(layer.bias.dataSync() as Float32Array) };
+}
+
+function assignLayer(layer: NtkDense, state: LayerState, where: string): void {
+  const weight = decodeFloat32(state.weight);
+  const bias = decodeFloat32(state.bias);
+  if (weight.length !== layer.weight.size || bias.length !== layer.bias.size) {
+    throw new ModelError(`${where}: saved shape does not match the architecture (weights ${weight.length} vs ${layer.weight.size})`);
+  }
+  tf.tidy(() => {
+    layer.weight.assign(tf.tensor2d(weight, layer.weight.shape));
+    layer.bias.assign(tf.tensor1d(bias));
+  });
 }
 
 export interface TaskGroup {

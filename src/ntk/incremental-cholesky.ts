@@ -95,21 +95,6 @@ export class IncrementalCholesky {
     return this.appendSolved(l, kappa);
   }
 
-  // Second half of an append, once l = L⁻¹k is known.
-  private appendSolved(l: Float64Array, kappa: number): boolean {
-    const n = this.count;
-    let explained = 0;
-    for (let i = 0; i < n; i++) explained += l[i] * l[i];
-    const total = kappa + this.diagonalJitter;
-    const dSquared = total - explained;
-    if (!(dSquared > this.breakdownTolerance * total)) return false;
-    const stride = this.capacity;
-    for (let j = 0; j < n; j++) this.factor[j * stride + n] = l[j];
-    this.factor[n * stride + n] = Math.sqrt(dSquared);
-    this.count = n + 1;
-    return true;
-  }
-
   /**
    * Removes the oldest point. With `L = [[l₁₁, 0], [l₂₁, L₂₂]]` the remaining
    * points' factor L̃ satisfies `L̃L̃ᵀ = L₂₂L₂₂ᵀ + l₂₁l₂₁ᵀ`: a rank-one update,
@@ -302,6 +287,21 @@ export class IncrementalCholesky {
   /** Forgets every point (keeps the jitter). */
   clear(): void {
     this.count = 0;
+  }
+
+  // Second half of an append, once l = L⁻¹k is known.
+  private appendSolved(l: Float64Array, kappa: number): boolean {
+    const n = this.count;
+    let explained = 0;
+    for (let i = 0; i < n; i++) explained += l[i] * l[i];
+    const total = kappa + this.diagonalJitter;
+    const dSquared = total - explained;
+    if (!(dSquared > this.breakdownTolerance * total)) return false;
+    const stride = this.capacity;
+    for (let j = 0; j < n; j++) this.factor[j * stride + n] = l[j];
+    this.factor[n * stride + n] = Math.sqrt(dSquared);
+    this.count = n + 1;
+    return true;
   }
 
   private forwardSubstituteInPlace(b: Float64Array): void {

@@ -157,7 +157,9 @@ export class IncrementalGP {
       if (!Number.isFinite(x[d])) throw new ModelError(`point feature ${d} is not finite`);
     }
     if (!Number.isFinite(y)) throw new ModelError('target is not finite');
-    if (this.count === this.window) this.evictOldest();
+    // A full window slides in one fused pass over the factor (replaceOldest).
+    const sliding = this.count === this.window;
+    if (sliding) this.dropOldestPoint();
 
     const slot = this.count;
     preparePointInto(this.spec, this.points, slot, x);
@@ -165,7 +167,9 @@ export class IncrementalGP {
     for (let j = 0; j < slot; j++) this.kernelRow[j] = preparedKernel(this.spec, this.points, j, this.points, slot, this.kind);
     const kappa = preparedKernel(this.spec, this.points, slot, this.points, slot, this.kind);
     this.priorVariances[slot] = kappa;
-    const appended = this.cholesky.append(this.kernelRow, kappa);
+    const appended = sliding
+      ? this.cholesky.replaceOldest(this.kernelRow, kappa)
+      : this.cholesky.append(this.kernelRow, kappa);
     this.count = slot + 1;
     // A new point's warm-start component: small but non-zero, so iterations can still discover it.
     const warmStart = 1 / Math.sqrt(this.count);
@@ -183,15 +187,7 @@ export class IncrementalGP {
   evictOldest(): void {
     if (this.count === 0) throw new RangeError('cannot evict from an empty window');
     this.cholesky.evictOldest();
-    const n = this.count;
-    const { inputDim, depth, rows, layerVariances } = this.points;
-    rows.copyWithin(0, inputDim, n * inputDim);
-    layerVariances.copyWithin(0, depth, n * depth);
-    this.targets.copyWithin(0, 1, n);
-    this.priorVariances.copyWithin(0, 1, n);
-    this.topVector.copyWithin(0, 1, n);
-    this.bottomVector.copyWithin(0, 1, n);
-    this.count = n - 1;
+    this.dropOldestPoint();
     this.version++;
   }
 
@@ -383,6 +379,19 @@ export class IncrementalGP {
     gp.refactorWithJitter(checked.noise);
     gp.refactorings = checked.refactorCount;
     return gp;
+  }
+
+  // Shifts the per-point storage; the caller updates the factor.
+  private dropOldestPoint(): void {
+    const n = this.count;
+    const { inputDim, depth, rows, layerVariances } = this.points;
+    rows.copyWithin(0, inputDim, n * inputDim);
+    layerVariances.copyWithin(0, depth, n * depth);
+    this.targets.copyWithin(0, 1, n);
+    this.priorVariances.copyWithin(0, 1, n);
+    this.topVector.copyWithin(0, 1, n);
+    this.bottomVector.copyWithin(0, 1, n);
+    this.count = n - 1;
   }
 
   private refactorWithJitter(startJitter: number): void {

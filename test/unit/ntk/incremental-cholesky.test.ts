@@ -21,16 +21,31 @@ function appendPoint(factor: IncrementalCholesky, window: Float64Array[], point:
   return appended;
 }
 
-type Operation = { kind: 'append'; point: number[] } | { kind: 'duplicate'; of: number } | { kind: 'evict' };
+function slidePoint(factor: IncrementalCholesky, window: Float64Array[], point: Float64Array): boolean {
+  window.shift();
+  const all = gramMatrix(SPEC, Float64Array.from([...window, point].flatMap((p) => [...p])));
+  const n = window.length;
+  const appended = factor.replaceOldest(all.subarray(n * (n + 1), n * (n + 1) + n), all[n * (n + 1) + n]);
+  if (appended) window.push(point);
+  return appended;
+}
 
+type Operation =
+  | { kind: 'append'; point: number[] }
+  | { kind: 'slide'; point: number[] }
+  | { kind: 'duplicate'; of: number }
+  | { kind: 'evict' };
+
+const coordinates = fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: 3, maxLength: 3 });
 const operation: fc.Arbitrary<Operation> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('append' as const), point: fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: 3, maxLength: 3 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('append' as const), point: coordinates }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('slide' as const), point: coordinates }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), of: fc.nat() }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'evict' as const }) },
 );
 
 describe('IncrementalCholesky', () => {
-  it('after any sequence of appends and evictions equals a fresh Cholesky of the current window', () => {
+  it('after any sequence of appends, evictions and slides equals a fresh Cholesky of the current window', () => {
     const capacity = 10;
     fc.assert(
       fc.property(fc.array(operation, { maxLength: 60 }), fc.constantFrom(1e-1, 1e-3, 1e-6), (operations, jitter) => {
@@ -41,6 +56,9 @@ describe('IncrementalCholesky', () => {
             if (window.length === 0) continue;
             factor.evictOldest();
             window.shift();
+          } else if (op.kind === 'slide') {
+            if (window.length === 0) continue;
+            expect(slidePoint(factor, window, Float64Array.from(op.point))).toBe(true);
           } else {
             if (op.kind === 'duplicate' && window.length === 0) continue;
             const point = op.kind === 'append' ? Float64Array.from(op.point) : window[op.of % window.length].slice();
@@ -116,6 +134,16 @@ describe('IncrementalCholesky', () => {
     expect(appendPoint(factor, window, x.slice())).toBe(false);
     expect(factor.size).toBe(2);
     expect(factor.toDense()).toEqual(before);
+  });
+
+  it('a slide that breaks down has evicted the oldest but not appended', () => {
+    const factor = new IncrementalCholesky(3);
+    const window: Float64Array[] = [];
+    const x = Float64Array.of(0.5, -1, 2);
+    for (const point of [Float64Array.of(3, 0, 0), x, Float64Array.of(1, 1, 1)]) appendPoint(factor, window, point);
+    expect(slidePoint(factor, window, x.slice())).toBe(false);
+    expect(factor.size).toBe(2);
+    expect(relativeError(factor.toDense(), denseCholesky(jitteredGram(window, 0), 2))).toBeLessThan(1e-14);
   });
 
   it('rejects appends beyond capacity and evictions from empty, and regrows after emptying', () => {
