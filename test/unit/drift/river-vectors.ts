@@ -7,6 +7,8 @@ import type { DetectorConfig } from '../../../src/drift/drift-detector.js';
 export interface RiverVectors {
   readonly generatedBy: string;
   readonly versions: { readonly river: string; readonly numpy: string; readonly scipy: string; readonly python: string };
+  /** River's constructor defaults, snake_case names as River spells them. */
+  readonly riverDefaults: Readonly<Record<'adwin' | 'page-hinkley' | 'kswin', Readonly<Record<string, unknown>>>>;
   readonly streams: readonly FixtureStream[];
   readonly runs: readonly RiverRun[];
   readonly traces: readonly StateTrace[];
