@@ -1,7 +1,8 @@
 import { Partitioners } from 'kafkajs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { deadLetterTopicOf, type PipelineConfig } from './config/pipeline-config.js';
+import { deadLetterTopicOf, eventsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
+import type { DetectorConfig } from './drift/drift-detector.js';
 import { createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
@@ -17,6 +18,7 @@ import { OnlineRegressor } from './model/online-regressor.js';
 import { RunningMoments } from './model/running-moments.js';
 import { TaskRegistry } from './model/task-registry.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
+import { DriftWatch } from './pipeline/drift-watch.js';
 import type { BatchObserver } from './pipeline/observe.js';
 import type { Rejected } from './pipeline/records.js';
 
@@ -58,7 +60,8 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
 
   const kafka = createKafka(config.kafka, logger);
   const deadLetterTopic = deadLetterTopicOf(config.kafka);
-  await ensureTopics(kafka, [config.kafka.topic, deadLetterTopic], createdTopicPartitions);
+  const eventsTopic = eventsTopicOf(config);
+  await ensureTopics(kafka, [config.kafka.topic, deadLetterTopic, eventsTopic], createdTopicPartitions);
 
   const consumer = kafka.consumer({
     groupId: config.kafka.groupId,
@@ -99,6 +102,18 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   const tasks = new TaskRegistry(config.model.maxTasks);
   const metricsObserver = new MetricsObserver(metrics, config.metrics.maeWindow, () => tasks.size);
   const progress = new ProgressLine();
+  // Drift events are informational: published in order, off the hot path; a failed send is logged, not fatal.
+  let eventsPublished: Promise<unknown> = Promise.resolve();
+  const driftWatch = new DriftWatch(config.drift.detectors as DetectorConfig[], config.drift.models, (events) => {
+    for (const event of events) {
+      activeMetrics.driftDetections.inc({ task: event.task, model: event.model, detector: event.detector });
+      logger.info(event, 'drift detected');
+    }
+    if (config.drift.fineTuneOnDrift && events.some((e) => e.model === 'nn')) network.requestFineTune();
+    eventsPublished = eventsPublished
+      .then(() => producer.send({ topic: eventsTopic, messages: events.map((e) => ({ key: e.task, value: JSON.stringify(e) })) }))
+      .catch((error: unknown) => logger.warn({ err: error, topic: eventsTopic }, 'cannot publish drift events'));
+  });
   const publish = deadLetterPublisher(producer, deadLetterTopic);
 
   const pipeline = learningPipeline({
@@ -110,6 +125,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     observers: [
       metricsObserver,
       ...(baseline ? [new NtkGpObserver(baseline, metrics, config.ntkgp.marginEvery, logger)] : []),
+      driftWatch,
       progress,
       ...(options.observers ?? []),
     ],
@@ -159,6 +175,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     (stopping ??= (async () => {
       await source.drain();
       await done.catch(() => undefined);
+      await eventsPublished;
       await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       network.dispose();

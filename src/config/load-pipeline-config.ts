@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { createDetector } from '../drift/create-detector.js';
+import type { DetectorConfig } from '../drift/drift-detector.js';
 import { ConfigError } from '../errors.js';
 import { pipelineConfigSchema, type PipelineConfig } from './pipeline-config.js';
 
@@ -60,6 +62,14 @@ export function parsePipelineConfig(document: unknown, env: Env = {}): PipelineC
   }
   const result = pipelineConfigSchema.safeParse(merged);
   if (!result.success) throw firstIssue(result.error);
+  result.data.drift.detectors.forEach((detector, i) => {
+    try {
+      createDetector(detector as DetectorConfig);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError(`drift.detectors.${i}.${error.field.replace(`${detector.kind}.`, '')}`, error.message.replace(/^config field "[^"]*": /, ''));
+    }
+  });
   return result.data;
 }
 

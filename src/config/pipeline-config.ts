@@ -70,6 +70,23 @@ export const ntkGpSchema = z
   })
   .strict();
 
+const detectorSchema = z
+  .object({ kind: z.enum(['adwin', 'page-hinkley', 'kswin']) })
+  // Parameters beyond `kind` are checked by the detector itself (createDetector), field by field.
+  .catchall(z.union([z.number(), z.string()]));
+
+export const driftSchema = z
+  .object({
+    /** Detectors run on each (task, model) prequential absolute-error stream. */
+    detectors: z.array(detectorSchema).default([{ kind: 'adwin' }, { kind: 'page-hinkley' }]),
+    models: z.array(z.enum(['nn', 'ntkgp'])).default(['nn', 'ntkgp']),
+    /** A detection on the network's errors asks for a fine-tuning phase of the trunk. */
+    fineTuneOnDrift: z.boolean().default(true),
+    /** Where detections are published as JSON events; defaults to `<topic>.events`. */
+    eventsTopic: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const batchSchema = z
   .object({
     size: positiveInt.default(64),
@@ -93,6 +110,7 @@ export const pipelineConfigSchema = z
     model: modelSchema.default(() => modelSchema.parse({})),
     fineTune: fineTuneSchema.default(() => fineTuneSchema.parse({})),
     ntkgp: ntkGpSchema.default(() => ntkGpSchema.parse({})),
+    drift: driftSchema.default(() => driftSchema.parse({})),
     batch: batchSchema.default(() => batchSchema.parse({})),
     metrics: metricsSchema.default(() => metricsSchema.parse({})),
     /** Seconds between the one-line progress summaries on stderr; 0 = off. */
@@ -103,6 +121,10 @@ export const pipelineConfigSchema = z
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
 export type KafkaConfig = PipelineConfig['kafka'];
 export type ModelConfig = PipelineConfig['model'];
+
+export function eventsTopicOf(config: PipelineConfig): string {
+  return config.drift.eventsTopic ?? `${config.kafka.topic}.events`;
+}
 
 export function deadLetterTopicOf(kafka: KafkaConfig): string {
   return kafka.deadLetterTopic ?? `${kafka.topic}.dlq`;

@@ -43,8 +43,6 @@ export interface AdwinState {
   readonly total: number;
   /** Sum of squared deviations of the window (River's `variance`, not divided by the width). */
   readonly variance: number;
-  readonly nBuckets: number;
-  readonly maxNBuckets: number;
   readonly rows: AdwinBucketRowState[];
 }
 
@@ -81,8 +79,9 @@ class BucketRow {
 
 /**
  * ADWIN (Bifet & Gavaldà 2007), ported line for line from River 0.26.1's
- * `rust_src/adwin.rs` (itself a port of the earlier `adwin_c.pyx`) plus the
- * reset-after-drift of `river/drift/adwin.py`. Every floating-point
+ * `rust_src/adwin.rs` (which replaced the former `adwin_c.pyx`) plus the
+ * reset-after-drift of `river/drift/adwin.py`. Not ported: River's
+ * `total_width`, `n_detections` and bucket counters, which no output depends on. Every floating-point
  * expression keeps River's operand order so that detections land at River's
  * exact indices; do not "simplify" the arithmetic.
  */
@@ -95,8 +94,6 @@ export class Adwin implements DriftDetector {
   private width = 0;
   private total = 0;
   private variance = 0;
-  private nBuckets = 0;
-  private maxNBuckets = 0;
   private rows: BucketRow[] = [];
 
   constructor(config: Partial<AdwinParams> = {}) {
@@ -152,8 +149,6 @@ export class Adwin implements DriftDetector {
       width: this.width,
       total: this.total,
       variance: this.variance,
-      nBuckets: this.nBuckets,
-      maxNBuckets: this.maxNBuckets,
       rows: this.rows.map((row) => ({
         totals: Array.from(row.totals.subarray(0, row.count)),
         variances: Array.from(row.variances.subarray(0, row.count)),
@@ -182,8 +177,6 @@ export class Adwin implements DriftDetector {
     detector.width = reader.nonNegativeInteger('width');
     detector.total = reader.finite('total');
     detector.variance = reader.finite('variance');
-    detector.nBuckets = reader.nonNegativeInteger('nBuckets');
-    detector.maxNBuckets = reader.nonNegativeInteger('maxNBuckets');
     return detector;
   }
 
@@ -192,16 +185,11 @@ export class Adwin implements DriftDetector {
     this.width = 0;
     this.total = 0;
     this.variance = 0;
-    this.nBuckets = 0;
-    this.maxNBuckets = 0;
     this.rows = [new BucketRow(this.params.maxBuckets)];
   }
 
   private insertElement(value: number, variance: number): void {
     this.rows[0].insert(value, variance);
-    this.nBuckets += 1;
-    if (this.nBuckets > this.maxNBuckets) this.maxNBuckets = this.nBuckets;
-
     this.width += 1;
     let incrementalVariance = 0;
     if (this.width > 1) {
@@ -230,7 +218,6 @@ export class Adwin implements DriftDetector {
     this.variance -= increment;
 
     row.dropOldest(1);
-    this.nBuckets -= 1;
     if (row.count === 0) this.rows.pop();
     return n;
   }
@@ -252,7 +239,6 @@ export class Adwin implements DriftDetector {
 
       if (idx + 1 >= this.rows.length) this.rows.push(new BucketRow(this.params.maxBuckets));
       this.rows[idx + 1].insert(total12, v12);
-      this.nBuckets += 1;
       row.dropOldest(2);
 
       if (this.rows[idx + 1].count <= this.params.maxBuckets) break;

@@ -177,6 +177,13 @@ export class TangentMetrics {
     registers: [this.registry],
   });
 
+  readonly driftDetections = new Counter<'task' | 'model' | 'detector'>({
+    name: 'tangent_drift_detections_total',
+    help: "Drift detections on a (task, model)'s prequential absolute-error stream, by detector.",
+    labelNames: ['task', 'model', 'detector'],
+    registers: [this.registry],
+  });
+
   readonly consumerLag: Gauge<'topic' | 'partition'>;
 
   constructor(lagSource: LagSource) {

@@ -247,8 +247,8 @@ export class IncrementalCholesky {
   }
 
   /**
-   * Factors `K + jitter·I` from scratch (left-looking, O(N³)), replacing the
-   * current factor.
+   * Factors `K + jitter·I` from scratch (left-looking by blocks of columns,
+   * O(N³)), replacing the current factor.
    *
    * @param K - symmetric n × n matrix, row-major (entries on and above the diagonal are read)
    * @param n - its order, ≤ capacity
@@ -264,21 +264,28 @@ export class IncrementalCholesky {
     for (let j = 0; j < n; j++) {
       const column = j * stride;
       for (let i = j; i < n; i++) factor[column + i] = K[j * n + i];
-      const total = factor[column + j] + this.diagonalJitter;
-      factor[column + j] = total;
-      for (let k = 0; k < j; k++) {
-        const earlier = k * stride;
-        const weight = factor[earlier + j];
-        for (let i = j; i < n; i++) factor[column + i] -= weight * factor[earlier + i];
+      factor[column + j] += this.diagonalJitter;
+    }
+    for (let first = 0; first < n; first += REFACTOR_BLOCK) {
+      const end = Math.min(first + REFACTOR_BLOCK, n);
+      this.subtractEarlierColumns(first, end, n);
+      for (let j = first; j < end; j++) {
+        const column = j * stride;
+        for (let k = first; k < j; k++) {
+          const earlier = k * stride;
+          const weight = factor[earlier + j];
+          for (let i = j; i < n; i++) factor[column + i] -= weight * factor[earlier + i];
+        }
+        const total = K[j * n + j] + this.diagonalJitter;
+        const dSquared = factor[column + j];
+        if (!(dSquared > this.breakdownTolerance * total)) {
+          this.count = 0;
+          return false;
+        }
+        const d = Math.sqrt(dSquared);
+        factor[column + j] = d;
+        for (let i = j + 1; i < n; i++) factor[column + i] /= d;
       }
-      const dSquared = factor[column + j];
-      if (!(dSquared > this.breakdownTolerance * total)) {
-        this.count = 0;
-        return false;
-      }
-      const d = Math.sqrt(dSquared);
-      factor[column + j] = d;
-      for (let i = j + 1; i < n; i++) factor[column + i] /= d;
     }
     this.count = n;
     return true;
@@ -304,6 +311,49 @@ export class IncrementalCholesky {
     return true;
   }
 
+  // Subtracts the contributions of every finished column k < first from the
+  // block's columns first..end−1. Four target columns share each pass over an
+  // earlier column, so the O(N³) traffic streams each earlier column from
+  // memory once per block instead of once per column.
+  private subtractEarlierColumns(first: number, end: number, n: number): void {
+    const stride = this.capacity;
+    const factor = this.factor;
+    if (end - first < REFACTOR_BLOCK) {
+      for (let j = first; j < end; j++) {
+        const column = j * stride;
+        for (let k = 0; k < first; k++) {
+          const earlier = k * stride;
+          const weight = factor[earlier + j];
+          for (let i = j; i < n; i++) factor[column + i] -= weight * factor[earlier + i];
+        }
+      }
+      return;
+    }
+    const c0 = first * stride;
+    const c1 = c0 + stride;
+    const c2 = c1 + stride;
+    const c3 = c2 + stride;
+    for (let k = 0; k < first; k++) {
+      const earlier = k * stride;
+      for (let j = first; j < end; j++) {
+        const weight = factor[earlier + j];
+        const column = j * stride;
+        for (let i = j; i < end; i++) factor[column + i] -= weight * factor[earlier + i];
+      }
+      const w0 = factor[earlier + first];
+      const w1 = factor[earlier + first + 1];
+      const w2 = factor[earlier + first + 2];
+      const w3 = factor[earlier + first + 3];
+      for (let i = end; i < n; i++) {
+        const value = factor[earlier + i];
+        factor[c0 + i] -= w0 * value;
+        factor[c1 + i] -= w1 * value;
+        factor[c2 + i] -= w2 * value;
+        factor[c3 + i] -= w3 * value;
+      }
+    }
+  }
+
   private forwardSubstituteInPlace(b: Float64Array): void {
     const n = this.count;
     const stride = this.capacity;
@@ -320,6 +370,9 @@ export class IncrementalCholesky {
     if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`index ${i} outside 0..${this.count - 1}`);
   }
 }
+
+// Columns per block of the from-scratch factorisation; subtractEarlierColumns is unrolled for exactly this many.
+const REFACTOR_BLOCK = 4;
 
 function checkJitter(jitter: number): number {
   if (!Number.isFinite(jitter) || jitter < 0) throw new RangeError(`jitter must be finite and ≥ 0, got ${jitter}`);

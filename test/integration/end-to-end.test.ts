@@ -4,7 +4,7 @@ import { produceRecords } from '../../src/demo/produce.js';
 import { syntheticRecords, type OutgoingRecord } from '../../src/demo/record-sources.js';
 import { defaultFriedmanOptions } from '../../src/demo/friedman.js';
 import { deadLetterHeaders } from '../../src/kafka/dead-letter-publisher.js';
-import { deadLetterTopicOf } from '../../src/config/pipeline-config.js';
+import { deadLetterTopicOf, eventsTopicOf } from '../../src/config/pipeline-config.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import type { LearnedBatch } from '../../src/pipeline/records.js';
 import {
@@ -119,6 +119,46 @@ describe('end to end through a real broker', () => {
           `NTK-GP ${gpMae.toFixed(3)}, running-mean predictor ${runningMeanMae.toFixed(3)} (network/mean ratio ${(networkMae / runningMeanMae).toFixed(3)})`,
       );
       expect(networkMae).toBeLessThan(0.5 * runningMeanMae);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it('detects an abrupt concept drift, publishes it to the events topic and fine-tunes the trunk', async () => {
+    const topic = uniqueName('drift');
+    const config = testConfig(topic, { fineTune: { every: 0 } });
+    const kafka = testKafka();
+    await ensureTopics(kafka, [topic, deadLetterTopicOf(config.kafka), eventsTopicOf(config)], 3);
+    const records = [
+      ...syntheticRecords(16_000, {
+        friedman: { ...defaultFriedmanOptions, drift: 'abrupt', driftPositions: [8_000, 1_000_000], tasks: ['sensor-0'], seed: 5 },
+        malformedFraction: 0,
+        maxRecordBytes: config.kafka.maxRecordBytes,
+      }),
+    ];
+    await produceRecords(kafka, records, { topic, rate: 0 });
+    const consumer = await startConsumer(config, quietLogger);
+    try {
+      await waitFor(() => consumer.progress.totals.learned >= records.length, 300_000, 'all records to be learned');
+      const metrics = await scrape(consumer.metricsAddress.port);
+      const detections = (detector: string): number =>
+        sampleValue(metrics, 'tangent_drift_detections_total', { task: 'sensor-0', model: 'nn', detector }) ?? 0;
+      expect(detections('adwin') + detections('page-hinkley')).toBeGreaterThan(0);
+      // fineTune.every is 0: every phase was asked for by a drift detection.
+      expect(sampleValue(metrics, 'tangent_fine_tune_phases_total')).toBeGreaterThan(0);
+
+      const events = (await readTopic(eventsTopicOf(config), 1)).map((m) => JSON.parse(String(m.value)) as Record<string, unknown>);
+      const networkEvents = events.filter((e) => e.model === 'nn');
+      expect(networkEvents.length).toBeGreaterThan(0);
+      // One task, one key, one partition: records are seen in the order they were produced.
+      const afterDrift = networkEvents.map((e) => Number(e.recordsSeen)).filter((n) => n > 8_000);
+      const delay = Math.min(...afterDrift) - 8_000;
+      console.log(
+        `[drift] ${events.length} drift events (adwin ${detections('adwin')}, page-hinkley ${detections('page-hinkley')}); ` +
+          `the network's first detection after the drift at record 8,000 came ${delay} records later`,
+      );
+      expect(delay).toBeLessThan(1_000);
+      expect(networkEvents[0]).toMatchObject({ type: 'drift', task: 'sensor-0', topic });
     } finally {
       await consumer.stop();
     }
