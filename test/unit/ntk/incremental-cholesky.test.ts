@@ -108,7 +108,7 @@ describe('IncrementalCholesky', () => {
     expect(relativeError(inPlace, denseSolve(A, n, b))).toBeLessThan(1e-12);
   });
 
-  it('refactor equals the dense factor, and an indefinite matrix leaves it empty', () => {
+  it('refactor equals the dense factor (several column blocks), and an indefinite matrix leaves it empty', () => {
     const random = seededRandom(5);
     const X = randomMatrix(random, 7, 3);
     const gram = gramMatrix(SPEC, X);
@@ -118,6 +118,12 @@ describe('IncrementalCholesky', () => {
     const A = gram.slice();
     for (let i = 0; i < 7; i++) A[i * 7 + i] += 1e-4;
     expect(relativeError(factor.toDense(), denseCholesky(A, 7))).toBeLessThan(1e-13);
+
+    const larger = gramMatrix(SPEC, randomMatrix(random, 38, 3));
+    const big = new IncrementalCholesky(40);
+    expect(big.refactor(larger, 38, 1e-6)).toBe(true);
+    for (let i = 0; i < 38; i++) larger[i * 38 + i] += 1e-6;
+    expect(relativeError(big.toDense(), denseCholesky(larger, 38))).toBeLessThan(1e-12);
 
     const indefinite = Float64Array.of(1, 2, 2, 1);
     expect(factor.refactor(indefinite, 2, 0)).toBe(false);
