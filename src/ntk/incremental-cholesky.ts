@@ -33,7 +33,8 @@ export class IncrementalCholesky {
 
   // Entry (i, j), i ≥ j, lives at factor[j * capacity + i]; the upper triangle is unused.
   private readonly factor: Float64Array;
-  // The eviction sweep's rotated column and the new point's L⁻¹k, kept apart so a slide can carry both.
+  // scratch: the eviction sweep's rotated column (and multiply's Lᵀv); appendScratch: the new point's L⁻¹k.
+  // Kept apart so that a fused slide can carry both at once.
   private readonly scratch: Float64Array;
   private readonly appendScratch: Float64Array;
   private count = 0;

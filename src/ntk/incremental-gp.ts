@@ -76,9 +76,14 @@ const MAX_JITTER_RAISES = 40;
  * evicted point. Mean predictions cost O(N) per test point (α is refreshed
  * lazily, by two triangular solves, on the first prediction after a change),
  * variances O(N²). Targets are used raw; centre them before adding if wanted.
+ *
+ * Memory is preallocated at construction: 8·W² bytes for the factor (128 MiB
+ * at W = 4096) plus O(W·(D + depth)) for the window.
  */
 export class IncrementalGP {
+  /** The architecture whose kernel this GP uses. */
   readonly spec: ArchitectureSpec;
+  /** NTK (trained network) or NNGP (network at initialisation). */
   readonly kind: KernelKind;
   /** Window W. */
   readonly window: number;
