@@ -1,45 +1,54 @@
-import { Partitioners } from 'kafkajs';
+import { statSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
+import { CheckpointStore } from './checkpoint/checkpoint-store.js';
+import { validateLearningState, type LearningState } from './checkpoint/learning-state.js';
 import { deadLetterTopicOf, eventsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
-import type { DetectorConfig } from './drift/drift-detector.js';
 import { createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
 import { ensureTopics } from './kafka/topics.js';
+import { LearningSession, specOf } from './learning-session.js';
 import { MetricsObserver } from './metrics/metrics-observer.js';
-import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
 import { TangentMetrics } from './metrics/metrics.js';
+import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
 import { ProgressLine } from './metrics/progress-line.js';
 import { selectBackend, type BackendChoice } from './model/backend.js';
-import { NtkGpBaseline } from './model/ntk-gp-baseline.js';
-import { OnlineRegressor } from './model/online-regressor.js';
-import { RunningMoments } from './model/running-moments.js';
-import { TaskRegistry } from './model/task-registry.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
-import { DriftWatch } from './pipeline/drift-watch.js';
+import type { DriftEvent } from './pipeline/drift-watch.js';
 import type { BatchObserver } from './pipeline/observe.js';
-import type { Rejected } from './pipeline/records.js';
 
 export interface RunningConsumer {
   readonly backend: BackendChoice;
   readonly metrics: TangentMetrics;
   readonly progress: ProgressLine;
-  readonly network: OnlineRegressor;
+  readonly session: LearningSession;
+  /** The checkpoint the session started from, if any. */
+  readonly restoredFrom: string | undefined;
   readonly metricsAddress: { host: string; port: number };
   /** Records behind the end of the assigned partitions, summed. */
   totalLag(): number;
   /** Resolves when the pipeline has ended (after stop(), or rejects on a fatal error). */
   readonly done: Promise<void>;
-  /** Graceful stop: finish and commit what is in flight, leave the group, close the server. */
+  /**
+   * Graceful stop: finish the batch in flight, write a final checkpoint,
+   * commit its offsets, leave the group, close the server.
+   */
   stop(): Promise<void>;
 }
 
-/** Partitions for topics tangent creates itself (records, dead letters). */
+export interface ConsumerOptions {
+  /** Extra watchers of every learned batch (custom sinks, evaluation harnesses). */
+  readonly observers?: readonly BatchObserver[];
+}
+
+/** Partitions for topics tangent creates itself (records, dead letters, events). */
 const createdTopicPartitions = 3;
 
-async function timed<T>(observe: (seconds: number) => void, work: () => Promise<T>): Promise<T> {
+async function timed<T>(observe: (seconds: number) => void, work: () => Promise<T> | T): Promise<T> {
   const started = performance.now();
   try {
     return await work();
@@ -48,15 +57,16 @@ async function timed<T>(observe: (seconds: number) => void, work: () => Promise<
   }
 }
 
-export interface ConsumerOptions {
-  /** Extra watchers of every learned batch (custom sinks, evaluation harnesses). */
-  readonly observers?: readonly BatchObserver[];
-}
-
-/** Starts the learning consumer: the I/O edges (Kafka, HTTP) around the pure pipeline. */
+/** Starts the learning consumer: the I/O edges (Kafka, HTTP, checkpoint files) around the pure pipeline. */
 export async function startConsumer(config: PipelineConfig, logger: Logger, options: ConsumerOptions = {}): Promise<RunningConsumer> {
   const backend = await selectBackend(config.model.backend);
   logger.info({ backend: backend.name, package: backend.source, skipped: backend.skipped }, 'tensorflow.js backend selected');
+
+  const store = new CheckpointStore<LearningState>(join(config.checkpoint.dir, config.kafka.groupId), config.checkpoint.keep, (file, reason) =>
+    logger.warn({ file, reason }, 'skipping an unreadable checkpoint; falling back to the previous one'),
+  );
+  const restored = store.loadLatest(validateLearningState(specOf(config)));
+  if (restored) logger.info({ file: restored.file, position: restored.state.position.offsets }, 'restored learning state from checkpoint');
 
   const kafka = createKafka(config.kafka, logger);
   const deadLetterTopic = deadLetterTopicOf(config.kafka);
@@ -71,68 +81,75 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     allowAutoTopicCreation: false,
   });
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  await Promise.all([consumer.connect(), producer.connect()]);
+  const admin = kafka.admin();
+  await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);
 
-  let metrics: TangentMetrics | undefined;
-  const source = new KafkaSource(consumer, config.kafka, logger, (paused, inFlight) => {
-    metrics?.paused.set(paused ? 1 : 0);
-    metrics?.inFlight.set(inFlight);
-  });
-  metrics = new TangentMetrics(source.offsets);
-  metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
-  const activeMetrics = metrics;
-
-  const spec = {
-    inputDim: config.model.inputDim,
-    hidden: config.model.hidden,
-    headHidden: config.model.headHidden,
-    activation: config.model.activation,
-    sigmaW2: config.model.sigmaW2,
-    sigmaB2: config.model.sigmaB2,
-  };
-  const network = new OnlineRegressor({
-    spec,
-    learningRate: config.model.learningRate,
-    seed: config.model.seed,
-    fineTune: { ...config.fineTune, batchSize: config.batch.size },
-  });
-  const baseline = config.ntkgp.enabled
-    ? new NtkGpBaseline({ spec, window: config.ntkgp.window, noise: config.ntkgp.noise, learningRate: config.model.learningRate })
-    : undefined;
-  const tasks = new TaskRegistry(config.model.maxTasks);
-  const metricsObserver = new MetricsObserver(metrics, config.metrics.maeWindow, () => tasks.size);
-  const progress = new ProgressLine();
   // Drift events are informational: published in order, off the hot path; a failed send is logged, not fatal.
   let eventsPublished: Promise<unknown> = Promise.resolve();
-  const driftWatch = new DriftWatch(config.drift.detectors as DetectorConfig[], config.drift.models, (events) => {
+  const onDrift = (events: readonly DriftEvent[]): void => {
     for (const event of events) {
-      activeMetrics.driftDetections.inc({ task: event.task, model: event.model, detector: event.detector });
+      metrics.driftDetections.inc({ task: event.task, model: event.model, detector: event.detector });
       logger.info(event, 'drift detected');
     }
-    if (config.drift.fineTuneOnDrift && events.some((e) => e.model === 'nn')) network.requestFineTune();
+    if (config.drift.fineTuneOnDrift && events.some((e) => e.model === 'nn')) session.network.requestFineTune();
     eventsPublished = eventsPublished
       .then(() => producer.send({ topic: eventsTopic, messages: events.map((e) => ({ key: e.task, value: JSON.stringify(e) })) }))
       .catch((error: unknown) => logger.warn({ err: error, topic: eventsTopic }, 'cannot publish drift events'));
-  });
-  const publish = deadLetterPublisher(producer, deadLetterTopic);
+  };
+  const session = new LearningSession(config, onDrift, restored?.state);
 
-  const pipeline = learningPipeline({
-    decode: { inputDim: spec.inputDim, maxRecordBytes: config.kafka.maxRecordBytes },
-    admission: tasks,
-    featureMoments: new RunningMoments(spec.inputDim),
+  const source = new KafkaSource(
+    consumer,
+    config.kafka,
+    logger,
+    (topic, partition) => session.position.offsetOf(topic, partition),
+    admin,
+    (paused, inFlight) => {
+      metrics.paused.set(paused ? 1 : 0);
+      metrics.inFlight.set(inFlight);
+    },
+  );
+  consumer.on(consumer.events.REBALANCING, () => session.requestCheckpoint());
+  const metrics = new TangentMetrics(source.offsets);
+  metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
+  if (restored) metrics.lastCheckpointAt = statSync(restored.file).mtimeMs;
+
+  const writeCheckpoint = (state: LearningState): void => {
+    const started = performance.now();
+    const { file } = store.write(state);
+    metrics.checkpointDuration.observe((performance.now() - started) / 1000);
+    metrics.checkpoints.inc();
+    metrics.checkpointBytes.set(statSync(file).size);
+    metrics.lastCheckpointAt = Date.now();
+  };
+
+  const metricsObserver = new MetricsObserver(metrics, config.metrics.maeWindow, () => session.tasks.size);
+  const progress = new ProgressLine();
+  const publish = deadLetterPublisher(producer, deadLetterTopic);
+  const pipeline = learningPipeline<LearningState>({
+    decode: { inputDim: session.spec.inputDim, maxRecordBytes: config.kafka.maxRecordBytes },
+    admission: session.tasks,
+    featureMoments: session.featureMoments,
     batch: { size: config.batch.size, lingerMs: config.batch.lingerMs },
-    models: baseline ? [network, baseline] : [network],
+    models: session.models,
     observers: [
       metricsObserver,
-      ...(baseline ? [new NtkGpObserver(baseline, metrics, config.ntkgp.marginEvery, logger)] : []),
-      driftWatch,
+      ...(session.baseline ? [new NtkGpObserver(session.baseline, metrics, config.ntkgp.marginEvery, logger)] : []),
+      session.driftWatch,
       progress,
       ...(options.observers ?? []),
     ],
-    publishDeadLetters: (rejected: readonly Rejected[]) =>
-      timed((s) => activeMetrics.stageDuration.observe({ stage: 'dead_letter' }, s), () => publish(rejected)),
+    position: session.position,
+    checkpointPolicy: {
+      everyBatches: config.checkpoint.every,
+      intervalMs: config.checkpoint.intervalSeconds * 1000,
+      takeRequest: () => session.takeCheckpointRequest(),
+      capture: () => session.capture(),
+    },
+    publishDeadLetters: (rejected) => timed((s) => metrics.stageDuration.observe({ stage: 'dead_letter' }, s), () => publish(rejected)),
+    storeCheckpoint: writeCheckpoint,
     committer: {
-      commit: (offsets) => timed((s) => activeMetrics.stageDuration.observe({ stage: 'commit' }, s), () => source.commit(offsets)),
+      commit: (offsets) => timed((s) => metrics.stageDuration.observe({ stage: 'commit' }, s), () => source.commit(offsets)),
       completed: (count) => source.completed(count),
     },
     committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }],
@@ -150,7 +167,8 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     });
   });
 
-  let server: Server | undefined;
+  const disconnect = (): Promise<unknown> => Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+  let server: Server;
   try {
     server = await startMetricsServer(
       metrics.registry,
@@ -160,7 +178,8 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     );
   } catch (cause) {
     await source.drain();
-    await Promise.allSettled([done, consumer.disconnect(), producer.disconnect()]);
+    await done.catch(() => undefined);
+    await disconnect();
     throw new Error(`cannot serve metrics on ${config.metrics.host}:${config.metrics.port}: ${(cause as Error).message}`);
   }
   const address = server.address();
@@ -168,18 +187,27 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     host: config.metrics.host,
     port: typeof address === 'object' && address ? address.port : config.metrics.port,
   };
-  logger.info({ topic: config.kafka.topic, groupId: config.kafka.groupId, deadLetterTopic, metrics: metricsAddress }, 'consuming');
+  logger.info({ topic: config.kafka.topic, groupId: config.kafka.groupId, deadLetterTopic, eventsTopic, metrics: metricsAddress }, 'consuming');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await source.drain();
-      await done.catch(() => undefined);
+      const ended = await done.then(
+        () => true,
+        () => false,
+      );
+      if (ended && session.position.batches > 0) {
+        // The pipeline is idle: the state holds exactly the records up to the position.
+        const state = session.capture();
+        writeCheckpoint(state);
+        await source.commit(state.position.offsets).catch((error: unknown) => logger.warn({ err: error }, 'final commit failed'));
+      }
       await eventsPublished;
-      await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+      await disconnect();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      network.dispose();
-      logger.info(progress.totals, 'stopped');
+      session.dispose();
+      logger.info({ learned: session.position.learned, deadLettered: session.position.deadLettered }, 'stopped');
     })());
 
   const totalLag = (): number => {
@@ -188,5 +216,5 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     return lag;
   };
 
-  return { backend, metrics, progress, network, metricsAddress, totalLag, done, stop };
+  return { backend, metrics, progress, session, restoredFrom: restored?.file, metricsAddress, totalLag, done, stop };
 }

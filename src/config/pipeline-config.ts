@@ -87,6 +87,19 @@ export const driftSchema = z
   })
   .strict();
 
+export const checkpointSchema = z
+  .object({
+    /** Checkpoints go to `<dir>/<groupId>/`; a relative dir is relative to the working directory. */
+    dir: z.string().min(1).default('checkpoints'),
+    /** Checkpoint every this many batches (0 = not by count)... */
+    every: z.number().int().nonnegative().default(200),
+    /** ...or after this many seconds (0 = not by time), whichever comes first; always on shutdown. */
+    intervalSeconds: z.number().nonnegative().default(10),
+    /** How many checkpoints to keep; a corrupt newest one falls back to the previous. */
+    keep: positiveInt.default(3),
+  })
+  .strict();
+
 export const batchSchema = z
   .object({
     size: positiveInt.default(64),
@@ -111,6 +124,7 @@ export const pipelineConfigSchema = z
     fineTune: fineTuneSchema.default(() => fineTuneSchema.parse({})),
     ntkgp: ntkGpSchema.default(() => ntkGpSchema.parse({})),
     drift: driftSchema.default(() => driftSchema.parse({})),
+    checkpoint: checkpointSchema.default(() => checkpointSchema.parse({})),
     batch: batchSchema.default(() => batchSchema.parse({})),
     metrics: metricsSchema.default(() => metricsSchema.parse({})),
     /** Seconds between the one-line progress summaries on stderr; 0 = off. */

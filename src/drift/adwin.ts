@@ -80,10 +80,10 @@ class BucketRow {
 /**
  * ADWIN (Bifet & Gavaldà 2007), ported line for line from River 0.26.1's
  * `rust_src/adwin.rs` (which replaced the former `adwin_c.pyx`) plus the
- * reset-after-drift of `river/drift/adwin.py`. Not ported: River's
- * `total_width`, `n_detections` and bucket counters, which no output depends on. Every floating-point
+ * reset-after-drift of `river/drift/adwin.py`. Every floating-point
  * expression keeps River's operand order so that detections land at River's
- * exact indices; do not "simplify" the arithmetic.
+ * exact indices; do not "simplify" the arithmetic. Not ported: River's
+ * `total_width`, `n_detections` and bucket counters, which no output reads.
  */
 export class Adwin implements DriftDetector {
   readonly name = 'adwin' as const;

@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import { KafkaError } from '../errors.js';
@@ -8,6 +8,7 @@ import { PartitionOffsets } from './partition-offsets.js';
 
 export interface KafkaSourceOptions {
   readonly topic: string;
+  readonly groupId: string;
   readonly fromBeginning: boolean;
   readonly highWaterMark: number;
   readonly lowWaterMark: number;
@@ -28,19 +29,55 @@ export class KafkaSource {
   private batchInProgress: Promise<void> = Promise.resolve();
   private emitterComplete: (() => void) | undefined;
 
+  private failure: ((error: unknown) => void) | undefined;
+
+  /**
+   * @param checkpointOffset - the next offset the restored model has learned up to, per partition
+   * @param admin - reads the group's committed offsets when seeking to checkpoint offsets
+   */
   constructor(
     private readonly consumer: Consumer,
     private readonly options: KafkaSourceOptions,
     private readonly logger: Logger,
+    private readonly checkpointOffset: (topic: string, partition: number) => string | undefined,
+    private readonly admin: Admin,
     private readonly onFlowChange: (paused: boolean, inFlight: number) => void = () => {},
   ) {
     this.flow = new FlowControl(options.highWaterMark, options.lowWaterMark);
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assignment = payload.memberAssignment as Record<string, number[]>;
       this.offsets.retain(new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`))));
-      this.assigned = true;
-      logger.info({ assignment, leader: payload.isLeader }, 'joined consumer group');
+      const restored = (assignment[options.topic] ?? []).filter((p) => checkpointOffset(options.topic, p) !== undefined);
+      if (restored.length > 0) {
+        // Paused here, synchronously, so nothing is fetched before the seek below lands.
+        consumer.pause([{ topic: options.topic, partitions: restored }]);
+        this.seekToCheckpoint(restored).catch((error: unknown) => this.failure?.(error));
+      } else {
+        this.assigned = true;
+      }
+      logger.info({ assignment, leader: payload.isLeader, seekingToCheckpoint: restored }, 'joined consumer group');
     });
+  }
+
+  /**
+   * Starts each restored partition at the checkpoint's offset — or at the
+   * group's committed offset when that is further: Kafka commits follow
+   * checkpoints, so a further commit means another member learned those
+   * records after this checkpoint was taken.
+   */
+  private async seekToCheckpoint(partitions: number[]): Promise<void> {
+    const topic = this.options.topic;
+    const [committed] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
+    const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    for (const partition of partitions) {
+      const fromCheckpoint = BigInt(this.checkpointOffset(topic, partition)!);
+      const fromGroup = committedOf.get(partition) ?? -1n;
+      const offset = (fromGroup > fromCheckpoint ? fromGroup : fromCheckpoint).toString();
+      this.consumer.seek({ topic, partition, offset });
+      this.logger.info({ topic, partition, offset, checkpoint: fromCheckpoint.toString(), committed: fromGroup.toString() }, 'seek');
+    }
+    if (!this.draining && !this.flow.paused) this.consumer.resume([{ topic, partitions }]);
+    this.assigned = true;
   }
 
   /** Ready once the group has given this member its assignment. */
@@ -50,6 +87,7 @@ export class KafkaSource {
 
   readonly records$ = new Observable<SourceRecord>((subscriber) => {
     this.emitterComplete = () => subscriber.complete();
+    this.failure = (error) => subscriber.error(new KafkaError('cannot seek to checkpoint offsets', { topic: this.options.topic }, { cause: error }));
     const start = async (): Promise<void> => {
       await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning });
       await this.consumer.run({

@@ -184,9 +184,43 @@ export class TangentMetrics {
     registers: [this.registry],
   });
 
+  readonly checkpoints = new Counter({
+    name: 'tangent_checkpoints_total',
+    help: 'Checkpoints written.',
+    registers: [this.registry],
+  });
+
+  readonly checkpointDuration = new Histogram({
+    name: 'tangent_checkpoint_duration_seconds',
+    help: 'Time to write one checkpoint (serialise, fsync, rename).',
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  readonly checkpointBytes = new Gauge({
+    name: 'tangent_checkpoint_bytes',
+    help: 'Size of the newest checkpoint file.',
+    registers: [this.registry],
+  });
+
+  readonly checkpointAge: Gauge;
+
   readonly consumerLag: Gauge<'topic' | 'partition'>;
 
+  /** Epoch ms of the newest checkpoint (restored or written); undefined before the first. */
+  lastCheckpointAt: number | undefined;
+
   constructor(lagSource: LagSource) {
+    const metrics = this;
+    this.checkpointAge = new Gauge({
+      name: 'tangent_checkpoint_age_seconds',
+      help: 'Seconds since the newest checkpoint was written (absent before the first).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        if (metrics.lastCheckpointAt !== undefined) this.set((Date.now() - metrics.lastCheckpointAt) / 1000);
+      },
+    });
     this.consumerLag = new Gauge<'topic' | 'partition'>({
       name: 'tangent_consumer_lag_records',
       help: 'Records behind the partition end: latest high-water mark minus the committed offset.',

@@ -1,8 +1,12 @@
-import { IncrementalGP } from '../ntk/incremental-gp.js';
+import { IncrementalGP, type IncrementalGPState } from '../ntk/incremental-gp.js';
 import type { Example } from '../pipeline/records.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
 import type { LearnResult, OnlineModel } from './online-model.js';
-import { RunningMoments } from './running-moments.js';
+import { RunningMoments, type RunningMomentsState } from './running-moments.js';
+
+export interface NtkGpBaselineState {
+  readonly tasks: { task: string; gp: IncrementalGPState; moments: RunningMomentsState }[];
+}
 
 export interface NtkGpBaselineConfig {
   /** The network's own spec: the GP is its infinite-width limit. */
@@ -38,7 +42,18 @@ export class NtkGpBaseline implements OnlineModel {
   private lastStatus: GpTaskStatus[] = [];
   private readonly lastVariance = new Map<string, number>();
 
-  constructor(readonly config: NtkGpBaselineConfig) {}
+  constructor(
+    readonly config: NtkGpBaselineConfig,
+    saved?: NtkGpBaselineState,
+  ) {
+    for (const { task, gp, moments } of saved?.tasks ?? []) {
+      this.tasks.set(task, { gp: IncrementalGP.fromJSON(gp), moments: RunningMoments.fromJSON(moments) });
+    }
+  }
+
+  toJSON(): NtkGpBaselineState {
+    return { tasks: [...this.tasks].map(([task, { gp, moments }]) => ({ task, gp: gp.toJSON(), moments: moments.toJSON() })) };
+  }
 
   private task(name: string): { gp: IncrementalGP; moments: RunningMoments } {
     let entry = this.tasks.get(name);

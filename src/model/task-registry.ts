@@ -9,7 +9,12 @@ import type { TaskAdmission } from '../pipeline/admit-tasks.js';
 export class TaskRegistry implements TaskAdmission {
   private readonly tasks = new Set<string>();
 
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    known: Iterable<string> = [],
+  ) {
+    for (const task of known) this.tasks.add(task);
+  }
 
   admit(task: string): boolean {
     if (this.tasks.has(task)) return true;

@@ -1,5 +1,5 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
-import type { Batch } from './records.js';
+import type { CheckpointedBatch } from './records.js';
 
 export interface OffsetCommitter {
   commit(nextOffsets: Iterable<{ topic: string; partition: number; offset: string }>): Promise<void>;
@@ -8,12 +8,14 @@ export interface OffsetCommitter {
 }
 
 /**
- * Stage: commits each batch's next offsets once it is learned (and its bad
- * records dead-lettered). Batches arrive in order, so commits are monotonic.
+ * Stage: tells Kafka the offsets of each stored checkpoint, so Kafka's
+ * commits follow checkpoints and never lead them (they serve lag monitoring
+ * and consumers without a checkpoint). Every batch, checkpointed or not,
+ * then leaves the pipeline's flow control.
  */
-export function commit<B extends Batch>(committer: OffsetCommitter): OperatorFunction<B, B> {
+export function commit<B extends CheckpointedBatch>(committer: OffsetCommitter): OperatorFunction<B, B> {
   return concatMap(async (batch) => {
-    await committer.commit(batch.nextOffsets.values());
+    if (batch.checkpoint) await committer.commit(batch.checkpoint.offsets);
     committer.completed(batch.accepted.length + batch.rejected.length);
     return batch;
   });

@@ -9,11 +9,13 @@ import { decode } from './decode.js';
 import type { DecodeOptions } from './decode-record.js';
 import { learn } from './learn.js';
 import { observe, type BatchObserver } from './observe.js';
-import type { LearnedBatch, Rejected, SourceRecord } from './records.js';
+import type { StreamPosition } from '../checkpoint/stream-position.js';
+import { checkpoint, persistCheckpoint, type CheckpointPolicy } from './checkpoint.js';
+import type { CheckpointedBatch, Rejected, SourceRecord } from './records.js';
 import { scale } from './scale.js';
 import { score } from './score.js';
 
-export interface PipelineParts {
+export interface PipelineParts<S> {
   readonly decode: DecodeOptions;
   readonly admission: TaskAdmission;
   readonly featureMoments: RunningMoments;
@@ -22,28 +24,38 @@ export interface PipelineParts {
   readonly models: readonly OnlineModel[];
   readonly observers: readonly BatchObserver[];
   readonly publishDeadLetters: (rejected: readonly Rejected[]) => Promise<void>;
+  readonly position: StreamPosition;
+  readonly checkpointPolicy: CheckpointPolicy<S>;
+  readonly storeCheckpoint: (state: S) => Promise<void> | void;
   readonly committer: OffsetCommitter;
   /** Told about each batch once it is committed. */
   readonly committedObservers: readonly BatchObserver[];
 }
 
-/** The one place the stages are composed, left to right as in DESIGN §1. */
-export function learningPipeline(parts: PipelineParts): OperatorFunction<SourceRecord, LearnedBatch> {
-  // Two pipes because rxjs types at most nine operators in one.
+/**
+ * The one place the stages are composed, left to right as in DESIGN §1
+ * (except that scaling follows batching: see scale.ts).
+ */
+export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<SourceRecord, CheckpointedBatch<S>> {
+  // Two pipes because rxjs types at most nine operators in one; the first is synchronous, the second not.
   return (records) =>
     records
       .pipe(
         decode(parts.decode),
         admitTasks(parts.admission),
-        scale(parts.featureMoments),
         batch(parts.batch),
+        scale(parts.featureMoments),
         score(parts.models),
         learn(parts.models),
         observe(parts.observers),
+        // Captured here, in the synchronous part, so the state sits exactly between two batches.
+        checkpoint(parts.position, parts.checkpointPolicy),
       )
       .pipe(
-        deadLetter<LearnedBatch>(parts.publishDeadLetters),
-        commit<LearnedBatch>(parts.committer),
+        // A checkpoint is stored only after its batch's (and every earlier batch's) rejects are published.
+        deadLetter(parts.publishDeadLetters),
+        persistCheckpoint(parts.storeCheckpoint),
+        commit<CheckpointedBatch<S>>(parts.committer),
         observe(parts.committedObservers),
       );
 }

@@ -80,3 +80,13 @@ export interface ModelLearning extends LearnResult {
 export interface LearnedBatch extends ScoredBatch {
   readonly learned: readonly ModelLearning[];
 }
+
+/** A learned batch after the checkpoint stage: `checkpoint` is set when this batch closed one. */
+export interface CheckpointedBatch<S = unknown> extends LearnedBatch {
+  readonly checkpoint?: {
+    readonly state: S;
+    /** The next offset of every partition learned so far: what Kafka may be told once the state is stored. */
+    readonly offsets: readonly { topic: string; partition: number; offset: string }[];
+    readonly capturedAt: number;
+  };
+}

@@ -1,19 +1,21 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { RunningMoments } from '../model/running-moments.js';
-import type { Decoded } from './records.js';
+import type { Batch } from './records.js';
 
 /**
  * Stage: online standardisation of features. The moments are model state
- * (checkpointed with it), so they are passed in rather than owned here. Each
- * record first updates the moments, then is standardised with them, so the
- * very first record is well defined.
+ * (checkpointed with it), so they are passed in rather than owned here. It
+ * runs on whole batches, after batching, so at every batch boundary the
+ * moments hold exactly the records learned so far — which is what makes a
+ * checkpoint exact. Each record first updates the moments, then is
+ * standardised with them, so the very first record is well defined.
  */
-export function scale(moments: RunningMoments): OperatorFunction<Decoded, Decoded> {
-  return map((decoded) => {
-    if (decoded.ok) {
-      moments.update(decoded.example.x);
-      moments.standardize(decoded.example.x, decoded.example.x);
+export function scale(moments: RunningMoments): OperatorFunction<Batch, Batch> {
+  return map((batch) => {
+    for (const { example } of batch.accepted) {
+      moments.update(example.x);
+      moments.standardize(example.x, example.x);
     }
-    return decoded;
+    return batch;
   });
 }

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { chooseBroker, stopLocalBroker } from './broker.js';
+import { chooseBroker, describeChoice } from './broker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -7,12 +7,16 @@ declare module 'vitest' {
   }
 }
 
-/** One broker for every integration test file; stopped only if started here. */
-export default function setup(project: TestProject): () => void {
-  const choice = chooseBroker();
-  console.log(`[integration] Kafka: ${choice.kind === 'env' ? 'KAFKA_BROKERS' : 'local broker from infra/kafka'} at ${choice.brokers}`);
+/**
+ * One broker for every integration test file: KAFKA_BROKERS, else a Kafka
+ * container when a container runtime answers, else the local broker from
+ * infra/kafka (see broker.ts). Stopped only if started here.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const choice = await chooseBroker();
+  console.log(describeChoice(choice));
   project.provide('kafkaBrokers', choice.brokers);
-  return () => {
-    if (choice.startedHere) stopLocalBroker();
+  return async () => {
+    if (choice.startedHere) await choice.stop();
   };
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
 import { pino } from 'pino';
@@ -24,6 +27,7 @@ export function testConfig(topic: string, overrides: Record<string, unknown> = {
     {
       kafka: { topic, groupId: `${topic}-group` },
       metrics: { port: 0 },
+      checkpoint: { dir: mkdtempSync(join(tmpdir(), 'tangent-checkpoints-')) },
       summaryIntervalSeconds: 0,
       ...overrides,
     },

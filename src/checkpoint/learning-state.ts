@@ -1,0 +1,37 @@
+import type { ArchitectureSpec } from '../model/architecture-spec.js';
+import { sameTrunk } from '../model/architecture-spec.js';
+import type { NtkGpBaselineState } from '../model/ntk-gp-baseline.js';
+import type { OnlineRegressorState } from '../model/online-regressor.js';
+import type { RunningMomentsState } from '../model/running-moments.js';
+import type { DriftWatchState } from '../pipeline/drift-watch.js';
+import { ModelError } from '../errors.js';
+import type { StreamPositionState } from './stream-position.js';
+
+/** Everything that must survive a crash for every record to affect the model exactly once. */
+export interface LearningState {
+  readonly spec: ArchitectureSpec;
+  readonly position: StreamPositionState;
+  readonly featureMoments: RunningMomentsState;
+  readonly tasks: string[];
+  readonly network: OnlineRegressorState;
+  readonly ntkgp: NtkGpBaselineState | null;
+  readonly drift: DriftWatchState;
+}
+
+/** Refuses a checkpoint made for another architecture instead of loading weights of the wrong shape. */
+export function validateLearningState(spec: ArchitectureSpec): (state: unknown) => LearningState {
+  return (state) => {
+    const candidate = state as Partial<LearningState>;
+    if (!candidate.spec || !candidate.position || !candidate.network || !candidate.featureMoments) {
+      throw new Error('checkpoint lacks learning state');
+    }
+    const saved = candidate.spec;
+    if (!sameTrunk(saved, spec) || saved.headHidden.join() !== spec.headHidden.join()) {
+      throw new ModelError(
+        `checkpoint was made for model ${JSON.stringify(saved)}, the pipeline's model is ${JSON.stringify(spec)}; ` +
+          'use another checkpoint.dir or restore the old model settings',
+      );
+    }
+    return candidate as LearningState;
+  };
+}

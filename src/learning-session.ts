@@ -1,0 +1,87 @@
+import type { PipelineConfig } from './config/pipeline-config.js';
+import type { LearningState } from './checkpoint/learning-state.js';
+import { StreamPosition } from './checkpoint/stream-position.js';
+import type { DetectorConfig } from './drift/drift-detector.js';
+import type { ArchitectureSpec } from './model/architecture-spec.js';
+import { NtkGpBaseline } from './model/ntk-gp-baseline.js';
+import type { OnlineModel } from './model/online-model.js';
+import { OnlineRegressor } from './model/online-regressor.js';
+import { RunningMoments } from './model/running-moments.js';
+import { TaskRegistry } from './model/task-registry.js';
+import { DriftWatch, type DriftEvent } from './pipeline/drift-watch.js';
+
+export function specOf(config: PipelineConfig): ArchitectureSpec {
+  const { inputDim, hidden, headHidden, activation, sigmaW2, sigmaB2 } = config.model;
+  return { inputDim, hidden, headHidden, activation, sigmaW2, sigmaB2 };
+}
+
+/**
+ * Everything that learns, in one place: the network, the NTK-GP baseline,
+ * the feature moments, the task registry, the drift detectors and the stream
+ * position — built fresh or from a checkpoint, and captured back into one.
+ */
+export class LearningSession {
+  readonly spec: ArchitectureSpec;
+  readonly network: OnlineRegressor;
+  readonly baseline: NtkGpBaseline | undefined;
+  readonly featureMoments: RunningMoments;
+  readonly tasks: TaskRegistry;
+  readonly driftWatch: DriftWatch;
+  readonly position: StreamPosition;
+  private checkpointRequested = false;
+
+  constructor(config: PipelineConfig, onDrift: (events: readonly DriftEvent[]) => void, saved?: LearningState) {
+    this.spec = specOf(config);
+    this.network = new OnlineRegressor(
+      {
+        spec: this.spec,
+        learningRate: config.model.learningRate,
+        seed: config.model.seed,
+        fineTune: { ...config.fineTune, batchSize: config.batch.size },
+      },
+      saved?.network,
+    );
+    this.baseline = config.ntkgp.enabled
+      ? new NtkGpBaseline(
+          { spec: this.spec, window: config.ntkgp.window, noise: config.ntkgp.noise, learningRate: config.model.learningRate },
+          saved?.ntkgp ?? undefined,
+        )
+      : undefined;
+    this.featureMoments = saved ? RunningMoments.fromJSON(saved.featureMoments) : new RunningMoments(this.spec.inputDim);
+    this.tasks = new TaskRegistry(config.model.maxTasks, saved?.tasks ?? []);
+    this.driftWatch = new DriftWatch(config.drift.detectors as DetectorConfig[], config.drift.models, onDrift, saved?.drift);
+    this.position = new StreamPosition(saved?.position);
+  }
+
+  /** The network first, then the baseline: all score before any learns. */
+  get models(): OnlineModel[] {
+    return this.baseline ? [this.network, this.baseline] : [this.network];
+  }
+
+  /** Asks for a checkpoint at the next batch boundary (e.g. before partitions move in a rebalance). */
+  requestCheckpoint(): void {
+    this.checkpointRequested = true;
+  }
+
+  takeCheckpointRequest(): boolean {
+    const requested = this.checkpointRequested;
+    this.checkpointRequested = false;
+    return requested;
+  }
+
+  capture(): LearningState {
+    return {
+      spec: this.spec,
+      position: this.position.toJSON(),
+      featureMoments: this.featureMoments.toJSON(),
+      tasks: this.tasks.list(),
+      network: this.network.toJSON(),
+      ntkgp: this.baseline?.toJSON() ?? null,
+      drift: this.driftWatch.toJSON(),
+    };
+  }
+
+  dispose(): void {
+    this.network.dispose();
+  }
+}
