@@ -4,6 +4,8 @@ import { loadPipelineConfig } from './config/load-pipeline-config.js';
 import { TangentError } from './errors.js';
 import { createLogger } from './logger.js';
 import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
+import { kernelCommand, kernelUsage } from './commands/kernel.js';
 import { produceCommand, produceUsage } from './commands/produce.js';
 import { runCommand } from './commands/run.js';
 
@@ -13,6 +15,8 @@ commands:
   run --pipeline FILE     consume, learn online, serve /metrics (FILE optional: built-in defaults)
   demo [--pipeline FILE]  the built-in default: a drifting synthetic stream produced and learned live
   produce [options]       load generator; see 'tangent produce --help'
+  kernel [options]        the analytic NTK/NNGP Gram matrix of points on stdin; see 'tangent kernel --help'
+  doctor [BACKEND]        which TensorFlow.js backend loads, its versions, threads and a measured step time
 
 environment: KAFKA_BROKERS, TANGENT_TOPIC, TANGENT_GROUP_ID, TANGENT_METRICS_PORT, TANGENT_METRICS_HOST,
              TANGENT_BACKEND, TANGENT_LOG_LEVEL`;
@@ -30,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (rest.includes('--help')) {
-    process.stdout.write(`${command === 'produce' ? produceUsage : usage}\n`);
+    process.stdout.write(`${command === 'produce' ? produceUsage : command === 'kernel' ? kernelUsage : usage}\n`);
     return 0;
   }
   switch (command) {
@@ -40,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(loadPipelineConfig(pipelineFile(rest)), logger);
     case 'produce':
       return produceCommand(rest, logger);
+    case 'kernel':
+      return kernelCommand(rest);
+    case 'doctor':
+      return doctorCommand(rest);
     default:
       process.stderr.write(`tangent: unknown command "${command}"\n${usage}\n`);
       return 2;
