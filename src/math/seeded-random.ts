@@ -1,51 +1,74 @@
+const TWO_POW_32 = 0x1_0000_0000;
+
 /**
- * A small, fast, seedable PRNG (mulberry32) whose whole state is one uint32,
- * so generators and detectors that use it serialise exactly.
+ * mulberry32: a 32-bit-state PRNG. Chosen because its whole state is one
+ * uint32, so a detector's checkpoint can carry it as a plain number and a
+ * restored detector continues the exact same sequence. Statistical quality is
+ * ample for drawing sub-window indices; it is not for cryptography.
  */
 export class SeededRandom {
-  private state: number;
-  private spareNormal: number | undefined;
+  private constructor(private stateWord: number) {}
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
+  /** Any integer seed; it is reduced to 32 bits. */
+  static fromSeed(seed: number): SeededRandom {
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
+    return new SeededRandom(Number(BigInt.asUintN(32, BigInt(seed))));
+  }
+
+  /** Continues from a value previously read from `state`. */
+  static fromState(state: number): SeededRandom {
+    if (!Number.isInteger(state) || state < 0 || state >= TWO_POW_32) {
+      throw new RangeError(`PRNG state must be a uint32, got ${state}`);
+    }
+    return new SeededRandom(state);
+  }
+
+  /** The full generator state: a uint32. */
+  get state(): number {
+    return this.stateWord;
+  }
+
+  nextUint32(): number {
+    this.stateWord = (this.stateWord + 0x6d2b79f5) >>> 0;
+    let t = this.stateWord;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
   }
 
   /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  nextFloat(): number {
+    return this.nextUint32() / TWO_POW_32;
   }
 
-  /** Standard normal (Box–Muller; the second draw is kept for the next call). */
-  normal(): number {
-    if (this.spareNormal !== undefined) {
-      const spare = this.spareNormal;
-      this.spareNormal = undefined;
-      return spare;
+  /** Uniform integer in [0, bound), without modulo bias (rejection sampling). */
+  integerBelow(bound: number): number {
+    if (!Number.isInteger(bound) || bound < 1 || bound > TWO_POW_32) {
+      throw new RangeError(`bound must be an integer in [1, 2^32], got ${bound}`);
     }
-    let u = 0;
-    while (u === 0) u = this.next();
-    const v = this.next();
-    const radius = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = radius * Math.sin(2 * Math.PI * v);
-    return radius * Math.cos(2 * Math.PI * v);
+    const limit = TWO_POW_32 - (TWO_POW_32 % bound);
+    let draw = this.nextUint32();
+    while (draw >= limit) draw = this.nextUint32();
+    return draw % bound;
   }
 
-  /** Integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  toJSON(): { state: number; spareNormal: number | null } {
-    return { state: this.state, spareNormal: this.spareNormal ?? null };
-  }
-
-  static fromJSON(saved: { state: number; spareNormal: number | null }): SeededRandom {
-    const random = new SeededRandom(saved.state);
-    random.spareNormal = saved.spareNormal ?? undefined;
-    return random;
+  /**
+   * `count` distinct indices from [0, populationSize), uniformly — the role
+   * Python's `random.sample(range(populationSize), count)` plays in River.
+   * Partial Fisher–Yates, so exactly `count` draws (barring rejections).
+   */
+  sampleIndices(populationSize: number, count: number): number[] {
+    if (!Number.isInteger(count) || count < 0 || count > populationSize) {
+      throw new RangeError(`cannot sample ${count} distinct indices from ${populationSize}`);
+    }
+    const pool = new Array<number>(populationSize);
+    for (let i = 0; i < populationSize; i += 1) pool[i] = i;
+    for (let i = 0; i < count; i += 1) {
+      const j = i + this.integerBelow(populationSize - i);
+      const picked = pool[j];
+      pool[j] = pool[i];
+      pool[i] = picked;
+    }
+    return pool.slice(0, count);
   }
 }
