@@ -62,7 +62,7 @@ function conceptIndex(options: FriedmanOptions, position: number, random: Seeded
   let index = 0;
   for (const p of options.driftPositions) {
     if (position < p) break;
-    if (options.drift === 'gradual' && position < p + options.gradualWidth && random.next() < 0.5) break;
+    if (options.drift === 'gradual' && position < p + options.gradualWidth && random.nextFloat() < 0.5) break;
     index += 1;
   }
   return index;
@@ -75,10 +75,10 @@ export class FriedmanStream {
   position = 0;
 
   constructor(readonly options: FriedmanOptions = defaultFriedmanOptions) {
-    this.random = new SeededRandom(options.seed);
-    const taskRandom = new SeededRandom(options.seed ^ 0x5eed);
+    this.random = SeededRandom.fromSeed(options.seed);
+    const taskRandom = SeededRandom.fromSeed(options.seed ^ 0x5eed);
     this.taskTransforms = options.tasks.map((_, i) =>
-      i === 0 ? { scale: 1, offset: 0 } : { scale: 0.7 + 0.6 * taskRandom.next(), offset: -3 + 6 * taskRandom.next() },
+      i === 0 ? { scale: 1, offset: 0 } : { scale: 0.7 + 0.6 * taskRandom.nextFloat(), offset: -3 + 6 * taskRandom.nextFloat() },
     );
     const weights = options.taskWeights ?? options.tasks.map(() => 1);
     const total = weights.reduce((a, b) => a + b, 0);
@@ -87,8 +87,8 @@ export class FriedmanStream {
   }
 
   next(): FriedmanRecord {
-    const x = Array.from({ length: 10 }, () => this.random.next());
-    const u = this.random.next();
+    const x = Array.from({ length: 10 }, () => this.random.nextFloat());
+    const u = this.random.nextFloat();
     let taskIndex = this.cumulativeWeights.findIndex((c) => u < c);
     if (taskIndex < 0) taskIndex = this.options.tasks.length - 1;
     const concept = conceptIndex(this.options, this.position, this.random);

@@ -14,23 +14,23 @@ export interface MalformedRecord {
 type Maker = (random: SeededRandom, inputDim: number, maxRecordBytes: number) => MalformedRecord;
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
-const goodX = (random: SeededRandom, n: number): number[] => Array.from({ length: n }, () => random.next());
+const goodX = (random: SeededRandom, n: number): number[] => Array.from({ length: n }, () => random.nextFloat());
 
 export const malformedMakers: Readonly<Record<string, Maker>> = {
   invalidJson: () => ({ value: Buffer.from('{"task": "sensor-0", "x": [0.1, '), expectedReason: 'invalid_json' }),
   binaryGarbage: (random) => ({
-    value: Buffer.from(Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xff : random.int(256)))),
+    value: Buffer.from(Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xff : random.integerBelow(256)))),
     expectedReason: 'invalid_utf8',
   }),
   empty: () => ({ value: Buffer.alloc(0), expectedReason: 'empty' }),
   notAnObject: (random) => ({ value: json(goodX(random, 3)), expectedReason: 'not_an_object' }),
   wrongDimension: (random, inputDim) => ({
-    value: json({ task: 'sensor-0', x: goodX(random, inputDim + 1 + random.int(3)), y: 1 }),
+    value: json({ task: 'sensor-0', x: goodX(random, inputDim + 1 + random.integerBelow(3)), y: 1 }),
     expectedReason: 'wrong_dimension',
   }),
   nonFiniteFeature: (random, inputDim) => {
     const x: unknown[] = goodX(random, inputDim);
-    x[random.int(inputDim)] = ['NaN', 'Infinity', null][random.int(3)];
+    x[random.integerBelow(inputDim)] = ['NaN', 'Infinity', null][random.integerBelow(3)];
     return { value: json({ task: 'sensor-0', x, y: 1 }), expectedReason: 'non_finite' };
   },
   nonFiniteTarget: (random, inputDim) => ({
@@ -53,5 +53,5 @@ const kinds = Object.keys(malformedMakers);
 
 /** A bad record of a kind drawn uniformly from every kind above. */
 export function randomMalformedRecord(random: SeededRandom, inputDim: number, maxRecordBytes: number): MalformedRecord {
-  return malformedMakers[kinds[random.int(kinds.length)]!]!(random, inputDim, maxRecordBytes);
+  return malformedMakers[kinds[random.integerBelow(kinds.length)]!]!(random, inputDim, maxRecordBytes);
 }

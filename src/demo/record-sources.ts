@@ -21,9 +21,9 @@ export interface SyntheticOptions {
 /** The drifting Friedman stream with an optional share of malformed records mixed in. */
 export function* syntheticRecords(count: number, options: SyntheticOptions): Generator<OutgoingRecord> {
   const stream = new FriedmanStream(options.friedman);
-  const random = new SeededRandom(options.friedman.seed ^ 0xbad);
+  const random = SeededRandom.fromSeed(options.friedman.seed ^ 0xbad);
   for (let i = 0; i < count; i++) {
-    if (random.next() < options.malformedFraction) {
+    if (random.nextFloat() < options.malformedFraction) {
       const bad = randomMalformedRecord(random, 10, options.maxRecordBytes);
       yield { key: null, value: bad.value, expectedReason: bad.expectedReason };
       continue;

@@ -12,4 +12,4 @@ export {
   type PageHinkleyParams,
   type PageHinkleyState,
 } from './page-hinkley.js';
-export { SeededRandom } from './seeded-random.js';
+export { SeededRandom } from '../math/seeded-random.js';

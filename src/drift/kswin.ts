@@ -3,7 +3,7 @@ import { DetectorInputError } from './detector-errors.js';
 import { DRIFT, NO_DRIFT, type DriftDetector, type DriftSignal } from './drift-detector.js';
 import { ksTwoSample } from './kolmogorov-smirnov.js';
 import { checkedNumber } from './parameter-checks.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../math/seeded-random.js';
 import { StateReader } from './state-checks.js';
 
 /** KSWIN's parameters; all but `seed` default to River's (`river.drift.KSWIN`). */

@@ -41,6 +41,16 @@ export class SeededRandom {
     return this.nextUint32() / TWO_POW_32;
   }
 
+  /**
+   * Standard normal by Box–Muller. The second value of the pair is dropped,
+   * so the generator's whole state stays the one uint32.
+   */
+  normal(): number {
+    let u = 0;
+    while (u === 0) u = this.nextFloat();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.nextFloat());
+  }
+
   /** Uniform integer in [0, bound), without modulo bias (rejection sampling). */
   integerBelow(bound: number): number {
     if (!Number.isInteger(bound) || bound < 1 || bound > TWO_POW_32) {

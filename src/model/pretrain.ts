@@ -144,14 +144,14 @@ export async function pretrainTrunk(options: PretrainOptions): Promise<PretrainR
   const count = data.y.length;
   const batches = Math.ceil(count / batchSize);
   const network = new TrunkHeadsNetwork(spec, seed);
-  const random = new SeededRandom(seed ^ 0x7e1a);
+  const random = SeededRandom.fromSeed(seed ^ 0x7e1a);
   let rejectedSteps = 0;
   try {
     const variables = [...network.trunkVariables(), ...network.headVariables(data.tasks)];
     const order = Int32Array.from({ length: count }, (_, i) => i);
     for (let epoch = 1; epoch <= epochs; epoch++) {
       for (let i = count - 1; i > 0; i--) {
-        const j = random.int(i + 1);
+        const j = random.integerBelow(i + 1);
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
       for (let b = 0; b < batches; b++) {

@@ -4,7 +4,7 @@ import type { Example } from '../pipeline/records.js';
 
 export interface ReplayState {
   readonly capacityPerTask: number;
-  readonly random: ReturnType<SeededRandom['toJSON']>;
+  readonly random: number;
   readonly tasks: { task: string; seen: number; x: string; y: number[]; ts: number[] }[];
 }
 
@@ -20,7 +20,7 @@ export class StratifiedReservoir {
     readonly capacityPerTask: number,
     seed: number,
   ) {
-    this.random = new SeededRandom(seed);
+    this.random = SeededRandom.fromSeed(seed);
   }
 
   add(example: Example): void {
@@ -31,7 +31,7 @@ export class StratifiedReservoir {
       reservoir.items.push(example);
       return;
     }
-    const slot = this.random.int(reservoir.seen);
+    const slot = this.random.integerBelow(reservoir.seen);
     if (slot < this.capacityPerTask) reservoir.items[slot] = example;
   }
 
@@ -40,8 +40,8 @@ export class StratifiedReservoir {
     const tasks = [...this.reservoirs.values()].filter((r) => r.items.length > 0);
     if (tasks.length === 0) return [];
     return Array.from({ length: count }, () => {
-      const reservoir = tasks[this.random.int(tasks.length)]!;
-      return reservoir.items[this.random.int(reservoir.items.length)]!;
+      const reservoir = tasks[this.random.integerBelow(tasks.length)]!;
+      return reservoir.items[this.random.integerBelow(reservoir.items.length)]!;
     });
   }
 
@@ -52,7 +52,7 @@ export class StratifiedReservoir {
   toJSON(): ReplayState {
     return {
       capacityPerTask: this.capacityPerTask,
-      random: this.random.toJSON(),
+      random: this.random.state,
       tasks: [...this.reservoirs].map(([task, r]) => {
         const dim = r.items[0]?.x.length ?? 0;
         const x = new Float32Array(r.items.length * dim);
@@ -64,7 +64,7 @@ export class StratifiedReservoir {
 
   static fromJSON(state: ReplayState): StratifiedReservoir {
     const reservoir = new StratifiedReservoir(state.capacityPerTask, 0);
-    reservoir.random = SeededRandom.fromJSON(state.random);
+    reservoir.random = SeededRandom.fromState(state.random);
     for (const { task, seen, x, y, ts } of state.tasks) {
       const features = decodeFloat32(x);
       const dim = y.length > 0 ? features.length / y.length : 0;

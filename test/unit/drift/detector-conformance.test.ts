@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createDetector, restoreDetector } from '../../../src/drift/create-detector.js';
 import { DetectorInputError } from '../../../src/drift/detector-errors.js';
 import type { DetectorConfig, DetectorKind, DriftDetector } from '../../../src/drift/drift-detector.js';
-import { SeededRandom } from '../../../src/drift/seeded-random.js';
+import { SeededRandom } from '../../../src/math/seeded-random.js';
 import { detectionIndices } from './detections.js';
 import { streamNamed } from './river-vectors.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { SeededRandom } from '../../../src/drift/seeded-random.js';
+import { SeededRandom } from '../../../src/math/seeded-random.js';
 
 function draws(random: SeededRandom, count: number): number[] {
   return Array.from({ length: count }, () => random.nextUint32());

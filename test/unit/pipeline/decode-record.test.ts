@@ -57,7 +57,7 @@ describe('decodeRecord', () => {
   });
 
   it('gives every malformed kind of the load generator the reason it promises', () => {
-    const random = new SeededRandom(1);
+    const random = SeededRandom.fromSeed(1);
     for (const [kind, make] of Object.entries(malformedMakers)) {
       for (let i = 0; i < 20; i++) {
         const bad = make(random, 3, 1024);

@@ -27,7 +27,7 @@ function batchWithErrors(errors: readonly number[], task = 'a'): LearnedBatch {
 }
 
 function errorStream(seed: number, length: number, shiftAt: number): number[] {
-  const random = new SeededRandom(seed);
+  const random = SeededRandom.fromSeed(seed);
   return Array.from({ length }, (_, i) => Math.abs(random.normal()) + (i >= shiftAt ? 3 : 0));
 }
 
