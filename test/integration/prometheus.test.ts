@@ -58,6 +58,9 @@ const A = 'job="tangent", instance="a:9464"';
 const B = 'job="tangent", instance="b:9464"';
 const labelsA = { job: 'tangent', instance: 'a:9464' };
 const labelsB = { job: 'tangent', instance: 'b:9464' };
+const C = 'job="tangent", instance="c:9464"';
+const D = 'job="tangent", instance="d:9464"';
+const labelsC = { job: 'tangent', instance: 'c:9464' };
 
 /**
  * One promtool rule test per alert: the condition it describes makes it fire
@@ -151,12 +154,16 @@ const ruleTests: { name: string; interval: string; input_series: Series[]; alert
     ],
   },
   {
-    name: 'TangentDriftRateSpike: a burst after 6 quiet hours (t1), a newborn series (t3), a steady rate (t2)',
+    name: 'TangentDriftRateSpike: a burst after 6 quiet hours (t1), a newborn series (t3), a steady rate (t2), a burst during warm-up (b)',
     interval: '1m',
     input_series: [
+      { series: `process_start_time_seconds{${A}}`, values: '0x430' },
       { series: `tangent_drift_detections_total{${A}, task="t1", model="nn", detector="adwin"}`, values: '0x400 1+1x29' },
       { series: `tangent_drift_detections_total{${A}, task="t2", model="nn", detector="adwin"}`, values: '0+0.1x430' },
       { series: `tangent_drift_detections_total{${A}, task="t3", model="ntkgp", detector="page-hinkley"}`, values: '_x400 1+1x29' },
+      // Instance b started at 390 min: its detections come during the 30-minute warm-up.
+      { series: `process_start_time_seconds{${B}}`, values: '23400x430' },
+      { series: `tangent_drift_detections_total{${B}, task="t4", model="nn", detector="adwin"}`, values: '_x400 1+1x29' },
     ],
     alert_rule_test: [
       { eval_time: '390m', alertname: 'TangentDriftRateSpike', exp_alerts: [] },
@@ -164,8 +171,17 @@ const ruleTests: { name: string; interval: string; input_series: Series[]; alert
         eval_time: '420m',
         alertname: 'TangentDriftRateSpike',
         exp_alerts: [
-          { exp_labels: { job: 'tangent', task: 't1', model: 'nn', severity: 'warning' } },
-          { exp_labels: { job: 'tangent', task: 't3', model: 'ntkgp', severity: 'warning' } },
+          { exp_labels: { ...labelsA, task: 't1', model: 'nn', severity: 'warning' } },
+          { exp_labels: { ...labelsA, task: 't3', model: 'ntkgp', severity: 'warning' } },
+        ],
+      },
+      {
+        eval_time: '428m',
+        alertname: 'TangentDriftRateSpike',
+        exp_alerts: [
+          { exp_labels: { ...labelsA, task: 't1', model: 'nn', severity: 'warning' } },
+          { exp_labels: { ...labelsA, task: 't3', model: 'ntkgp', severity: 'warning' } },
+          { exp_labels: { ...labelsB, task: 't4', model: 'nn', severity: 'warning' } },
         ],
       },
     ],
@@ -201,15 +217,35 @@ const ruleTests: { name: string; interval: string; input_series: Series[]; alert
     ],
   },
   {
-    name: 'TangentCheckpointTooOld: no checkpoint since start (a), fresh ones (b)',
+    name: 'TangentCheckpointTooOld: learning without checkpoints (a), never checkpointed (c); fresh ones (b), idle (d)',
     interval: '1m',
     input_series: [
       { series: `tangent_checkpoint_age_seconds{${A}}`, values: '0+60x30' },
+      { series: `tangent_checkpoints_total{${A}}`, values: '1x30' },
+      { series: `tangent_batches_total{${A}}`, values: '0+10x30' },
+      { series: `process_start_time_seconds{${A}}`, values: '0x30' },
       { series: `tangent_checkpoint_age_seconds{${B}}`, values: '0 60 120 0 60 120 0 60 120 0 60 120 0 60 120 0 60 120 0 60 120 0 60 120 0 60 120' },
+      { series: `tangent_checkpoints_total{${B}}`, values: '1+1x30' },
+      { series: `tangent_batches_total{${B}}`, values: '0+10x30' },
+      { series: `process_start_time_seconds{${B}}`, values: '0x30' },
+      // c: no checkpoint ever written (the age gauge reads 0 before the first).
+      { series: `tangent_checkpoint_age_seconds{${C}}`, values: '0x30' },
+      { series: `tangent_checkpoints_total{${C}}`, values: '0x30' },
+      { series: `tangent_batches_total{${C}}`, values: '0+10x30' },
+      { series: `process_start_time_seconds{${C}}`, values: '0x30' },
+      // d: an old checkpoint, but nothing learned since.
+      { series: `tangent_checkpoint_age_seconds{${D}}`, values: '3600+60x30' },
+      { series: `tangent_checkpoints_total{${D}}`, values: '1x30' },
+      { series: `tangent_batches_total{${D}}`, values: '50x30' },
+      { series: `process_start_time_seconds{${D}}`, values: '0x30' },
     ],
     alert_rule_test: [
       { eval_time: '18m', alertname: 'TangentCheckpointTooOld', exp_alerts: [] },
-      { eval_time: '25m', alertname: 'TangentCheckpointTooOld', exp_alerts: [{ exp_labels: { ...labelsA, severity: 'warning' } }] },
+      {
+        eval_time: '25m',
+        alertname: 'TangentCheckpointTooOld',
+        exp_alerts: [{ exp_labels: { ...labelsA, severity: 'warning' } }, { exp_labels: { ...labelsC, severity: 'warning' } }],
+      },
     ],
   },
 ];
@@ -273,6 +309,7 @@ describe('the dashboard and the alert rules against a real Prometheus scraping a
   let registered = new Set<string>();
   let histograms = new Set<string>();
   const variableValues: Record<string, string> = {};
+  let pipelineFailure: unknown;
 
   beforeAll(async () => {
     const topic = uniqueName('prometheus');
@@ -281,6 +318,9 @@ describe('the dashboard and the alert rules against a real Prometheus scraping a
     await ensureTopics(kafka, [topic, deadLetterTopicOf(config.kafka)], 3);
 
     consumer = await startConsumer(config, quietLogger);
+    consumer.done.catch((error: unknown) => {
+      pipelineFailure = error;
+    });
     const metrics = consumer.metrics.registry.getMetricsAsArray();
     registered = new Set(metrics.map((m) => m.name));
     histograms = new Set(metrics.filter((m) => m instanceof Histogram || m instanceof Summary).map((m) => m.name));
@@ -305,6 +345,7 @@ describe('the dashboard and the alert rules against a real Prometheus scraping a
 
     const running = consumer;
     await waitFor(() => {
+      if (pipelineFailure) throw new Error(`the consumer's pipeline failed: ${String(pipelineFailure)}`, { cause: pipelineFailure });
       const { learned, deadLettered } = running.progress.totals;
       return learned + deadLettered >= burstRecords;
     }, 300_000, `the first ${burstRecords} records to be learned or dead-lettered`);
@@ -321,9 +362,15 @@ describe('the dashboard and the alert rules against a real Prometheus scraping a
 
   afterAll(async () => {
     trickle.abort();
-    await trickleDone;
-    await consumer?.stop();
-    await prometheus?.stop();
+    try {
+      await trickleDone;
+      // A consumer whose pipeline failed may not stop cleanly; its failure is the error to see.
+      await consumer?.stop().catch((error: unknown) => {
+        if (!pipelineFailure) throw error;
+      });
+    } finally {
+      await prometheus?.stop();
+    }
   });
 
   it('scrapes the tangent target, up', async () => {
