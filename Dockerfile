@@ -65,9 +65,12 @@ COPY scripts/image-build-steps.sh scripts/
 COPY pipelines/ pipelines/
 COPY pipelines/default.yaml /etc/tangent/pipeline.yaml
 USER 10001:10001
+# The working directory is the checkpoint volume: the default `checkpoint.dir: checkpoints`
+# (relative) lands on it, writable by the tangent user; /app stays read-only.
+WORKDIR /var/lib/tangent
 # Metrics (/metrics), liveness (/healthz), readiness (/readyz).
 EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["bash", "scripts/image-build-steps.sh", "healthcheck"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/cli.js"]
+  CMD ["bash", "/app/scripts/image-build-steps.sh", "healthcheck"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli.js"]
 CMD ["run", "--pipeline", "/etc/tangent/pipeline.yaml"]

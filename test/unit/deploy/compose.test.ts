@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { produceUsage } from '../../../src/commands/produce.js';
@@ -157,8 +157,12 @@ describe('docker-compose.yml', () => {
     expect(config.kafka.brokers).toEqual(['kafka:9092']);
     expect(config.metrics.host).toBe('0.0.0.0');
     expect(portsOf(tangent).map((p) => p.target)).toContain(config.metrics.port);
-    // Checkpoints survive a container restart.
+    // Checkpoints survive a container restart: a named volume at /var/lib/tangent, the image's WORKDIR,
+    // so the pipeline's checkpoint.dir (relative by default) lands on it.
     expect(mountsOf(tangent).find((m) => m.target === '/var/lib/tangent')?.bind).toBe(false);
+    const checkpointDir = config.checkpoint.dir.startsWith('/') ? config.checkpoint.dir : posix.join('/var/lib/tangent', config.checkpoint.dir);
+    expect(checkpointDir.startsWith('/var/lib/tangent')).toBe(true);
+    expect(readRepoFile('Dockerfile')).toMatch(/\nWORKDIR \/var\/lib\/tangent\n/);
   });
 
   it('runs the load generator as `tangent produce --rate 2000 --malformed 0.02` from the same image', () => {

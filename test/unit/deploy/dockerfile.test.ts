@@ -176,10 +176,12 @@ describe.each(['Dockerfile', 'Dockerfile.gpu'])('%s', (file) => {
 
     const user = keywords('USER').at(-1)!.args;
     expect(user).toBe('10001:10001');
-    expect(jsonArray(keywords('ENTRYPOINT').at(-1)!.args)).toEqual(['/usr/bin/tini', '--', 'node', 'dist/cli.js']);
+    expect(jsonArray(keywords('ENTRYPOINT').at(-1)!.args)).toEqual(['/usr/bin/tini', '--', 'node', '/app/dist/cli.js']);
+    // The checkpoint volume is the working directory, so a relative checkpoint.dir (the default) is writable.
+    expect(keywords('WORKDIR').at(-1)!.args).toBe('/var/lib/tangent');
     expect(jsonArray(keywords('CMD').at(-1)!.args)).toEqual(['run', '--pipeline', '/etc/tangent/pipeline.yaml']);
     const health = keywords('HEALTHCHECK').at(-1)!.args;
-    expect(health).toContain('CMD ["bash", "scripts/image-build-steps.sh", "healthcheck"]');
+    expect(health).toContain('CMD ["bash", "/app/scripts/image-build-steps.sh", "healthcheck"]');
     expect(knownSteps).toContain('healthcheck');
     expect(keywords('EXPOSE').map((e) => e.args)).toContain('9464');
     expect(keywords('ENV').map((e) => e.args).join(' ')).toContain('TANGENT_METRICS_HOST=0.0.0.0');

@@ -151,6 +151,9 @@ describe.each(kustomizations)('%s', (dir) => {
     expect(config.metrics.port).toBe(9464);
     expect(config.metrics.host).toBe('0.0.0.0');
     expect(config.kafka.brokers.join(',')).toBe(envOf(container).KAFKA_BROKERS);
+    // Checkpoints on the PVC (the root file system is read-only).
+    const checkpointMount = container.volumeMounts.find((m: any) => m.name === 'checkpoints').mountPath;
+    expect(config.checkpoint.dir === checkpointMount || config.checkpoint.dir.startsWith(`${checkpointMount}/`)).toBe(true);
   });
 
   it('exposes metrics through the Service (scrape annotations) and the ServiceMonitor', () => {
