@@ -339,6 +339,10 @@ export class PrometheusServer {
     );
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
+    // Never outlive the test process (a crash or timeout that skips stop()).
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     const server = new PrometheusServer(`http://127.0.0.1:${port}`, dir, child, logPath);
     const deadline = Date.now() + 60_000;
     for (;;) {
