@@ -135,10 +135,10 @@ export class OnlineRegressor implements OnlineModel {
         variables,
       );
       const squaredNorm = tf.addN(variables.map((v) => tf.sum(tf.square(grads[v.name]!))));
-      const [loss, norm] = [value.dataSync()[0]!, squaredNorm.dataSync()[0]!];
-      if (!Number.isFinite(loss) || !Number.isFinite(norm)) return { applied: false, loss };
+      const [loss, norm] = tf.stack([value, squaredNorm]).dataSync();
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) return { applied: false, loss: loss! };
       for (const v of variables) v.assign(tf.sub(v, tf.mul(grads[v.name]!, rates.get(v)!)));
-      return { applied: true, loss };
+      return { applied: true, loss: loss! };
     });
   }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
 import { ModelError } from '../errors.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import { activate, applyNtkDense, createNtkDense, disposeNtkDense, type NtkDense } from './ntk-dense.js';
+import { applyNtkDense, createNtkDense, disposeNtkDense, type NtkDense } from './ntk-dense.js';
 
 /**
  * The network: a shared trunk of hidden layers and one head per task (hidden
@@ -56,7 +56,7 @@ export class TrunkHeadsNetwork {
 
   forwardTrunk(input: tf.Tensor2D): tf.Tensor2D {
     let activations = input;
-    for (const layer of this.trunk) activations = activate(applyNtkDense(layer, activations, this.spec), this.spec.activation);
+    for (const layer of this.trunk) activations = applyNtkDense(layer, activations, this.spec, this.spec.activation);
     return activations;
   }
 
@@ -65,8 +65,7 @@ export class TrunkHeadsNetwork {
     const layers = this.head(task);
     let activations = features;
     layers.forEach((layer, i) => {
-      const preActivation = applyNtkDense(layer, activations, this.spec);
-      activations = i === layers.length - 1 ? preActivation : activate(preActivation, this.spec.activation);
+      activations = applyNtkDense(layer, activations, this.spec, i === layers.length - 1 ? undefined : this.spec.activation);
     });
     return activations;
   }
