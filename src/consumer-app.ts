@@ -123,7 +123,11 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     metrics.lastCheckpointAt = Date.now();
   };
 
-  const metricsObserver = new MetricsObserver(metrics, config.metrics.maeWindow, () => session.tasks.size);
+  const metricsObserver = new MetricsObserver(metrics, config.metrics.maeWindow, () => session.tasks.size, {
+    models: session.models.map((m) => m.model),
+    driftModels: config.drift.models,
+    detectors: config.drift.detectors.map((d) => d.kind),
+  });
   const progress = new ProgressLine();
   const publish = deadLetterPublisher(producer, deadLetterTopic);
   const pipeline = learningPipeline<LearningState>({

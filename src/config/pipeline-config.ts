@@ -39,7 +39,7 @@ export const modelSchema = z
     sigmaW2: z.number().positive().default(2),
     sigmaB2: z.number().nonnegative().default(0.1),
     /** η: SGD learning rate of the heads (NTK parameterisation wants O(1) rates). */
-    learningRate: z.number().positive().default(1),
+    learningRate: z.number().positive().default(0.5),
     maxTasks: positiveInt.default(64),
     seed: z.number().int().nonnegative().default(42),
     /** `auto` picks the first that loads of tensorflow-gpu, tensorflow (native), wasm, cpu. */

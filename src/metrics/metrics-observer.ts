@@ -11,13 +11,33 @@ import type { TangentMetrics } from './metrics.js';
  */
 export class MetricsObserver implements BatchObserver {
   private readonly windows = new Map<string, SlidingMean>();
+  private readonly tasksSeen = new Set<string>();
 
+  /**
+   * @param watched - the models and drift detectors in use: their counters
+   *   start at 0 for each task, so a rate() over them has data before the first event
+   */
   constructor(
     private readonly metrics: TangentMetrics,
     private readonly maeWindow: number,
     private readonly taskCount: () => number,
+    private readonly watched: { readonly models: readonly ModelName[]; readonly driftModels: readonly ModelName[]; readonly detectors: readonly string[] },
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    for (const result of ['learned', 'dead_lettered', 'step_rejected'] as const) metrics.records.inc({ result }, 0);
+    for (const model of watched.models) {
+      for (const result of ['applied', 'rejected']) metrics.sgdSteps.inc({ model, result }, 0);
+    }
+  }
+
+  private firstSight(task: string): void {
+    if (this.tasksSeen.has(task)) return;
+    this.tasksSeen.add(task);
+    for (const model of this.watched.driftModels) {
+      for (const detector of this.watched.detectors) this.metrics.driftDetections.inc({ task, model, detector }, 0);
+    }
+    if (this.watched.models.includes('ntkgp')) this.metrics.gpRefactorizations.inc({ task }, 0);
+  }
 
   private window(task: string, model: ModelName): SlidingMean {
     const key = `${model}\u0000${task}`;
@@ -28,6 +48,7 @@ export class MetricsObserver implements BatchObserver {
 
   observe(batch: LearnedBatch): void {
     const m = this.metrics;
+    for (const { example } of batch.accepted) this.firstSight(example.task);
     const network = batch.learned.find((l) => l.model === 'nn');
     const stepApplied = network?.applied ?? true;
     m.records.inc({ result: stepApplied ? 'learned' : 'step_rejected' }, batch.accepted.length);

@@ -8,7 +8,7 @@ import type { RejectReason } from '../pipeline/records.js';
  * cap, `partition` by the topic, the rest by closed unions.
  */
 export type RecordResult = 'learned' | 'dead_lettered' | 'step_rejected';
-export type Stage = 'decode_to_batch' | 'score' | 'learn' | 'dead_letter' | 'commit';
+export type Stage = 'score' | 'learn' | 'dead_letter' | 'commit';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
