@@ -1,0 +1,323 @@
+/**
+ * Renders BENCHMARKS.md from every <outDir>/<name>.json: machine facts,
+ * one section per benchmark with its tables and plot, the goals with a
+ * met / not met verdict computed from the numbers, and bench/analysis.md
+ * (the hand-written reading of the numbers: causes, next steps) verbatim.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { benchDir } from './lib/common.js';
+import type { ComputeResult } from './benchmarks/compute.js';
+import type { DriftResult } from './benchmarks/drift.js';
+import type { LatencyResult } from './benchmarks/latency.js';
+import type { MemoryResult } from './benchmarks/memory.js';
+import type { NtkGpResult } from './benchmarks/ntk-gp.js';
+import type { QualityResult } from './benchmarks/quality.js';
+import type { ThroughputResult } from './benchmarks/throughput.js';
+
+interface Meta {
+  readonly quick: boolean;
+  readonly startedAt: string;
+  readonly wallSeconds: number;
+  readonly machine: {
+    cores: number;
+    cpuModel: string;
+    totalMemoryGiB: number;
+    node: string;
+    platform: string;
+    loadAverage: number[];
+    loadAverageAfter: number[];
+    tfjsBackend: string | null;
+    avx512: boolean;
+  };
+}
+
+export interface ReportOptions {
+  readonly outDir: string;
+  readonly reportPath: string;
+  readonly command: string;
+  readonly quick: boolean;
+  readonly runSeconds: number;
+  readonly outcomes: readonly { name: string; ok: boolean; seconds: number; error?: string }[];
+}
+
+const int = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
+const fix = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+const sig = (x: number | null | undefined, digits = 3): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.abs(x) >= 10 ** digits ? int(x) : Number(x.toPrecision(digits)).toString();
+const table = (header: readonly string[], rows: readonly (readonly string[])[]): string =>
+  [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+function read<T>(outDir: string, name: string): (T & Meta) | undefined {
+  const file = join(outDir, `${name}.json`);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T & Meta) : undefined;
+}
+
+interface Goal {
+  readonly benchmark: string;
+  readonly goal: string;
+  readonly measured: string;
+  readonly met: boolean | null;
+}
+
+export function writeReport(options: ReportOptions): void {
+  const { outDir } = options;
+  const image = (name: string): string => {
+    const file = join(outDir, `${name}.png`);
+    return existsSync(file) ? `\n![${name}](${relative(dirname(options.reportPath), file)})\n` : '';
+  };
+  const when = (r: Meta): string =>
+    `_Run ${r.startedAt.replace('T', ' ').slice(0, 16)} UTC, ${fix(r.wallSeconds, 0)} s, load average ${r.machine.loadAverage[0]} → ${r.machine.loadAverageAfter[0]} on ${r.machine.cores} cores._`;
+  const goals: Goal[] = [];
+  const sections: string[] = [];
+  const machines: Meta['machine'][] = [];
+
+  const throughput = read<ThroughputResult>(outDir, 'throughput');
+  if (throughput) {
+    machines.push(throughput.machine);
+    const rows: string[][] = [
+      ['raw kafkajs `eachBatch`, no processing (ceiling)', int(throughput.ceiling.records), int(throughput.ceiling.recordsPerSecond), '1.000', fix(throughput.ceiling.secondsFirstToLast, 1), fix(throughput.ceiling.secondsIncludingJoin, 1), '–'],
+      ...throughput.runs.map((r) => {
+        const perBatch = (s: number): string => `${fix((s / r.batches) * 1000, 1)}`;
+        const learn = Object.entries(r.seconds.learn)
+          .map(([m, s]) => `learn ${m} ${perBatch(s)}`)
+          .join(', ');
+        return [r.name, int(r.records), int(r.recordsPerSecond), fix(r.ratioToCeiling, 4), fix(r.secondsFirstToLast, 1), fix(r.secondsIncludingStartup, 1), `score ${perBatch(r.seconds.score)}, ${learn} (of which fine-tune ${perBatch(r.seconds.fineTune)})`];
+      }),
+    ];
+    sections.push(
+      [
+        '## 1. Throughput: tangent against the Kafka ceiling',
+        when(throughput),
+        `${int(throughput.records)} Friedman records (${throughput.recordBytes} bytes each, 3 tasks, 3 partitions) produced to a fresh topic at ${int(throughput.produce.recordsPerSecond)} records/s; then each consumer in a fresh group from the beginning of that topic. Rates are steady-state (first fetch / learned batch to the last); start-up and group join are in the "incl. start-up" column. Backend: \`${throughput.backend}\`. Default model (trunk [64, 64], batch 64, fine-tune every 5 batches × 10 steps).`,
+        '',
+        table(['consumer', 'records', 'records/s', '× ceiling', 'seconds', 'incl. start-up', 'ms per batch (64)'], rows),
+        image('throughput'),
+      ].join('\n'),
+    );
+    const nn = throughput.runs.find((r) => r.name === 'tangent NN only');
+    if (nn) goals.push({ benchmark: 'throughput', goal: 'NN only ≥ 0.8 × ceiling (default model)', measured: `${fix(nn.ratioToCeiling, 4)} × (${int(nn.recordsPerSecond)} vs ${int(throughput.ceiling.recordsPerSecond)} records/s)`, met: nn.ratioToCeiling >= 0.8 });
+  }
+
+  const latency = read<LatencyResult>(outDir, 'latency');
+  if (latency) {
+    machines.push(latency.machine);
+    const rows = latency.runs.map((r) => [
+      r.name,
+      `${int(r.targetRate)} (${r.rateSource})`,
+      int(r.producer.achievedRate),
+      int(r.records),
+      int(r.millis.p50),
+      int(r.millis.p90),
+      int(r.millis.p99),
+      int(r.millis.max),
+      fix(r.meanBatchSize, 1),
+    ]);
+    const s = latency.runs[0]?.settings as { batchSize?: number; lingerMs?: number; maxWaitTimeMs?: number } | undefined;
+    sections.push(
+      [
+        '## 2. Latency: ingest to learned',
+        when(latency),
+        `A producer process sends at half the maximum rate measured in §1, stamping each record's \`ts\` right before its send request; an observer passed to \`startConsumer\` takes \`Date.now() − ts\` at the end of the batch that learned the record. Settings: \`batch.size: ${s?.batchSize}\`, \`batch.lingerMs: ${s?.lingerMs}\`, \`kafka.maxWaitTimeMs: ${s?.maxWaitTimeMs}\`; the first records (up to 2 s, at most 10%) are warm-up and not counted.`,
+        '',
+        table(['consumer', 'target rate (records/s)', 'sent at', 'records', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean batch'], rows),
+        image('latency'),
+      ].join('\n'),
+    );
+    const nn = latency.runs.find((r) => r.name === 'tangent NN only');
+    if (nn) goals.push({ benchmark: 'latency', goal: 'p99 ≤ 100 ms (NN only, at half its max rate)', measured: `p99 ${int(nn.millis.p99)} ms (p50 ${int(nn.millis.p50)} ms) at ${int(nn.targetRate)} records/s`, met: nn.millis.p99 <= 100 });
+    const gp = latency.runs.find((r) => r.name !== 'tangent NN only');
+    if (gp) goals.push({ benchmark: 'latency', goal: 'p99 ≤ 100 ms (NN + NTK-GP, at half its max rate)', measured: `p99 ${int(gp.millis.p99)} ms (p50 ${int(gp.millis.p50)} ms) at ${int(gp.targetRate)} records/s`, met: gp.millis.p99 <= 100 });
+  }
+
+  const compute = read<ComputeResult>(outDir, 'compute');
+  if (compute) {
+    machines.push(compute.machine);
+    const numpy = compute.stepBench.results.find((r) => r.name === 'numpy' && !r.error);
+    const rows = compute.stepBench.results.map((r) => [
+      r.name === 'numpy' ? `numpy (${compute.blasKernel.unset})` : `tfjs \`${r.name}\``,
+      r.error ? `unavailable: ${r.error}` : int(r.recordsPerSecond),
+      r.error ? '–' : fix(r.msPerStep, 3),
+      r.error || !numpy?.recordsPerSecond ? '–' : fix(r.recordsPerSecond! / numpy.recordsPerSecond, 2),
+    ]);
+    if (compute.numpyMachineEnv && !compute.numpyMachineEnv.error) {
+      rows.push([
+        `numpy, OPENBLAS_CORETYPE as set on this machine (${compute.blasKernel.machineEnv})`,
+        int(compute.numpyMachineEnv.recordsPerSecond),
+        fix(compute.numpyMachineEnv.msPerStep, 3),
+        numpy?.recordsPerSecond ? fix(compute.numpyMachineEnv.recordsPerSecond! / numpy.recordsPerSecond, 2) : '–',
+      ]);
+    }
+    const m = compute.stepBench.machine as { config?: Record<string, unknown>; lossAfterWarmupSpread?: number; tensorflowC?: string };
+    sections.push(
+      [
+        '## 3. Compute: one SGD step per backend against numpy',
+        when(compute),
+        `\`infra/tfjs/step-bench.mjs\` (MLP 32→256→256→1 ReLU, batch 256, MSE, SGD; same data and weights everywhere, loss after warm-up agrees within ${sig(m.lossAfterWarmupSpread ?? Number.NaN, 2)}), folded in as is. Native TensorFlow C ${m.tensorflowC ?? '?'}. Command: \`${compute.command}\`. numpy runs in the bench venv with this machine's \`OPENBLAS_CORETYPE\`/\`OPENBLAS_L2_SIZE\` unset (they pin OpenBLAS to older kernels); the row with them as set is for reference.`,
+        '',
+        table(['implementation', 'records/s', 'ms/step', '× numpy'], rows),
+        image('compute'),
+      ].join('\n'),
+    );
+    if (compute.nativeOverNumpy !== null) goals.push({ benchmark: 'compute', goal: 'native tfjs / numpy ≥ 0.5 (records/s)', measured: `${fix(compute.nativeOverNumpy, 2)} ×`, met: compute.nativeOverNumpy >= 0.5 });
+  }
+
+  const ntk = read<NtkGpResult>(outDir, 'ntk-gp');
+  if (ntk) {
+    machines.push(ntk.machine);
+    const peer = new Map(ntk.peers.rows.map((r) => [r.n, r]));
+    const shared = new Map(ntk.shared.map((r) => [r.n, r]));
+    const rows = ntk.tangent.rows.map((r) => [
+      int(r.n),
+      int(r.fusedUpdate.cpuMicros),
+      int(r.separateUpdate.cpuMicros),
+      int(r.gpAdd.cpuMicros),
+      fix(r.refit.cpuMicros / 1000, 1),
+      int(r.refitOverFusedUpdate),
+      int(r.rebuildOverGpAdd),
+      sig(r.factorRelativeError, 2),
+    ]);
+    const peerRows = ntk.tangent.rows.map((r) => {
+      const p = peer.get(r.n);
+      const s = shared.get(r.n);
+      return [
+        int(r.n),
+        fix(s?.tangentForwardSolveMicros, 1),
+        fix(p?.dtrsvMicros, 1),
+        fix(p?.solveTriangularMicros, 1),
+        p && s ? fix(s.tangentForwardSolveMicros / p.dtrsvMicros, 1) : '–',
+        p ? fix(r.fusedUpdate.wallMicros / p.dtrsvMicros, 1) : '–',
+        fix(s?.tangentRefitMillis, 1),
+        fix(p?.choFactorMillis, 1),
+        p?.gpytorchFantasyMillis !== undefined ? fix(p.gpytorchFantasyMillis, 1) : (p?.gpytorchError ?? 'not installed'),
+        p ? sig(p.solutionRelativeDifference, 2) : '–',
+      ];
+    });
+    const v = ntk.peers.versions;
+    sections.push(
+      [
+        '## 4. NTK-GP: incremental update against refit and against LAPACK / GPyTorch',
+        when(ntk),
+        `\`runNtkGpBench\` (bench/ntk-gp.ts): NTK of the demo spec (${ntk.tangent.spec.inputDim} inputs, ${ntk.tangent.spec.activation} ${JSON.stringify(ntk.tangent.spec.hidden)}, head ${JSON.stringify(ntk.tangent.spec.headHidden)}), jitter ${ntk.tangent.noise}; median CPU time of one sliding-window update (evict the oldest + append the newest) against one from-scratch Cholesky refactor of the same window.`,
+        '',
+        table(['N', 'slide, fused µs', 'slide, evict + append µs', 'GP add (kernel row + slide) µs', 'refit ms', 'refit / fused slide', '(Gram + refit) / GP add', 'factor rel. error'], rows),
+        '',
+        `Peers on the same kernel matrices (each N: the Gram of N + 1 points written from TypeScript as .npy; tangent's forward substitution L⁻¹k and refit timed on exactly that matrix; Python ${v.python}, numpy ${v.numpy}, scipy ${v.scipy}${v.gpytorch ? `, torch ${v.torch ?? '–'}, gpytorch ${v.gpytorch}` : ''}; BLAS: ${ntk.peers.blas}). Wall-clock medians. The last column checks that both sides solved the same system.`,
+        '',
+        table(['N', 'tangent L⁻¹k µs', 'LAPACK dtrsv µs', 'scipy solve_triangular µs', 'tangent / dtrsv', 'tangent slide / dtrsv', 'tangent refit ms', 'LAPACK dpotrf (cho_factor) ms', 'GPyTorch get_fantasy_model ms', 'L⁻¹k rel. diff'], peerRows),
+        ntk.peers.error ? `\nPeer error: ${ntk.peers.error}\n` : '',
+        image('ntk-gp'),
+      ].join('\n'),
+    );
+    const at = ntk.tangent.rows.find((r) => r.n === 2048) ?? ntk.tangent.rows[ntk.tangent.rows.length - 1];
+    if (at) {
+      goals.push({ benchmark: 'ntk-gp', goal: `update ≥ 30× faster than refit at N=2048`, measured: `${int(at.refitOverFusedUpdate)}× at N=${at.n} (fused slide ${int(at.fusedUpdate.cpuMicros)} µs vs refit ${fix(at.refit.cpuMicros / 1000, 1)} ms, CPU)`, met: at.n === 2048 ? at.refitOverFusedUpdate >= 30 : null });
+      const p = peer.get(at.n);
+      const s = shared.get(at.n);
+      if (p && s) {
+        goals.push({ benchmark: 'ntk-gp', goal: `per-point update within 3× of LAPACK's triangular solve (N=${at.n})`, measured: `slide ${fix(at.fusedUpdate.wallMicros / p.dtrsvMicros, 1)}× dtrsv (${int(at.fusedUpdate.wallMicros)} vs ${fix(p.dtrsvMicros, 1)} µs)`, met: at.fusedUpdate.wallMicros <= 3 * p.dtrsvMicros });
+        goals.push({ benchmark: 'ntk-gp', goal: `like for like: forward substitution within 3× of dtrsv (N=${at.n})`, measured: `${fix(s.tangentForwardSolveMicros / p.dtrsvMicros, 1)}× (${fix(s.tangentForwardSolveMicros, 1)} vs ${fix(p.dtrsvMicros, 1)} µs)`, met: s.tangentForwardSolveMicros <= 3 * p.dtrsvMicros });
+      }
+    }
+  }
+
+  const memory = read<MemoryResult>(outDir, 'memory');
+  if (memory) {
+    machines.push(memory.machine);
+    const a = memory.afterWarmup;
+    sections.push(
+      [
+        '## 5. Memory soak',
+        when(memory),
+        `${int(memory.records)} records through the broker into tangent (default model, NTK-GP on with \`window: ${(memory.settings.ntkgp as { window: number }).window}\` per task, 3 tasks); a producer process writes as fast as the broker takes it (${int(memory.producer.achievedRate)} records/s), so the consumer runs behind (max lag ${int(memory.maxLag)}) and the water marks (${(memory.settings.waterMarks as number[]).join(' / ')}) pause and resume fetching. RSS of the consumer process sampled every second (${memory.samples.length} samples); warm-up = the first ${fix(memory.warmupFraction * 100, 0)}% of the records. Learning rate over the soak: ${int(memory.recordsPerSecond)} records/s.`,
+        '',
+        table(
+          ['after warm-up', 'value'],
+          [
+            ['samples', int(a.samples)],
+            ['mean RSS', `${fix(a.meanRssMiB, 1)} MiB`],
+            ['min / max RSS', `${fix(a.minRssMiB, 1)} / ${fix(a.maxRssMiB, 1)} MiB`],
+            ['max deviation from the mean', `${fix(a.maxDeviation * 100, 2)} %`],
+            ['least-squares slope', `${fix(a.slopeMiBPer100k, 2)} MiB per 100k records`],
+            ['tfjs tensors (min / max)', `${a.tensorsMin} / ${a.tensorsMax}`],
+          ],
+        ),
+        image('memory'),
+      ].join('\n'),
+    );
+    goals.push({ benchmark: 'memory', goal: 'RSS flat within ±5% after warm-up (first 20%)', measured: `max deviation ${fix(a.maxDeviation * 100, 2)} %, slope ${fix(a.slopeMiBPer100k, 2)} MiB/100k records over ${int(memory.records)} records`, met: memory.flat });
+  }
+
+  const quality = read<QualityResult>(outDir, 'quality');
+  if (quality) {
+    machines.push(quality.machine);
+    const parts: string[] = [
+      '## 6. Quality against River on FriedmanDrift',
+      when(quality),
+      `River ${quality.river}'s \`synth.FriedmanDrift\` (seed 42) written as JSONL, replayed through Kafka into tangent's default pipeline (NN + NTK-GP window ${(quality.streams[0]?.tangentSettings.ntkgp as { window?: number } | undefined)?.window ?? '?'}; one task, so one partition and the file's order, checked record by record); River's models each behind \`preprocessing.StandardScaler\`, predict-then-learn on the same records in Python. tangent scores a batch of 64 before learning it (test-then-train per minibatch); River per record. Wall-clock: River's loop per model; tangent's pipeline (both models, Kafka decode included) from the first learned batch to the last, with the seconds inside each model's learn step beside it.`,
+    ];
+    for (const stream of quality.streams) {
+      const segments = Object.keys(Object.values(stream.models)[0]?.metrics ?? {});
+      const rows = Object.entries(stream.models).map(([name, m]) => [
+        name,
+        ...segments.flatMap((s) => [fix(m.metrics[s]?.mae, 3), fix(m.metrics[s]?.rmse, 3)]),
+        `${fix(m.seconds, 1)}${m.learnSeconds !== undefined ? ` (learn ${fix(m.learnSeconds, 1)})` : ''}`,
+      ]);
+      parts.push(
+        '',
+        `### ${stream.drift}: \`${stream.riverDriftType}\`, ${int(stream.records)} records, drifts at ${stream.positions.map(int).join(', ')}${stream.transitionWindow ? `, transition window ${int(stream.transitionWindow)}` : ''}`,
+        '',
+        table(['model', ...segments.flatMap((s) => [`MAE ${s}`, `RMSE ${s}`]), 'seconds'], rows),
+        image(`quality-${stream.drift}`),
+      );
+    }
+    sections.push(parts.join('\n'));
+  }
+
+  const drift = read<DriftResult>(outDir, 'drift');
+  if (drift) {
+    machines.push(drift.machine);
+    const rows = drift.detectors.map((d) => [
+      d.detector,
+      `${d.detected} / ${d.drifts}`,
+      d.seeds.map((s) => s.delays.map((x) => (x === null ? 'missed' : int(x))).join(', ')).join(' · '),
+      fix(d.meanDelay, 0),
+      fix(d.meanFalseAlarms, 1),
+      fix(d.meanFalseAlarmsAfterWarmup, 1),
+      fix(d.falseAlarmRateAfterWarmup, 2),
+    ]);
+    sections.push(
+      [
+        '## 7. Drift detection delays',
+        when(drift),
+        `Offline (no broker): the demo's Friedman stream, global abrupt drift at ${drift.positions.map(int).join(' and ')}, ${int(drift.records)} records, one task, seeds ${drift.seeds.join(', ')}. The \`OnlineRegressor\` (default model) learns batches of ${drift.batchSize} predict-then-learn with the pipeline's feature scaling (${int(drift.recordsPerSecond)} records/s); each record's absolute error feeds \`createDetector({ kind })\` with River's default parameters. Detectors do not feed back into the model. The first detection within [pᵢ, next drift) is drift i's; its delay is in records. Every other detection is a false alarm; "after warm-up" leaves out the first ${int(drift.warmupRecords)} records, while the error still falls as the model learns.`,
+        '',
+        table(['detector', 'drifts detected', 'delays per seed (records)', 'mean delay', 'false alarms / run', 'after warm-up / run', 'per 10k records after warm-up'], rows),
+        image('drift'),
+      ].join('\n'),
+    );
+  }
+
+  const machine = machines[0];
+  const goalRows = goals.map((g) => [g.benchmark, g.goal, g.measured, g.met === null ? 'n/a' : g.met ? '**met**' : '**not met**']);
+  const analysisFile = join(benchDir, 'analysis.md');
+  const analysis = !options.quick && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8').trim() : '';
+  const failed = options.outcomes.filter((o) => !o.ok);
+  const text = [
+    options.quick ? '# Benchmarks (quick smoke run — sizes are tiny, the numbers mean nothing)' : '# Benchmarks',
+    '',
+    `Generated by \`${options.command}\` on ${new Date().toISOString().slice(0, 10)}; this invocation took ${fix(options.runSeconds / 60, 1)} min (${options.outcomes.map((o) => `${o.name} ${fix(o.seconds, 0)} s${o.ok ? '' : ' FAILED'}`).join(', ') || 'report only'}). Sections below come from \`${relative(dirname(options.reportPath), outDir) || '.'}/*.json\`, each with its own run time; the plots are PNGs beside them. Regenerate everything with \`npm run bench\` (= \`npx tsx bench/run.ts\`); \`--quick\` is the CI smoke run and writes to \`bench/results-quick/\` instead; \`--only name,...\` re-runs some.`,
+    '',
+    machine
+      ? `Machine: ${machine.cores} cores, ${machine.cpuModel}${machine.avx512 ? ' (AVX-512)' : ''}, ${machine.totalMemoryGiB} GiB, Node ${machine.node}, ${machine.platform}, tfjs backend \`${machines.find((m) => m.tfjsBackend && m.tfjsBackend !== 'none' && !m.tfjsBackend.startsWith('none'))?.tfjsBackend ?? '–'}\`. The machine is shared: the load average at each run's start and end is printed under its heading.`
+      : '',
+    failed.length ? `\n**Failed in this invocation:** ${failed.map((o) => `${o.name} (${o.error})`).join('; ')}\n` : '',
+    '## Goals',
+    '',
+    table(['benchmark', 'goal', 'measured', 'verdict'], goalRows),
+    '',
+    analysis ? `${analysis}\n` : '',
+    ...sections.map((s) => `${s}\n`),
+  ].join('\n');
+  writeFileSync(options.reportPath, text.replace(/\n{3,}/g, '\n\n'));
+}
