@@ -3,6 +3,8 @@
 # @tensorflow/tfjs-node already installed (scripts denied) in <project>/node_modules.
 #
 #   bash infra/tfjs/install-native.sh [--force] [--gpu] [PROJECT_DIR]
+#   (--gpu: the same route with the CUDA-enabled `tensorflow` wheel into @tensorflow/tfjs-node-gpu;
+#    builds and runs on CPU here, GPU execution untested)
 #
 # 1. fetch libtensorflow (C API + headers) from PyPI: the tensorflow-cpu wheel
 #    carries libtensorflow_cc.so.2 (exports TF_*/TFE_*) + libtensorflow_framework.so.2
@@ -51,7 +53,7 @@ for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
     --gpu) GPU=1 ;;
-    -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option: $arg" ;;
     *) PROJECT_DIR="$arg" ;;
   esac
