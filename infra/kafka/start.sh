@@ -2,6 +2,8 @@
 # Starts a single-node Apache Kafka (KRaft, broker+controller) on
 # 127.0.0.1:$KAFKA_PORT with a fresh, empty log dir, and waits until it answers.
 # Idempotent: when our broker already answers, prints its address and exits 0.
+# KAFKA_KEEP_DATA=1 restarts on the existing run dir instead (same cluster,
+# topics, records and committed offsets), e.g. after a stop or a kill -9.
 # Last line of output: KAFKA_BROKERS=127.0.0.1:<port>
 set -euo pipefail
 # shellcheck source=common.sh
@@ -66,32 +68,40 @@ for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
   fi
 done
 
-# 3. Fresh run dir (config, logs, pid) with a fresh, empty Kafka log dir.
+# 3. Fresh run dir (config, logs, pid) with a fresh, empty Kafka log dir —
+# or, with KAFKA_KEEP_DATA=1, the existing one as it is (no wipe, no format).
 case "$RUN_DIR" in
   ""|/|"$HOME"|"$HOME/") err "refusing to use run dir '$RUN_DIR'"; exit 1 ;;
 esac
-if [[ -d "$RUN_DIR" && -n "$(ls -A "$RUN_DIR")" && ! -f "$RUN_DIR/.tangent-kafka" ]]; then
-  err "run dir $RUN_DIR exists, is not empty and was not made by this script; refusing to wipe it"
-  exit 1
-fi
-rm -rf "$RUN_DIR"
-mkdir -p "$RUN_DIR/data"
-touch "$RUN_DIR/.tangent-kafka"
-sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
-    -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
-    -e "s|@KAFKA_NUM_PARTITIONS@|$KAFKA_NUM_PARTITIONS|g" \
-    -e "s|@LOG_DIR@|$RUN_DIR/data|g" \
-    "$KAFKA_DIR/server.properties.template" >"$RUN_DIR/server.properties"
-
 JAVA_LOG_OPTS=(-Dlog4j2.configurationFile="$LOG4J" -Dkafka.logs.dir="$RUN_DIR")
-t0=$SECONDS
-cluster_id="$("$JAVA" -cp "$KAFKA_LIBS/*" "${JAVA_LOG_OPTS[@]}" kafka.tools.StorageTool random-uuid | tail -n1)"
-echo "$cluster_id" >"$RUN_DIR/cluster.id"
-if ! "$JAVA" -cp "$KAFKA_LIBS/*" "${JAVA_LOG_OPTS[@]}" kafka.tools.StorageTool format \
-      -t "$cluster_id" -c "$RUN_DIR/server.properties" --standalone >"$RUN_DIR/format.out" 2>&1; then
-  err "storage format failed:"; cat "$RUN_DIR/format.out" >&2; exit 1
+if [[ "${KAFKA_KEEP_DATA:-0}" == 1 ]]; then
+  for f in .tangent-kafka server.properties cluster.id data/meta.properties; do
+    [[ -f "$RUN_DIR/$f" ]] || { err "KAFKA_KEEP_DATA=1, but $RUN_DIR/$f is missing: no broker data to keep (start once without it)"; exit 1; }
+  done
+  log "keeping the data in $RUN_DIR/data (cluster $(cat "$RUN_DIR/cluster.id"))"
+else
+  if [[ -d "$RUN_DIR" && -n "$(ls -A "$RUN_DIR")" && ! -f "$RUN_DIR/.tangent-kafka" ]]; then
+    err "run dir $RUN_DIR exists, is not empty and was not made by this script; refusing to wipe it"
+    exit 1
+  fi
+  rm -rf "$RUN_DIR"
+  mkdir -p "$RUN_DIR/data"
+  touch "$RUN_DIR/.tangent-kafka"
+  sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+      -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+      -e "s|@KAFKA_NUM_PARTITIONS@|$KAFKA_NUM_PARTITIONS|g" \
+      -e "s|@LOG_DIR@|$RUN_DIR/data|g" \
+      "$KAFKA_DIR/server.properties.template" >"$RUN_DIR/server.properties"
+
+  t0=$SECONDS
+  cluster_id="$("$JAVA" -cp "$KAFKA_LIBS/*" "${JAVA_LOG_OPTS[@]}" kafka.tools.StorageTool random-uuid | tail -n1)"
+  echo "$cluster_id" >"$RUN_DIR/cluster.id"
+  if ! "$JAVA" -cp "$KAFKA_LIBS/*" "${JAVA_LOG_OPTS[@]}" kafka.tools.StorageTool format \
+        -t "$cluster_id" -c "$RUN_DIR/server.properties" --standalone >"$RUN_DIR/format.out" 2>&1; then
+    err "storage format failed:"; cat "$RUN_DIR/format.out" >&2; exit 1
+  fi
+  log "formatted $RUN_DIR/data (cluster $cluster_id) in $((SECONDS - t0)) s"
 fi
-log "formatted $RUN_DIR/data (cluster $cluster_id) in $((SECONDS - t0)) s"
 
 # 4. Start in the background, detached from this shell's session.
 # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is a list of JVM flags
