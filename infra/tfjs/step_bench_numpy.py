@@ -143,7 +143,8 @@ def main():
         "numpy": np.__version__,
         "blas": blas_name(),
         "python": platform.python_version(),
-        "threadEnv": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ},
+        # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE / *_NUM_THREADS change the BLAS kernels and threads used.
+        "blasEnv": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "GOTO"))},
     }))
 
 
