@@ -165,7 +165,7 @@ export class TangentMetrics {
 
   readonly gpPredictiveVariance = new Gauge<'task'>({
     name: 'tangent_ntkgp_predictive_variance',
-    help: "Mean latent predictive variance of the last batch's records (standardised target units).",
+    help: "Latent predictive variance of the task's first record in the last batch, before learning it (standardised target units).",
     labelNames: ['task'],
     registers: [this.registry],
   });

@@ -235,6 +235,26 @@ export class IncrementalGP {
   }
 
   /**
+   * Posterior mean only, `Θ*N (Θ_NN + sI)⁻¹ y`: O(N) per test point, for the
+   * hot path where the O(N²) variance is not needed. With an empty window: 0.
+   *
+   * @throws ModelError when `X.length` is not a multiple of `inputDim`
+   */
+  predictMean(X: Float64Array): Float64Array {
+    const testCount = rowCount(this.spec, X, 'X');
+    const tests = preparePoints(this.spec, X);
+    this.refreshAlpha();
+    const n = this.count;
+    const mean = new Float64Array(testCount);
+    for (let t = 0; t < testCount; t++) {
+      let dot = 0;
+      for (let j = 0; j < n; j++) dot += preparedKernel(this.spec, this.points, j, tests, t, this.kind) * this.alpha[j];
+      mean[t] = dot;
+    }
+    return mean;
+  }
+
+  /**
    * Mean after `t` steps of gradient descent at rate `eta` from a zero
    * function: `Θ*N A⁻¹ (I − e^(−η·A·t)) y` with `A = Θ_NN + sI`.
    *
