@@ -55,7 +55,7 @@ ensure_kustomize() {
   mkdir -p "$CACHE/bin"
   if command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; then
     local wrapper="$CACHE/bin/kustomize-via-kubectl"
-    cat >"$wrapper" <<'EOF'
+    cat >"$wrapper.$$" <<'EOF'
 #!/bin/sh
 # The kustomize CLI's shape (build DIR, version) over kubectl's embedded kustomize.
 case "$1" in
@@ -64,7 +64,8 @@ case "$1" in
   *) exec kubectl kustomize "$@" ;;
 esac
 EOF
-    chmod +x "$wrapper"
+    chmod +x "$wrapper.$$"
+    mv -f "$wrapper.$$" "$wrapper"
     log "kustomize: kubectl's embedded one ($(kubectl version --client 2>/dev/null | grep -i kustomize || echo 'version unknown'))"
     echo "$wrapper"; return
   fi
