@@ -58,8 +58,8 @@ describe('scripts/image-build-steps.sh (the Dockerfile steps, without Docker)', 
 
   it(`installs (npm ci, allowScripts only, native backend ${native}), builds, verifies and prunes a fresh copy`, () => {
     mkdirSync(buildDir);
-    // The files git knows (tracked, or new and not ignored): a fresh clone, as CI and `docker build` see it.
-    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot });
+    // The tracked files: a fresh clone, as CI and `docker build` of a checkout see it (no work in progress).
+    const files = execFileSync('git', ['ls-files', '-z', '--cached'], { cwd: repoRoot });
     execFileSync('tar', ['--null', '--ignore-failed-read', '-T', '-', '-cf', join(work, 'src.tar')], { cwd: repoRoot, input: files });
     execFileSync('tar', ['-xf', join(work, 'src.tar'), '-C', buildDir]);
     expect(existsSync(join(buildDir, 'node_modules'))).toBe(false);
