@@ -21,6 +21,8 @@ export interface PretrainProgress {
   readonly batches: number;
   /** Mean squared error of the last minibatch, in standardised target units. */
   readonly loss: number;
+  /** Mean squared error over this epoch's minibatches so far (before each one's step), standardised units. */
+  readonly epochLoss: number;
 }
 
 export interface PretrainOptions {
@@ -150,6 +152,8 @@ export async function pretrainTrunk(options: PretrainOptions): Promise<PretrainR
     const variables = [...network.trunkVariables(), ...network.headVariables(data.tasks)];
     const order = Int32Array.from({ length: count }, (_, i) => i);
     for (let epoch = 1; epoch <= epochs; epoch++) {
+      let squaredErrorSum = 0;
+      let rowsSeen = 0;
       for (let i = count - 1; i > 0; i--) {
         const j = random.integerBelow(i + 1);
         [order[i], order[j]] = [order[j]!, order[i]!];
@@ -172,7 +176,11 @@ export async function pretrainTrunk(options: PretrainOptions): Promise<PretrainR
           for (const v of variables) v.assign(tf.sub(v, tf.mul(grads[v.name]!, learningRate)));
           return lossValue;
         });
-        options.onProgress?.({ epoch, epochs, batch: b + 1, batches, loss });
+        if (Number.isFinite(loss)) {
+          squaredErrorSum += loss * targets.length;
+          rowsSeen += targets.length;
+        }
+        options.onProgress?.({ epoch, epochs, batch: b + 1, batches, loss, epochLoss: rowsSeen > 0 ? squaredErrorSum / rowsSeen : Number.NaN });
       }
     }
 
