@@ -6,6 +6,7 @@ import { createLogger } from './logger.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { kernelCommand, kernelUsage } from './commands/kernel.js';
+import { pretrainCommand, pretrainUsage } from './commands/pretrain.js';
 import { produceCommand, produceUsage } from './commands/produce.js';
 import { runCommand } from './commands/run.js';
 
@@ -15,6 +16,7 @@ commands:
   run --pipeline FILE     consume, learn online, serve /metrics (FILE optional: built-in defaults)
   demo [--pipeline FILE]  the built-in default: a drifting synthetic stream produced and learned live
   produce [options]       load generator; see 'tangent produce --help'
+  pretrain [options]      pretrain a trunk on a file or topic:NAME, save it as a TensorFlow.js artifact; see 'tangent pretrain --help'
   kernel [options]        the analytic NTK/NNGP Gram matrix of points on stdin; see 'tangent kernel --help'
   doctor [BACKEND]        which TensorFlow.js backend loads, its versions, threads and a measured step time
 
@@ -34,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (rest.includes('--help')) {
-    process.stdout.write(`${command === 'produce' ? produceUsage : command === 'kernel' ? kernelUsage : usage}\n`);
+    process.stdout.write(`${command === 'produce' ? produceUsage : command === 'kernel' ? kernelUsage : command === 'pretrain' ? pretrainUsage : usage}\n`);
     return 0;
   }
   switch (command) {
@@ -44,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(loadPipelineConfig(pipelineFile(rest)), logger);
     case 'produce':
       return produceCommand(rest, logger);
+    case 'pretrain':
+      return pretrainCommand(rest, logger);
     case 'kernel':
       return kernelCommand(rest);
     case 'doctor':
