@@ -119,6 +119,9 @@ export class KafkaSource {
       // resolveOffset only advances kafkajs' fetch position; nothing is committed here.
       resolveOffset(message.offset);
       if (!this.offsets.accept(batch.topic, batch.partition, message.offset)) continue;
+      // Counted before it enters the pipeline: its batch can be committed (and counted out)
+      // during a heartbeat below, before this loop ends.
+      this.flow.emitted(1);
       emit({
         topic: batch.topic,
         partition: batch.partition,
@@ -130,7 +133,8 @@ export class KafkaSource {
       emitted += 1;
       if (emitted % 512 === 0) await heartbeat();
     }
-    if (this.flow.emitted(emitted) === 'pause') {
+    // Decided at the end: completions during the heartbeats may already have brought it back down.
+    if (this.flow.paused) {
       this.consumer.pause([{ topic: this.options.topic }]);
       this.logger.debug({ inFlight: this.flow.inFlight }, 'paused: in-flight records above the high-water mark');
     }
