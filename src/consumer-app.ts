@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { CheckpointStore } from './checkpoint/checkpoint-store.js';
 import { validateLearningState, type LearningState } from './checkpoint/learning-state.js';
 import { deadLetterTopicOf, eventsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
-import { createKafka } from './kafka/kafka-client.js';
+import { createGroupConsumer, createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
 import { ensureTopics } from './kafka/topics.js';
@@ -73,13 +73,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   const eventsTopic = eventsTopicOf(config);
   await ensureTopics(kafka, [config.kafka.topic, deadLetterTopic, eventsTopic], createdTopicPartitions);
 
-  const consumer = kafka.consumer({
-    groupId: config.kafka.groupId,
-    sessionTimeout: config.kafka.sessionTimeoutMs,
-    heartbeatInterval: Math.floor(config.kafka.sessionTimeoutMs / 3),
-    maxWaitTimeInMs: config.kafka.maxWaitTimeMs,
-    allowAutoTopicCreation: false,
-  });
+  const consumer = createGroupConsumer(kafka, config.kafka);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
   await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config/pipeline-config.js';
 
@@ -23,5 +23,19 @@ export function createKafka(config: Pick<KafkaConfig, 'brokers' | 'clientId'>, l
         const { message, ...extra } = log;
         kafkaLogger[levelNames[level] ?? 'info'](extra, message);
       },
+  });
+}
+
+/** A group consumer with the pipeline's session and fetch settings. */
+export function createGroupConsumer(
+  kafka: Kafka,
+  config: Pick<KafkaConfig, 'groupId' | 'sessionTimeoutMs' | 'maxWaitTimeMs'>,
+): Consumer {
+  return kafka.consumer({
+    groupId: config.groupId,
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: Math.floor(config.sessionTimeoutMs / 3),
+    maxWaitTimeInMs: config.maxWaitTimeMs,
+    allowAutoTopicCreation: false,
   });
 }
