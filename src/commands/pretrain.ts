@@ -133,7 +133,9 @@ export async function* fromTopic(kafka: Kafka, topic: string, onTotal?: (total: 
     wake?.();
     wake = undefined;
   };
+  // kafkajs restarts the consumer itself after a retriable crash (e.g. a coordinator still loading).
   consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return;
     failure = payload.error;
     notify();
   });
