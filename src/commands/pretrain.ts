@@ -275,6 +275,7 @@ export async function pretrainCommand(argv: string[], logger: Logger): Promise<n
   saveTrunkArtifact(values.out, spec, result.trunk, {
     source: from,
     examples: result.examples,
+    skippedRecords: Object.fromEntries(tally.bad),
     tasks: result.tasks,
     epochs,
     batchSize,
