@@ -41,6 +41,8 @@ export const modelSchema = z
     /** η: SGD learning rate of the heads (NTK parameterisation wants O(1) rates). */
     learningRate: z.number().positive().default(0.5),
     maxTasks: positiveInt.default(64),
+    /** Directory of a trunk saved by `tangent pretrain`; must match this model's trunk spec. */
+    pretrainedTrunk: z.string().min(1).optional(),
     seed: z.number().int().nonnegative().default(42),
     /** `auto` picks the first that loads of tensorflow-gpu, tensorflow (native), wasm, cpu. */
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),

@@ -18,11 +18,17 @@ export interface NtkScales {
 }
 
 export function createNtkDense(fanIn: number, width: number, seed: number, name: string): NtkDense {
-  return {
-    weight: tf.variable(tf.randomNormal([fanIn, width], 0, 1, 'float32', seed), true, `${name}/w`),
-    bias: tf.variable(tf.randomNormal([width], 0, 1, 'float32', seed + 1), true, `${name}/b`),
+  // tf.variable keeps its own reference to the data; the initial tensors are ours to dispose.
+  const initialWeight = tf.randomNormal<tf.Rank.R2>([fanIn, width], 0, 1, 'float32', seed);
+  const initialBias = tf.randomNormal<tf.Rank.R1>([width], 0, 1, 'float32', seed + 1);
+  const layer: NtkDense = {
+    weight: tf.variable(initialWeight, true, `${name}/w`),
+    bias: tf.variable(initialBias, true, `${name}/b`),
     fanIn,
   };
+  initialWeight.dispose();
+  initialBias.dispose();
+  return layer;
 }
 
 /**

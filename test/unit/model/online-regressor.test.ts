@@ -146,6 +146,16 @@ describe('OnlineRegressor', () => {
     b.dispose();
   });
 
+  it('leaves no tensors behind once disposed, initial weights included', () => {
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const model = regressor();
+      model.learn(examples);
+      model.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('keeps the number of tensors constant across 1,000 batches (no leaks)', () => {
     const model = regressor({ every: 10, steps: 2 });
     model.learn(examples);
