@@ -9,6 +9,7 @@ import { deadLetterTopicOf, eventsTopicOf, type PipelineConfig } from './config/
 import { createGroupConsumer, createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
+import { FlushableScheduler, RebalanceHandover } from './kafka/rebalance-handover.js';
 import { ensureTopics } from './kafka/topics.js';
 import { LearningSession, specOf } from './learning-session.js';
 import { MetricsObserver } from './metrics/metrics-observer.js';
@@ -103,14 +104,16 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       metrics.inFlight.set(inFlight);
     },
   );
-  consumer.on(consumer.events.REBALANCING, () => session.requestCheckpoint());
   const metrics = new TangentMetrics(source.offsets);
   metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
   if (restored) metrics.lastCheckpointAt = statSync(restored.file).mtimeMs;
 
+  /** Batches learned up to the newest stored checkpoint. */
+  let storedBatches = restored?.state.position.batches ?? 0;
   const writeCheckpoint = (state: LearningState): void => {
     const started = performance.now();
     const { file } = store.write(state);
+    storedBatches = state.position.batches;
     metrics.checkpointDuration.observe((performance.now() - started) / 1000);
     metrics.checkpoints.inc();
     metrics.checkpointBytes.set(statSync(file).size);
@@ -124,11 +127,17 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   });
   const progress = new ProgressLine();
   const publish = deadLetterPublisher(producer, deadLetterTopic);
+  // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
+  const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
   const pipeline = learningPipeline<LearningState>({
     decode: { inputDim: session.spec.inputDim, maxRecordBytes: config.kafka.maxRecordBytes },
     admission: session.tasks,
     featureMoments: session.featureMoments,
-    batch: { size: config.batch.size, lingerMs: config.batch.lingerMs },
+    batch: {
+      size: config.batch.size,
+      lingerMs: config.batch.lingerMs > 0 ? config.batch.lingerMs : Number.MAX_SAFE_INTEGER,
+      scheduler: lingerScheduler,
+    },
     models: session.models,
     observers: [
       metricsObserver,
@@ -147,7 +156,9 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     publishDeadLetters: (rejected) => timed((s) => metrics.stageDuration.observe({ stage: 'dead_letter' }, s), () => publish(rejected)),
     storeCheckpoint: writeCheckpoint,
     committer: {
-      commit: (offsets) => timed((s) => metrics.stageDuration.observe({ stage: 'commit' }, s), () => source.commit(offsets)),
+      commit: async (offsets) => {
+        await timed((s) => metrics.stageDuration.observe({ stage: 'commit' }, s), () => source.commit(offsets));
+      },
       completed: (count) => source.completed(count),
     },
     committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }],
@@ -163,6 +174,23 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       },
       complete: () => resolve(),
     });
+  });
+
+  // Before a rebalance moves partitions away, everything learned is checkpointed and committed (see rebalance-handover.ts).
+  const handover = new RebalanceHandover({
+    consumer,
+    logger,
+    suspend: () => source.suspend(),
+    flushPartialBatch: () => lingerScheduler.flushNow(),
+    whenIdle: () => source.whenIdle(),
+    checkpointAndCommit: async () => {
+      // The pipeline is idle (nothing emitted, nothing in flight): the state holds exactly the records up to the position.
+      const state = session.capture();
+      if (state.position.batches > storedBatches) writeCheckpoint(state);
+      return source.commit(state.position.offsets);
+    },
+    stopping: () => source.isDraining,
+    maxMillis: 15_000,
   });
 
   const disconnect = (): Promise<unknown> => Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
@@ -205,7 +233,10 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       await disconnect();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       session.dispose();
-      logger.info({ learned: session.position.learned, deadLettered: session.position.deadLettered }, 'stopped');
+      logger.info(
+        { learned: session.position.learned, deadLettered: session.position.deadLettered, rebalanceHandovers: handover.handovers },
+        'stopped',
+      );
     })());
 
   const totalLag = (): number => {

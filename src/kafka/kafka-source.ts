@@ -6,6 +6,9 @@ import type { SourceRecord } from '../pipeline/records.js';
 import { FlowControl } from './flow-control.js';
 import { PartitionOffsets } from './partition-offsets.js';
 
+/** Commit errors that mean "not a member of the current generation", not "Kafka is broken". */
+const groupMembershipErrors = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
+
 export interface KafkaSourceOptions {
   readonly topic: string;
   readonly groupId: string;
@@ -26,6 +29,11 @@ export class KafkaSource {
   readonly offsets = new PartitionOffsets();
   private assigned = false;
   private draining = false;
+  /** While a rebalance handover runs: emit nothing, let kafkajs see the rebalance (see rebalance-handover.ts). */
+  private suspended = false;
+  /** "topic:partition" of this member's current assignment: the only offsets it may commit. */
+  private assignment = new Set<string>();
+  private idleWaiters: (() => void)[] = [];
   private batchInProgress: Promise<void> = Promise.resolve();
   private emitterComplete: (() => void) | undefined;
 
@@ -46,7 +54,9 @@ export class KafkaSource {
     this.flow = new FlowControl(options.highWaterMark, options.lowWaterMark);
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assignment = payload.memberAssignment as Record<string, number[]>;
-      this.offsets.retain(new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`))));
+      this.assignment = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
+      this.offsets.retain(this.assignment);
+      this.suspended = false;
       const restored = (assignment[options.topic] ?? []).filter((p) => checkpointOffset(options.topic, p) !== undefined);
       if (restored.length > 0) {
         // Paused here, synchronously, so nothing is fetched before the seek below lands.
@@ -112,6 +122,13 @@ export class KafkaSource {
 
   private async emitBatch(payload: EachBatchPayload, emit: (record: SourceRecord) => void): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    if (this.suspended && !this.draining) {
+      // Nothing enters the pipeline during a handover; the heartbeat hands kafkajs the rebalance
+      // error (REBALANCE_IN_PROGRESS) so that it goes back to its rejoin. Offsets stay unresolved:
+      // these records are fetched again by whoever owns the partition next.
+      await heartbeat();
+      return;
+    }
     this.offsets.seenHighWatermark(batch.topic, batch.partition, batch.highWatermark);
     let emitted = 0;
     for (const message of batch.messages) {
@@ -149,14 +166,47 @@ export class KafkaSource {
       this.logger.debug({ inFlight: this.flow.inFlight }, 'resumed: in-flight records below the low-water mark');
     }
     this.onFlowChange(this.flow.paused, this.flow.inFlight);
+    if (this.flow.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
-  /** Commits the next offsets of a learned batch and records them for lag. */
-  async commit(nextOffsets: Iterable<{ topic: string; partition: number; offset: string }>): Promise<void> {
-    const offsets = [...nextOffsets];
-    if (offsets.length === 0) return;
-    await this.consumer.commitOffsets(offsets);
+  /** Resolves once every record emitted so far has left the pipeline (committed or not). */
+  whenIdle(): Promise<void> {
+    if (this.flow.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops emitting until the next group join (a rebalance handover is under way). */
+  suspend(): void {
+    this.suspended = true;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Commits the next offsets of learned records and records them for lag —
+   * only for partitions this member owns now: a partition that moved keeps
+   * the offsets its new owner commits (this member's older position for it
+   * would rewind them). A commit the group refuses because it is rebalancing
+   * or this member was evicted is logged, not fatal: the checkpoint is what
+   * restores the model, and the next commit carries the offsets again.
+   *
+   * @returns whether Kafka accepted the commit
+   */
+  async commit(nextOffsets: Iterable<{ topic: string; partition: number; offset: string }>): Promise<boolean> {
+    const offsets = [...nextOffsets].filter(({ topic, partition }) => this.assignment.has(`${topic}:${partition}`));
+    if (offsets.length === 0) return true;
+    try {
+      await this.consumer.commitOffsets(offsets);
+    } catch (error) {
+      const type = (error as { type?: unknown }).type;
+      if (typeof type !== 'string' || !groupMembershipErrors.has(type)) throw error;
+      this.logger.warn({ err: error, offsets }, 'offset commit refused by the group (rebalancing or evicted); the next commit carries these offsets');
+      return false;
+    }
     for (const { topic, partition, offset } of offsets) this.offsets.committed(topic, partition, offset);
+    return true;
   }
 
   /**
