@@ -58,6 +58,8 @@ export class MetricsObserver implements BatchObserver {
       const sums = new Map<string, { absolute: number; squared: number; count: number }>();
       batch.accepted.forEach(({ example }, i) => {
         const error = predictions[i]! - example.y;
+        // A prediction that overflowed must not poison the counters (prom-client rejects non-finite increments).
+        if (!Number.isFinite(error * error)) return;
         let sum = sums.get(example.task);
         if (!sum) sums.set(example.task, (sum = { absolute: 0, squared: 0, count: 0 }));
         sum.absolute += Math.abs(error);

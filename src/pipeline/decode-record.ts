@@ -66,7 +66,8 @@ export function decodeRecord(source: SourceRecord, options: DecodeOptions): Deco
       ? reject(source, 'non_finite', `y is ${JSON.stringify(y)}`)
       : reject(source, 'unknown_field_type', `y is a ${typeof y}, expected a number`);
   }
-  if (!Number.isFinite(y)) return reject(source, 'non_finite', 'y is not finite');
+  // The model computes in float32: a target beyond its range would be infinite there.
+  if (!Number.isFinite(y) || Math.abs(y) > 3.4e38) return reject(source, 'non_finite', 'y is not a finite float32');
   if (ts !== undefined && (typeof ts !== 'number' || !Number.isFinite(ts))) {
     return reject(source, 'unknown_field_type', 'field "ts" must be a number (epoch ms) when present');
   }

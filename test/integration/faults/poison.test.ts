@@ -142,13 +142,10 @@ describe('bad input', () => {
     }
   });
 
-  // Known bug, kept visible: a finite JSON number beyond float32 range as the target is accepted by the
-  // decoder (x is bounded to ±3.4e38, y is not); its prequential squared error is Infinity, and
-  // prom-client's Counter.inc(Infinity) throws inside the observe stage, which fails the pipeline —
-  // and after a restart the same record fails it again. Fix: reject |y| > 3.4e38 as non_finite in
-  // decode-record.ts, and skip non-finite errors in MetricsObserver (as DriftWatch already does).
-  // When fixed, this test fails: turn `it.fails` into `it`.
-  it.fails('a target of 1e300 goes to the dead-letter topic instead of failing the pipeline', async () => {
+  // A finite JSON number beyond float32 range as the target once passed the decoder and its
+  // Infinite squared error made prom-client throw inside the observe stage, failing the pipeline
+  // on every restart. Now it is rejected as non_finite.
+  it('a target of 1e300 goes to the dead-letter topic instead of failing the pipeline', async () => {
     const topic = uniqueName('faults-huge-target');
     const config = testConfig(topic, { model: { backend: 'cpu', hidden: [16] }, ntkgp: { window: 32 } });
     await ensureTopics(testKafka(), [topic, deadLetterTopicOf(config.kafka)], 1);
@@ -160,6 +157,9 @@ describe('bad input', () => {
     try {
       await waitFor(() => failed || consumer.progress.totals.learned + consumer.progress.totals.deadLettered >= 601, 120_000, 'the stream');
       expect(failed).toBe(false);
+      expect(consumer.progress.totals).toEqual({ learned: 600, deadLettered: 1 });
+      const metrics = await scrape(consumer.metricsAddress.port);
+      expect(sampleValue(metrics, 'tangent_dead_letters_total', { reason: 'non_finite' })).toBe(1);
     } finally {
       await consumer.stop();
     }

@@ -34,6 +34,7 @@ describe('decodeRecord', () => {
     [JSON.stringify({ task: 'a', x: [1, null, 3], y: 1 }), 'non_finite'],
     [JSON.stringify({ task: 'a', x: [1, 2, 1e39], y: 1 }), 'non_finite'],
     [JSON.stringify({ task: 'a', x: [1, 2, 3], y: 'Infinity' }), 'non_finite'],
+    [JSON.stringify({ task: 'a', x: [1, 2, 3], y: 1e300 }), 'non_finite'],
     [JSON.stringify({ task: 'a', x: [1, true, 3], y: 1 }), 'unknown_field_type'],
     [JSON.stringify({ task: 5, x: [1, 2, 3], y: 1 }), 'unknown_field_type'],
     [JSON.stringify({ task: 'a', x: '1,2,3', y: 1 }), 'unknown_field_type'],
