@@ -13,6 +13,7 @@
  * the first in [pᵢ, pᵢ + maxDelay) (maxDelay = the gap to the next drift or
  * the end); its delay is t − pᵢ. Every other detection is a false alarm.
  */
+import { parsePipelineConfig } from '../../src/config/load-pipeline-config.js';
 import { selectBackend } from '../../src/model/backend.js';
 import { FriedmanStream, defaultFriedmanOptions } from '../../src/demo/friedman.js';
 import { createDetector, type DetectorKind } from '../../src/drift/index.js';
@@ -55,6 +56,8 @@ export interface DriftResult {
   readonly positions: readonly number[];
   readonly seeds: readonly number[];
   readonly batchSize: number;
+  /** The default model and fine-tuning schedule used. */
+  readonly model: Record<string, unknown>;
   readonly warmupRecords: number;
   readonly detectors: readonly DetectorSummary[];
   /** First seed: rolling MAE of the NN, for the plot. */
@@ -73,15 +76,14 @@ export async function run(ctx: BenchContext): Promise<DriftResult> {
   const perSeed = new Map<DetectorKind, DetectorSeedResult[]>(KINDS.map((k) => [k, []]));
   let errorCurve: DriftResult['errorCurve'] = { index: [], mae: [] };
   let learnSeconds = 0;
+  let modelSettings: Record<string, unknown> = {};
   for (const seed of seeds) {
     const stream = new FriedmanStream({ ...defaultFriedmanOptions, seed, drift: 'abrupt', driftPositions: positions, tasks: ['sensor-0'] });
-    const spec = { inputDim: 10, hidden: [64, 64], headHidden: [], activation: 'relu' as const, sigmaW2: 2, sigmaB2: 0.1 };
-    const model = new OnlineRegressor({
-      spec,
-      learningRate: 1,
-      seed: 42 + seed,
-      fineTune: { every: 5, steps: 10, trunkLearningRateRatio: 0.1, replayPerTask: 1000, batchSize },
-    });
+    // The pipeline's default model and fine-tuning schedule, whatever they are at the time of the run.
+    const { model: m, fineTune } = parsePipelineConfig({});
+    const spec = { inputDim: m.inputDim, hidden: m.hidden, headHidden: m.headHidden, activation: m.activation, sigmaW2: m.sigmaW2, sigmaB2: m.sigmaB2 };
+    const model = new OnlineRegressor({ spec, learningRate: m.learningRate, seed: m.seed + seed, fineTune: { ...fineTune, batchSize } });
+    modelSettings = { hidden: m.hidden, learningRate: m.learningRate, fineTune };
     const moments = new RunningMoments(10);
     const detectors = KINDS.map((kind) => ({ kind, detector: createDetector({ kind }), detections: [] as number[] }));
     const errors = new Float64Array(records);
@@ -116,6 +118,7 @@ export async function run(ctx: BenchContext): Promise<DriftResult> {
     positions,
     seeds,
     batchSize,
+    model: modelSettings,
     warmupRecords: WARMUP_FRACTION * positions[0]!,
     detectors: detectorSummaries,
     errorCurve,

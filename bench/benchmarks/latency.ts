@@ -82,6 +82,14 @@ export async function run(ctx: BenchContext): Promise<LatencyResult> {
   const variants = [
     { name: 'tangent NN only', key: 'nn' as const, overrides: { ...lowLatency, ntkgp: { enabled: false } } },
     { name: 'tangent NN + NTK-GP (window 512)', key: 'gp' as const, overrides: { ...lowLatency, ntkgp: { enabled: true, window: 512 } } },
+    // Diagnostic: the same NN-only stream without fine-tuning phases (periodic or drift-requested: 10 SGD steps that block the pipeline).
+    { name: 'diagnostic: NN only, no fine-tuning phases', key: 'nn' as const, overrides: { ...lowLatency, ntkgp: { enabled: false }, fineTune: { every: 0 }, drift: { fineTuneOnDrift: false } } },
+    // ... and without periodic checkpoints (serialising the model state blocks the pipeline too).
+    {
+      name: 'diagnostic: NN only, no fine-tuning phases, no periodic checkpoints',
+      key: 'nn' as const,
+      overrides: { ...lowLatency, ntkgp: { enabled: false }, fineTune: { every: 0 }, drift: { fineTuneOnDrift: false }, checkpoint: { every: 0, intervalSeconds: 0 } },
+    },
   ];
   const runs: LatencyRun[] = [];
   let backend = 'unknown';

@@ -9,6 +9,8 @@
  *     cho_factor) and dtrsv (solve_triangular / blas.dtrsv) on it, checks its
  *     L⁻¹k against tangent's, and, when GPyTorch is installed, times
  *     ExactGP.get_fantasy_model with that matrix as a precomputed kernel.
+ * The peers run single-threaded, like tangent; CPU times (robust on a shared
+ * machine) are compared, wall times reported beside them.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -22,18 +24,25 @@ export interface SharedMatrixRow {
   readonly n: number;
   /** tangent, same matrix: median µs of one forward substitution L⁻¹k (wall). */
   readonly tangentForwardSolveMicros: number;
+  /** The same, process CPU time per call (mean over the repeats). */
+  readonly tangentForwardSolveCpuMicros: number;
   /** tangent, same matrix: one refactor of K + sI, ms (wall). */
   readonly tangentRefitMillis: number;
+  readonly tangentRefitCpuMillis: number;
 }
 
 export interface PeerRow {
   readonly n: number;
   readonly choFactorMillis: number;
+  readonly choFactorCpuMillis: number;
   readonly solveTriangularMicros: number;
+  readonly solveTriangularCpuMicros: number;
   readonly dtrsvMicros: number;
+  readonly dtrsvCpuMicros: number;
   /** max |l_scipy − l_tangent| / max |l_scipy| on the same matrix. */
   readonly solutionRelativeDifference: number;
   readonly gpytorchFantasyMillis?: number;
+  readonly gpytorchFantasyCpuMillis?: number;
   readonly gpytorchPredictionCacheMillis?: number;
   readonly gpytorchError?: string;
 }
@@ -77,19 +86,30 @@ export async function run(ctx: BenchContext): Promise<NtkGpResult> {
       for (let i = 0; i < n; i++) K.set(gram.subarray(i * order, i * order + n), i * n);
       const k = gram.slice(n * order, n * order + n);
       const factor = new IncrementalCholesky(n, { jitter: noise });
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       if (!factor.refactor(K, n)) throw new Error(`not positive definite at N=${n}`);
       const refitMillis = performance.now() - t0;
+      const refitCpu = process.cpuUsage(cpu0);
       const out = new Float64Array(n);
       const repeats = Math.max(20, Math.min(400, Math.floor(4e7 / (n * n))));
       const times: number[] = [];
-      for (let r = 0; r < repeats + 5; r++) {
+      for (let r = 0; r < 5; r++) factor.forwardSolve(k, out);
+      const solveCpu0 = process.cpuUsage();
+      for (let r = 0; r < repeats; r++) {
         const s = performance.now();
         factor.forwardSolve(k, out);
-        if (r >= 5) times.push((performance.now() - s) * 1000);
+        times.push((performance.now() - s) * 1000);
       }
+      const solveCpu = process.cpuUsage(solveCpu0);
       writeNpy(join(dir, `solve-${n}.npy`), out, [n]);
-      shared.push({ n, tangentForwardSolveMicros: median(times), tangentRefitMillis: refitMillis });
+      shared.push({
+        n,
+        tangentForwardSolveMicros: median(times),
+        tangentForwardSolveCpuMicros: (solveCpu.user + solveCpu.system) / repeats,
+        tangentRefitMillis: refitMillis,
+        tangentRefitCpuMillis: (refitCpu.user + refitCpu.system) / 1000,
+      });
     }
     progress('peers: scipy / LAPACK, GPyTorch', ++done, steps);
     const peers = runPeer(ctx, dir, sizes, noise);
@@ -104,7 +124,9 @@ function runPeer(ctx: BenchContext, dir: string, sizes: readonly number[], noise
   const args = [join(benchDir, 'peers/ntk_gp_peer.py'), '--dir', dir, '--sizes', sizes.join(','), '--noise', String(noise)];
   if (ctx.quick) args.push('--quick');
   if (!ctx.gpytorch) args.push('--no-gpytorch');
-  const r = spawnSync(ctx.python ?? 'python3', args, { env: pythonEnv(), encoding: 'utf8', maxBuffer: 1 << 26 });
+  // One thread, like tangent's JavaScript: a like-for-like comparison, and robust on a shared machine.
+  const threads = { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const r = spawnSync(ctx.python ?? 'python3', args, { env: pythonEnv(threads), encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) {
     note(`ntk-gp peer failed: ${r.stderr}`);
     return { rows: [], versions: {}, blas: 'unknown', error: r.stderr.trim().split('\n').slice(-3).join(' | ') };

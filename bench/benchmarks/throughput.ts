@@ -6,7 +6,10 @@
  *   - ceiling: a plain kafkajs consumer (tangent's client and fetch settings),
  *     eachBatch counting messages, nothing else;
  *   - tangent, NN only (ntkgp.enabled: false), the default model;
- *   - tangent, NN + NTK-GP (window 512).
+ *   - tangent, NN + NTK-GP (window 512);
+ *   - diagnostics of the NN-only pipeline: without fine-tuning phases
+ *     (neither periodic nor drift-requested); with minibatches of 1024; and
+ *     with both and no periodic checkpoints (the current code's upper bound).
  * Rates are steady-state: records from the first fetch/learned batch to the
  * last, over that time (start-up and group join excluded; reported apart).
  */
@@ -67,6 +70,14 @@ export async function run(ctx: BenchContext): Promise<ThroughputResult> {
   const variants: { name: string; count: number; overrides: Record<string, unknown> }[] = [
     { name: 'tangent NN only', count: records, overrides: { ntkgp: { enabled: false } } },
     { name: 'tangent NN + NTK-GP (window 512)', count: gpRecords, overrides: { ntkgp: { enabled: true, window: 512 } } },
+    // Diagnostics (not the default pipeline): what the periodic fine-tuning and the minibatch size cost.
+    { name: 'diagnostic: NN only, no fine-tuning phases', count: records, overrides: { ntkgp: { enabled: false }, fineTune: { every: 0 }, drift: { fineTuneOnDrift: false } } },
+    { name: 'diagnostic: NN only, batch.size 1024', count: records, overrides: { ntkgp: { enabled: false }, batch: { size: 1024 } } },
+    {
+      name: 'diagnostic: NN only, batch.size 1024, no fine-tuning phases, no periodic checkpoints',
+      count: records,
+      overrides: { ntkgp: { enabled: false }, batch: { size: 1024 }, fineTune: { every: 0 }, drift: { fineTuneOnDrift: false }, checkpoint: { every: 0, intervalSeconds: 0 } },
+    },
   ];
   const runs: TangentRun[] = [];
   let backend = 'unknown';
@@ -98,6 +109,8 @@ export async function run(ctx: BenchContext): Promise<ThroughputResult> {
         fineTune: config.fineTune,
         batch: config.batch,
         ntkgp: config.ntkgp,
+        drift: config.drift,
+        checkpoint: { every: config.checkpoint.every, intervalSeconds: config.checkpoint.intervalSeconds },
       },
       records: clock.learned,
       recordsPerSecond: rate,

@@ -4,6 +4,7 @@
  * Reads the context from TANGENT_BENCH_CONTEXT, runs bench/benchmarks/<name>.ts,
  * adds the machine facts and writes <outDir>/<name>.json.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { contextFromEnv, loadAverage, machineFacts, writeJson } from './common.js';
 
@@ -15,7 +16,12 @@ async function main(): Promise<void> {
   const machine = machineFacts();
   const started = new Date();
   const t0 = performance.now();
-  const result = await module.run(ctx);
+  let result: Record<string, unknown>;
+  try {
+    result = await module.run(ctx);
+  } finally {
+    rmSync(join(ctx.rawDir, 'checkpoints'), { recursive: true, force: true });
+  }
   const out = join(ctx.outDir, `${name}.json`);
   writeJson(out, {
     ...result,

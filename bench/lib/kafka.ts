@@ -12,7 +12,11 @@ import { createKafka } from '../../src/kafka/kafka-client.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import type { BatchObserver } from '../../src/pipeline/observe.js';
 import type { LearnedBatch } from '../../src/pipeline/records.js';
-import { benchDir, type BenchContext } from './common.js';
+import { join } from 'node:path';
+import { benchDir, contextFromEnv, type BenchContext } from './common.js';
+
+/** Where the benchmark consumers checkpoint (removed by bench/lib/child.ts when the benchmark ends). */
+export const checkpointDir = (): string => join(contextFromEnv().rawDir, 'checkpoints');
 
 export const quietLogger: Logger = pino({ level: process.env.TANGENT_LOG_LEVEL ?? 'warn' }, pino.destination(2));
 
@@ -36,13 +40,17 @@ export async function freshTopic(brokers: readonly string[], prefix: string): Pr
   return topic;
 }
 
-/** tangent's defaults plus what a benchmark sets; metrics on an ephemeral port, no summary line. */
+/**
+ * tangent's defaults plus what a benchmark sets; metrics on an ephemeral port, no summary line,
+ * checkpoints (on, as by default) under the gitignored raw dir instead of ./checkpoints.
+ */
 export function benchConfig(brokers: readonly string[], topic: string, groupId: string, overrides: Record<string, unknown> = {}): PipelineConfig {
-  const { kafka, ...rest } = overrides as { kafka?: Record<string, unknown> };
+  const { kafka, checkpoint, ...rest } = overrides as { kafka?: Record<string, unknown>; checkpoint?: Record<string, unknown> };
   const config = parsePipelineConfig({
     kafka: { brokers: [...brokers], topic, groupId, ...(kafka ?? {}) },
     metrics: { port: 0 },
     summaryIntervalSeconds: 0,
+    checkpoint: { dir: checkpointDir(), ...(checkpoint ?? {}) },
     ...rest,
   });
   if (deadLetterTopicOf(config.kafka) !== `${topic}.dlq`) throw new Error('unexpected dead-letter topic');

@@ -12,7 +12,9 @@ tangent's forward substitution L^-1 k for the new point. Measured here:
     eval mode, prediction caches built, then get_fantasy_model with the new
     point (GPyTorch's O(N^2) online update).
 
-Prints one JSON object on stdout.
+Single-threaded (OPENBLAS_NUM_THREADS=1 from the caller, torch.set_num_threads(1)),
+like tangent's JavaScript; CPU time of this thread is reported beside the wall
+time, since the machine is shared. Prints one JSON object on stdout.
 """
 import argparse
 import json
@@ -27,14 +29,16 @@ from scipy.linalg import blas
 
 
 def timed(fn, repeats, warmup=2):
+    """(median wall seconds, mean CPU seconds of this thread) per call."""
     for _ in range(warmup):
         fn()
     times = []
+    cpu0 = time.thread_time()
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return float(np.median(times)), (time.thread_time() - cpu0) / repeats
 
 
 def blas_info():
@@ -54,6 +58,7 @@ def gpytorch_fantasy(K_full, n, noise, repeats):
     import torch
 
     torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)
     Kt = torch.from_numpy(K_full)
 
     class Precomputed(gpytorch.kernels.Kernel):
@@ -94,8 +99,8 @@ def gpytorch_fantasy(K_full, n, noise, repeats):
             fm = model.get_fantasy_model(new_x, new_y)
             fm(new_x).mean  # the fantasy model's prediction uses the updated caches
 
-        fantasy_s = timed(fantasy, repeats, warmup=1)
-    return fantasy_s, cache
+        fantasy_wall, fantasy_cpu = timed(fantasy, repeats, warmup=1)
+    return fantasy_wall, fantasy_cpu, cache
 
 
 def main():
@@ -127,24 +132,28 @@ def main():
         A = G[:n, :n] + a.noise * np.eye(n)
         k = np.ascontiguousarray(G[n, :n])
         chol_repeats = 3 if n >= 2048 else 10
-        cho = timed(lambda: sl.cho_factor(A, lower=True, check_finite=False), 1 if a.quick else chol_repeats, warmup=1)
+        cho, cho_cpu = timed(lambda: sl.cho_factor(A, lower=True, check_finite=False), 1 if a.quick else chol_repeats, warmup=1)
         L = np.tril(sl.cho_factor(A, lower=True)[0])
         Lf = np.asfortranarray(L)
         solve_repeats = max(20, min(400, int(4e7 / (n * n))))
-        st = timed(lambda: sl.solve_triangular(L, k, lower=True, check_finite=False), solve_repeats)
-        dt = timed(lambda: blas.dtrsv(Lf, k, lower=1), solve_repeats)
+        st, st_cpu = timed(lambda: sl.solve_triangular(L, k, lower=True, check_finite=False), solve_repeats)
+        dt, dt_cpu = timed(lambda: blas.dtrsv(Lf, k, lower=1), solve_repeats)
         l = sl.solve_triangular(L, k, lower=True)
         row = {
             "n": n,
             "choFactorMillis": cho * 1e3,
+            "choFactorCpuMillis": cho_cpu * 1e3,
             "solveTriangularMicros": st * 1e6,
+            "solveTriangularCpuMicros": st_cpu * 1e6,
             "dtrsvMicros": dt * 1e6,
+            "dtrsvCpuMicros": dt_cpu * 1e6,
             "solutionRelativeDifference": float(np.max(np.abs(l - tangent_l)) / np.max(np.abs(l))),
         }
         if use_gpytorch:
             try:
-                fantasy_s, cache_s = gpytorch_fantasy(G, n, a.noise, 3 if a.quick or n >= 2048 else 10)
+                fantasy_s, fantasy_cpu, cache_s = gpytorch_fantasy(G, n, a.noise, 3 if a.quick or n >= 2048 else 10)
                 row["gpytorchFantasyMillis"] = fantasy_s * 1e3
+                row["gpytorchFantasyCpuMillis"] = fantasy_cpu * 1e3
                 row["gpytorchPredictionCacheMillis"] = cache_s * 1e3
             except Exception as e:  # noqa: BLE001
                 row["gpytorchError"] = f"{type(e).__name__}: {e}"

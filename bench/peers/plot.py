@@ -7,6 +7,7 @@ quality-abrupt.png and quality-gradual.png). Missing results are skipped.
 import argparse
 import json
 import os
+import textwrap
 
 import matplotlib
 
@@ -33,32 +34,39 @@ def subtitle(r):
     return f"{m['cores']} cores {m['cpuModel']}, load {m['loadAverage'][0]}, {r['startedAt'][:16]}" + (" — QUICK" if r.get("quick") else "")
 
 
+def short(name):
+    return textwrap.fill(name.replace("diagnostic: ", "diag.: ").replace("tangent ", ""), 34)
+
+
 def throughput(r, d, w):
-    names = ["ceiling: raw kafkajs"] + [x["name"] for x in r["runs"]]
+    names = ["ceiling: raw kafkajs eachBatch"] + [x["name"] for x in r["runs"]]
     rates = [r["ceiling"]["recordsPerSecond"]] + [x["recordsPerSecond"] for x in r["runs"]]
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    bars = ax.barh(names[::-1], rates[::-1], color=["#4c72b0"] * len(r["runs"]) + ["#999999"])
+    colors = ["#999999"] + [("#c4d3ea" if x["name"].startswith("diagnostic") else "#4c72b0") for x in r["runs"]]
+    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.62 * len(names)))
+    ypos = list(range(len(names)))[::-1]
+    ax.barh(ypos, rates, color=colors)
+    ax.set_yticks(ypos, [short(n) for n in names], fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("records/s (log scale)")
-    for b, v in zip(bars, rates[::-1]):
-        ax.text(v, b.get_y() + b.get_height() / 2, f" {v:,.0f} ({v / rates[0]:.3f}×)", va="center", fontsize=8)
-    ax.set_xlim(right=max(rates) * 8)
-    ax.set_title(f"Throughput, {r['records']:,} records — {subtitle(r)}", fontsize=9)
+    for y, v in zip(ypos, rates):
+        ax.text(v, y, f" {v:,.0f} ({v / rates[0]:.3f}×)", va="center", fontsize=8)
+    ax.set_xlim(right=max(rates) * 12)
+    ax.set_title(f"Throughput, {r['records']:,} records (NN-only goal: ≥ 0.8× ceiling)\n{subtitle(r)}", fontsize=9)
     save(fig, d, "throughput", w)
 
 
 def latency(r, d, w):
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     for run in r["runs"]:
         xs = run["cdf"]
         ys = [(i + 1) / len(xs) for i in range(len(xs))]
-        ax.plot([max(x, 0.5) for x in xs], ys, label=f"{run['name']} @ {run['targetRate']:,}/s (p99 {run['millis']['p99']:.0f} ms)")
+        ax.plot([max(x, 0.5) for x in xs], ys, label=f"{run['name'].replace('diagnostic: ', 'diag.: ').replace('tangent ', '')} @ {run['targetRate']:,}/s (p99 {run['millis']['p99']:.0f} ms)")
     ax.axvline(100, color="red", ls="--", lw=1, label="goal: p99 ≤ 100 ms")
     ax.axhline(0.99, color="gray", ls=":", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel("ingest → learned latency, ms (log scale)")
     ax.set_ylabel("fraction of records")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left")
     ax.set_title(f"Latency CDF — {subtitle(r)}", fontsize=9)
     save(fig, d, "latency", w)
 
@@ -92,18 +100,18 @@ def ntk_gp(r, d, w):
     sh = {x["n"]: x for x in r["shared"]}
     pe = {x["n"]: x for x in r["peers"]["rows"]}
     sn = [n for n in ns if n in sh]
-    ax.plot(sn, [sh[n]["tangentForwardSolveMicros"] for n in sn], "^-", label="tangent L⁻¹k (forward substitution)")
+    ax.plot(sn, [sh[n].get("tangentForwardSolveCpuMicros", sh[n]["tangentForwardSolveMicros"]) for n in sn], "^-", label="tangent L⁻¹k (forward substitution)")
     pn = [n for n in ns if n in pe]
     if pn:
-        ax.plot(pn, [pe[n]["dtrsvMicros"] for n in pn], "^--", color="black", label="LAPACK/BLAS dtrsv L⁻¹k")
-        ax.plot(pn, [pe[n]["choFactorMillis"] * 1e3 for n in pn], "s--", color="gray", label="LAPACK dpotrf (scipy cho_factor)")
+        ax.plot(pn, [pe[n].get("dtrsvCpuMicros", pe[n]["dtrsvMicros"]) for n in pn], "^--", color="black", label="BLAS dtrsv L⁻¹k (OpenBLAS, 1 thread)")
+        ax.plot(pn, [pe[n].get("choFactorCpuMillis", pe[n]["choFactorMillis"]) * 1e3 for n in pn], "s--", color="gray", label="LAPACK dpotrf (scipy cho_factor, 1 thread)")
         gn = [n for n in pn if "gpytorchFantasyMillis" in pe[n]]
         if gn:
-            ax.plot(gn, [pe[n]["gpytorchFantasyMillis"] * 1e3 for n in gn], "d-", color="purple", label="GPyTorch get_fantasy_model")
+            ax.plot(gn, [pe[n].get("gpytorchFantasyCpuMillis", pe[n]["gpytorchFantasyMillis"]) * 1e3 for n in gn], "d-", color="purple", label="GPyTorch get_fantasy_model (1 thread)")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("window N")
-    ax.set_ylabel("µs per operation (log)")
+    ax.set_ylabel("CPU µs per operation (log)")
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(f"NTK-GP per-point update vs refit — {subtitle(r)}", fontsize=9)
