@@ -7,6 +7,44 @@ import { z } from 'zod';
  */
 const positiveInt = z.number().int().positive();
 
+/**
+ * SASL authentication. The password never sits in the pipeline file: it is
+ * read at start from a file (a mounted secret) or an environment variable.
+ */
+export const saslSchema = z
+  .object({
+    mechanism: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['plain', 'scram-sha-256', 'scram-sha-512'])),
+    username: z.string().min(1),
+    /** A file holding the password (trailing newline ignored), e.g. a mounted Kubernetes secret. */
+    passwordFile: z.string().min(1).optional(),
+    /** The name of an environment variable holding the password. */
+    passwordEnv: z.string().min(1).optional(),
+    password: z.never({ error: 'a password is never written in the pipeline file: give passwordFile or passwordEnv' }).optional(),
+  })
+  .strict()
+  .refine((s) => (s.passwordFile === undefined) !== (s.passwordEnv === undefined), {
+    message: 'give exactly one of passwordFile and passwordEnv',
+    path: ['passwordFile'],
+  });
+
+/** TLS to the brokers; PEM files, read at start. */
+export const sslSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** CA bundle to trust instead of the system's (a private CA). */
+    caFile: z.string().min(1).optional(),
+    /** Client certificate and key, for mutual TLS: both or neither. */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    /** Verify the broker's certificate; turn off only against a test broker. */
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .strict()
+  .refine((s) => (s.certFile === undefined) === (s.keyFile === undefined), {
+    message: 'certFile and keyFile go together (mutual TLS)',
+    path: ['keyFile'],
+  });
+
 export const kafkaSchema = z
   .object({
     brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
@@ -23,6 +61,8 @@ export const kafkaSchema = z
     sessionTimeoutMs: positiveInt.default(30_000),
     /** Records larger than this are dead-lettered with reason `too_large`. */
     maxRecordBytes: positiveInt.default(64 * 1024),
+    sasl: saslSchema.optional(),
+    ssl: sslSchema.optional(),
   })
   .strict()
   .refine((k) => k.lowWaterMark < k.highWaterMark, {

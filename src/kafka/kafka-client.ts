@@ -1,6 +1,9 @@
-import { Kafka, logLevel, type Consumer, type LogEntry } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Kafka, logLevel, type Consumer, type KafkaConfig as KafkaJsConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config/pipeline-config.js';
+import { ConfigError } from '../errors.js';
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -9,12 +12,57 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** One kafkajs client per process, logging through tangent's structured logger. */
-export function createKafka(config: Pick<KafkaConfig, 'brokers' | 'clientId'>, logger: Logger): Kafka {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** What createKafka needs: where, who, and (optionally) how to authenticate. */
+export type KafkaClientSettings = Pick<KafkaConfig, 'brokers' | 'clientId'> & Partial<Pick<KafkaConfig, 'sasl' | 'ssl'>>;
+
+function readSecretFile(field: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    // The path and the reason, never the content.
+    throw new ConfigError(field, `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+/**
+ * The TLS and SASL options for kafkajs, with the secrets read now: the SASL
+ * password from its file or environment variable, the PEM files from disk.
+ * Errors name the config field (and the file or variable), never a secret.
+ */
+export function kafkaSecurity(config: Partial<Pick<KafkaConfig, 'sasl' | 'ssl'>>, env: Env = process.env): Pick<KafkaJsConfig, 'ssl' | 'sasl'> {
+  const security: Pick<KafkaJsConfig, 'ssl' | 'sasl'> = {};
+  if (config.ssl?.enabled) {
+    const { caFile, certFile, keyFile, rejectUnauthorized } = config.ssl;
+    const tls: ConnectionOptions = { rejectUnauthorized };
+    if (caFile) tls.ca = [readSecretFile('kafka.ssl.caFile', caFile)];
+    if (certFile) tls.cert = readSecretFile('kafka.ssl.certFile', certFile);
+    if (keyFile) tls.key = readSecretFile('kafka.ssl.keyFile', keyFile);
+    security.ssl = tls;
+  }
+  if (config.sasl) {
+    const { mechanism, username, passwordFile, passwordEnv } = config.sasl;
+    let password: string;
+    if (passwordFile !== undefined) {
+      password = readSecretFile('kafka.sasl.passwordFile', passwordFile).replace(/\r?\n$/, '');
+      if (password === '') throw new ConfigError('kafka.sasl.passwordFile', `${passwordFile} is empty`);
+    } else {
+      password = env[passwordEnv!] ?? '';
+      if (password === '') throw new ConfigError('kafka.sasl.passwordEnv', `environment variable ${passwordEnv} is not set or empty`);
+    }
+    security.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return security;
+}
+
+/** The kafkajs client options of createKafka (exported so a test can see what reaches kafkajs). */
+export function kafkaClientConfig(config: KafkaClientSettings, logger: Logger, env: Env = process.env): KafkaJsConfig {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
-  return new Kafka({
+  return {
     clientId: config.clientId,
     brokers: config.brokers,
+    ...kafkaSecurity(config, env),
     logLevel: logLevel.WARN,
     retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     logCreator:
@@ -23,7 +71,12 @@ export function createKafka(config: Pick<KafkaConfig, 'brokers' | 'clientId'>, l
         const { message, ...extra } = log;
         kafkaLogger[levelNames[level] ?? 'info'](extra, message);
       },
-  });
+  };
+}
+
+/** One kafkajs client per process, logging through tangent's structured logger; TLS and SASL when configured. */
+export function createKafka(config: KafkaClientSettings, logger: Logger, env: Env = process.env): Kafka {
+  return new Kafka(kafkaClientConfig(config, logger, env));
 }
 
 /** A group consumer with the pipeline's session and fetch settings. */
