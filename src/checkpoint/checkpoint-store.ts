@@ -24,6 +24,16 @@ interface Envelope {
 }
 
 const filePattern = /^checkpoint-(\d{12})\.json$/;
+const temporaryPattern = /^checkpoint-\d{12}\.json\.tmp-(\d+)$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export class CheckpointError extends TangentError {}
 
@@ -34,6 +44,11 @@ export class CheckpointStore<T> {
     private readonly onSkip: (file: string, reason: string) => void = () => {},
   ) {
     mkdirSync(dir, { recursive: true });
+    // A writer killed between writing its temp file and renaming it leaves the temp file behind for good.
+    for (const name of readdirSync(dir)) {
+      const pid = temporaryPattern.exec(name)?.[1];
+      if (pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid))) unlinkSync(join(dir, name));
+    }
   }
 
   private sequences(): number[] {
