@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultFriedmanOptions } from '../../../src/demo/friedman.js';
 import { syntheticRecords, type OutgoingRecord } from '../../../src/demo/record-sources.js';
@@ -152,6 +154,7 @@ describe('kill -9 of the consumer process', () => {
     const crashSeconds = (performance.now() - crashStarted) / 1000;
     expect(final.hasLogged('restored learning state from checkpoint')).toBe(true);
     const recovered = latestCheckpoint(crashDir, crashGroup)!.state;
+    const leftovers = readdirSync(join(crashDir, crashGroup)).filter((name) => name.includes('.tmp-'));
 
     // Counts from the final state: every good record learned once, every bad one dead-lettered once.
     expect(recovered.position).toMatchObject({ learned: goodCount, deadLettered: badCount, batches: recordCount / batchSize });
@@ -168,6 +171,7 @@ describe('kill -9 of the consumer process', () => {
         ...killLog.map((l) => `[faults/kill] ${l}`),
         `[faults/kill] max |Δweight| = ${difference} over ${networkWeights(reference).length} weights; identical parts: ${JSON.stringify(parts)}`,
         `[faults/kill] dead-letter topic: ${dead.length} messages for ${sources.size} distinct bad records (${dead.length - sources.size} re-published after kills)`,
+        `[faults/kill] checkpoint dir after the kills: ${readdirSync(join(crashDir, crashGroup)).length} files, ${leftovers.length} temp files of killed writers`,
       ].join('\n'),
     );
     expect(difference).toBeLessThanOrEqual(1e-6);
@@ -175,5 +179,6 @@ describe('kill -9 of the consumer process', () => {
     expect(sources.size).toBe(badCount);
     expect(dead.length).toBeGreaterThanOrEqual(badCount);
     expect(fullyCommitted(await groupOffsets(topic, crashGroup))).toBe(true);
+    expect(leftovers).toEqual([]);
   });
 });
