@@ -143,7 +143,9 @@ export class RebalanceHandover {
     } catch (error) {
       logger.warn({ err: error }, 'rebalance handover failed; rejoining');
     }
-    logger.info({ committed, ms: Date.now() - this.startedAt }, 'rebalance handover: learned records checkpointed and committed before rejoining');
+    const ms = Date.now() - this.startedAt;
+    if (committed) logger.info({ ms }, 'rebalance handover: learned records checkpointed and committed before rejoining');
+    else if (!this.parts.stopping()) logger.warn({ ms }, 'rebalance handover could not commit; the next owner may learn records again');
     if (epoch === this.epoch && this.state === 'running') this.state = 'done';
   }
 }
