@@ -16,6 +16,7 @@ import type { QualityResult } from './benchmarks/quality.js';
 import type { ThroughputResult } from './benchmarks/throughput.js';
 
 interface Meta {
+  readonly tree?: { commit: string; uncommittedSrc: string[] };
   readonly quick: boolean;
   readonly startedAt: string;
   readonly wallSeconds: number;
@@ -70,7 +71,7 @@ function describePipeline(settings: Record<string, unknown> | undefined): string
   ];
   if (s.drift) parts.push(`drift detectors ${(s.drift.detectors ?? []).map((d) => d.kind).join(' + ')}${s.drift.fineTuneOnDrift ? ' (a detection on the NN asks for a fine-tune phase)' : ''}`);
   if (s.checkpoint) parts.push(`checkpoints every ${s.checkpoint.every} batches or ${s.checkpoint.intervalSeconds} s`);
-  return `Default pipeline as of the run: ${parts.join(', ')}.`;
+  return `Pipeline settings as of the run: ${parts.join(', ')}.`;
 }
 
 interface Goal {
@@ -87,7 +88,7 @@ export function writeReport(options: ReportOptions): void {
     return existsSync(file) ? `\n![${name}](${relative(dirname(options.reportPath), file)})\n` : '';
   };
   const when = (r: Meta): string =>
-    `_Run ${r.startedAt.replace('T', ' ').slice(0, 16)} UTC, ${fix(r.wallSeconds, 0)} s, load average ${r.machine.loadAverage[0]} → ${r.machine.loadAverageAfter[0]} on ${r.machine.cores} cores._`;
+    `_Run ${r.startedAt.replace('T', ' ').slice(0, 16)} UTC, ${fix(r.wallSeconds, 0)} s, load average ${r.machine.loadAverage[0]} → ${r.machine.loadAverageAfter[0]} on ${r.machine.cores} cores${r.tree ? `, code at ${r.tree.commit}${r.tree.uncommittedSrc.length ? ` plus uncommitted edits to ${r.tree.uncommittedSrc.join(', ')}` : ''}` : ''}._`;
   const goals: Goal[] = [];
   const sections: string[] = [];
   const machines: Meta['machine'][] = [];
@@ -261,7 +262,7 @@ export function writeReport(options: ReportOptions): void {
       [
         '## 5. Memory soak',
         when(memory),
-        `${int(memory.records)} records through the broker into tangent (default model, NTK-GP on with \`window: ${(memory.settings.ntkgp as { window: number }).window}\` per task, 3 tasks); a producer process writes as fast as the broker takes it (${int(memory.producer.achievedRate)} records/s), so the consumer runs behind (max lag ${int(memory.maxLag)}) and the water marks (${(memory.settings.waterMarks as number[]).join(' / ')}) pause and resume fetching. RSS of the consumer process sampled every second (${memory.samples.length} samples); warm-up = the first ${fix(memory.warmupFraction * 100, 0)}% of the records. Learning rate over the soak: ${int(memory.recordsPerSecond)} records/s.`,
+        `${int(memory.records)} records through the broker into tangent (NTK-GP on with \`window: ${(memory.settings.ntkgp as { window: number }).window}\` per task, 3 tasks; otherwise the defaults — ${describePipeline(memory.settings)}); a producer process writes as fast as the broker takes it (${int(memory.producer.achievedRate)} records/s), so the consumer runs behind (max lag ${int(memory.maxLag)}) and the water marks (${(memory.settings.waterMarks as number[]).join(' / ')}) pause and resume fetching. RSS of the consumer process sampled every second (${memory.samples.length} samples); warm-up = the first ${fix(memory.warmupFraction * 100, 0)}% of the records. Learning rate over the soak: ${int(memory.recordsPerSecond)} records/s.`,
         '',
         table(
           ['after warm-up', 'value'],
@@ -289,7 +290,7 @@ export function writeReport(options: ReportOptions): void {
     const parts: string[] = [
       '## 6. Quality against River on FriedmanDrift',
       when(quality),
-      `River ${quality.river}'s \`synth.FriedmanDrift\` (seed 42) written as JSONL, replayed through Kafka into tangent's default pipeline (NN + NTK-GP window ${(quality.streams[0]?.tangentSettings.ntkgp as { window?: number } | undefined)?.window ?? '?'}; one task, so one partition and the file's order, checked record by record); River's models each behind \`preprocessing.StandardScaler\`, predict-then-learn on the same records in Python. tangent scores a batch of 64 before learning it (test-then-train per minibatch); River per record. Wall-clock: River's loop per model; tangent's pipeline (both models, Kafka decode included) from the first learned batch to the last, with the seconds inside each model's learn step beside it.`,
+      `River ${quality.river}'s \`synth.FriedmanDrift\` (seed 42) written as JSONL, replayed through Kafka into tangent's default pipeline (NN + NTK-GP window ${(quality.streams[0]?.tangentSettings.ntkgp as { window?: number } | undefined)?.window ?? '?'}; ${describePipeline(quality.streams[0]?.tangentSettings)} One task, so one partition and the file's order, checked record by record); River's models each behind \`preprocessing.StandardScaler\`, predict-then-learn on the same records in Python. tangent scores a batch of 64 before learning it (test-then-train per minibatch); River per record. Wall-clock: River's loop per model; tangent's pipeline (both models, Kafka decode included) from the first learned batch to the last, with the seconds inside each model's learn step beside it.`,
     ];
     for (const stream of quality.streams) {
       const segments = Object.keys(Object.values(stream.models)[0]?.metrics ?? {});

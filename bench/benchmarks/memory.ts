@@ -113,7 +113,15 @@ export async function run(ctx: BenchContext): Promise<MemoryResult> {
   return {
     benchmark: 'memory',
     records: clock.learned,
-    settings: { ...overrides, model: { hidden: config.model.hidden }, batch: config.batch, fineTune: config.fineTune, waterMarks: [config.kafka.highWaterMark, config.kafka.lowWaterMark] },
+    settings: {
+      ...overrides,
+      model: { hidden: config.model.hidden, learningRate: config.model.learningRate },
+      batch: config.batch,
+      fineTune: config.fineTune,
+      drift: config.drift,
+      checkpoint: { every: config.checkpoint.every, intervalSeconds: config.checkpoint.intervalSeconds },
+      waterMarks: [config.kafka.highWaterMark, config.kafka.lowWaterMark],
+    },
     warmupFraction,
     samples,
     afterWarmup: {

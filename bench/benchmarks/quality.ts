@@ -124,7 +124,14 @@ export async function run(ctx: BenchContext): Promise<QualityResult> {
       positions,
       transitionWindow: drift === 'gradual' ? transitionWindow : undefined,
       rollingWindow: scored.rollingWindow,
-      tangentSettings: { model: { hidden: config.model.hidden, learningRate: config.model.learningRate }, fineTune: config.fineTune, batch: config.batch, ntkgp: config.ntkgp },
+      tangentSettings: {
+        model: { hidden: config.model.hidden, learningRate: config.model.learningRate },
+        fineTune: config.fineTune,
+        batch: config.batch,
+        ntkgp: config.ntkgp,
+        drift: config.drift,
+        checkpoint: { every: config.checkpoint.every, intervalSeconds: config.checkpoint.intervalSeconds },
+      },
       models: scored.models,
     });
   }

@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { contextFromEnv, loadAverage, machineFacts, writeJson } from './common.js';
+import { contextFromEnv, loadAverage, machineFacts, sourceTree, writeJson } from './common.js';
 
 async function main(): Promise<void> {
   const name = process.argv[2];
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const ctx = contextFromEnv();
   const module = (await import(`../benchmarks/${name}.ts`)) as { run: (c: typeof ctx) => Promise<Record<string, unknown>> };
   const machine = machineFacts();
+  const tree = sourceTree();
   const started = new Date();
   const t0 = performance.now();
   let result: Record<string, unknown>;
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     startedAt: started.toISOString(),
     wallSeconds: +((performance.now() - t0) / 1000).toFixed(1),
     machine: { ...machine, tfjsBackend: result.backend ?? null, loadAverageAfter: loadAverage() },
+    tree,
   });
   process.send?.({ type: 'done', out });
 }

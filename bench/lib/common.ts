@@ -92,6 +92,17 @@ export function machineFacts(): MachineFacts {
   };
 }
 
+/** Which code was measured: the commit, and the files under src/ that differed from it (others edit the tree too). */
+export function sourceTree(): { commit: string; uncommittedSrc: string[] } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: repoDir, encoding: 'utf8' });
+    return { commit, uncommittedSrc: status.split('\n').filter(Boolean).map((l) => l.slice(3)) };
+  } catch {
+    return { commit: 'unknown', uncommittedSrc: [] };
+  }
+}
+
 export const loadAverage = (): number[] => os.loadavg().map((l) => +l.toFixed(2));
 
 /** Environment for the Python peers: this machine sets OPENBLAS_CORETYPE/L2_SIZE for old OpenBLAS builds, which slows a current one. */
