@@ -86,7 +86,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       metrics.driftDetections.inc({ task: event.task, model: event.model, detector: event.detector });
       logger.info(event, 'drift detected');
     }
-    if (config.drift.fineTuneOnDrift && events.some((e) => e.model === 'nn')) session.network.requestFineTune();
+    if (config.drift.fineTuneOnDrift) session.fineTuneAfterDrift(events);
     eventsPublished = eventsPublished
       .then(() => producer.send({ topic: eventsTopic, messages: events.map((e) => ({ key: e.task, value: JSON.stringify(e) })) }))
       .catch((error: unknown) => logger.warn({ err: error, topic: eventsTopic }, 'cannot publish drift events'));
