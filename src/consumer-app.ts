@@ -63,7 +63,8 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   const backend = await selectBackend(config.model.backend);
   logger.info({ backend: backend.name, package: backend.source, skipped: backend.skipped }, 'tensorflow.js backend selected');
 
-  const store = new CheckpointStore<LearningState>(join(config.checkpoint.dir, config.kafka.groupId), config.checkpoint.keep, (file, reason) =>
+  const checkpointDir = join(config.checkpoint.dir, config.kafka.groupId, config.checkpoint.instanceId ?? '');
+  const store = new CheckpointStore<LearningState>(checkpointDir, config.checkpoint.keep, (file, reason) =>
     logger.warn({ file, reason }, 'skipping an unreadable checkpoint; falling back to the previous one'),
   );
   const restored = store.loadLatest(validateLearningState(specOf(config)));

@@ -17,6 +17,7 @@ export const envOverrides = {
   TANGENT_METRICS_PORT: 'metrics.port',
   TANGENT_METRICS_HOST: 'metrics.host',
   TANGENT_BACKEND: 'model.backend',
+  TANGENT_INSTANCE_ID: 'checkpoint.instanceId',
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -142,6 +142,11 @@ export const checkpointSchema = z
     intervalSeconds: z.number().nonnegative().default(10),
     /** How many checkpoints to keep; a corrupt newest one falls back to the previous. */
     keep: positiveInt.default(3),
+    /**
+     * Members of one group must not share checkpoints: with a shared `dir` (one volume for all
+     * replicas) give each member its own id, and its checkpoints go to `<dir>/<groupId>/<instanceId>/`.
+     */
+    instanceId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').optional(),
   })
   .strict();
 

@@ -28,13 +28,14 @@ describe('pipeline config', () => {
   it('applies environment overrides over the file', () => {
     const config = parsePipelineConfig(
       { kafka: { topic: 'from-file' } },
-      { KAFKA_BROKERS: 'a:1, b:2', TANGENT_TOPIC: 'from-env', TANGENT_GROUP_ID: 'g', TANGENT_METRICS_PORT: '9999', TANGENT_BACKEND: 'cpu' },
+      { KAFKA_BROKERS: 'a:1, b:2', TANGENT_TOPIC: 'from-env', TANGENT_GROUP_ID: 'g', TANGENT_METRICS_PORT: '9999', TANGENT_BACKEND: 'cpu', TANGENT_INSTANCE_ID: 'tangent-7f9c' },
     );
     expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
     expect(config.kafka.topic).toBe('from-env');
     expect(config.kafka.groupId).toBe('g');
     expect(config.metrics.port).toBe(9999);
     expect(config.model.backend).toBe('cpu');
+    expect(config.checkpoint.instanceId).toBe('tangent-7f9c');
   });
 
   it.each([
@@ -46,6 +47,7 @@ describe('pipeline config', () => {
     [{ kafka: { bogus: 1 } }, 'kafka.bogus'],
     [{ metrics: { port: 70000 } }, 'metrics.port'],
     [{ fineTune: { trunkLearningRateRatio: 2 } }, 'fineTune.trunkLearningRateRatio'],
+    [{ checkpoint: { instanceId: '../escape' } }, 'checkpoint.instanceId'],
     [[1, 2], '(root)'],
   ])('names the bad field of %j', (document, field) => {
     expect(fieldOf(() => parsePipelineConfig(document))).toBe(field);
