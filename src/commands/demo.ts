@@ -18,7 +18,7 @@ const demoDriftPositions = [60_000, 120_000];
  */
 export async function demoCommand(config: PipelineConfig, logger: Logger): Promise<number> {
   const consumer = await startConsumer(config, logger);
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: 'tangent-demo-producer' }, logger);
+  const kafka = createKafka({ ...config.kafka, clientId: 'tangent-demo-producer' }, logger);
   const stopProducing = new AbortController();
   const producing = produceRecords(
     kafka,

@@ -233,7 +233,7 @@ export async function pretrainCommand(argv: string[], logger: Logger): Promise<n
   const raw =
     source.kind === 'file'
       ? fromFile(source.path)
-      : fromTopic(createKafka({ brokers: config.kafka.brokers, clientId: 'tangent-pretrain' }, logger), source.topic, (total) =>
+      : fromTopic(createKafka({ ...config.kafka, clientId: 'tangent-pretrain' }, logger), source.topic, (total) =>
           readBar?.start(Number.isFinite(limit) ? Math.min(total, limit) : total, 0),
         );
   async function* counted(): AsyncGenerator<PretrainExample> {

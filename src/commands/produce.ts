@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import type { Logger } from 'pino';
+import { loadPipelineConfig } from '../config/load-pipeline-config.js';
 import { ConfigError } from '../errors.js';
 import { createKafka } from '../kafka/kafka-client.js';
 import { ensureTopics } from '../kafka/topics.js';
@@ -9,7 +10,7 @@ import { produceRecords } from '../demo/produce.js';
 import { fileRecords, syntheticRecords } from '../demo/record-sources.js';
 
 export const produceUsage = `tangent produce [options]
-  --topic T            topic to write (default: tangent.records or TANGENT_TOPIC)
+  --topic T            topic to write (default: the pipeline's kafka.topic: tangent.records, or TANGENT_TOPIC)
   --count N            records to write (default 100000; ignored with --input)
   --rate R             records per second, 0 = unthrottled (default 0)
   --drift KIND         none | abrupt | gradual | local (default abrupt)
@@ -18,7 +19,8 @@ export const produceUsage = `tangent produce [options]
   --malformed F        fraction of deliberately malformed records (default 0)
   --seed S             random seed (default 7)
   --input FILE         replay a .jsonl or .csv file instead of the synthetic stream
-Brokers come from KAFKA_BROKERS (default 127.0.0.1:9092).`;
+  --pipeline FILE      take the cluster connection (brokers, TLS, SASL) and topic from a pipeline file
+Brokers come from the pipeline file or KAFKA_BROKERS (default 127.0.0.1:9092).`;
 
 function numberOption(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -41,22 +43,24 @@ export async function produceCommand(argv: string[], logger: Logger): Promise<nu
       malformed: { type: 'string' },
       seed: { type: 'string' },
       input: { type: 'string' },
+      pipeline: { type: 'string' },
     },
     strict: true,
   });
+  // The pipeline file (and its env overrides) says how to reach the cluster: brokers, TLS, SASL, topic.
+  const config = loadPipelineConfig(values.pipeline);
   const drift = (values.drift ?? 'abrupt') as DriftKind;
   if (!['none', 'abrupt', 'gradual', 'local'].includes(drift)) throw new ConfigError('--drift', `unknown drift kind "${drift}"`);
   const malformedFraction = numberOption('malformed', values.malformed, 0);
   if (malformedFraction > 1) throw new ConfigError('--malformed', 'must be a fraction between 0 and 1');
   const count = Math.floor(numberOption('count', values.count, 100_000));
   const taskCount = Math.max(1, Math.floor(numberOption('tasks', values.tasks, 3)));
-  const topic = values.topic ?? process.env.TANGENT_TOPIC ?? 'tangent.records';
+  const topic = values.topic ?? config.kafka.topic;
   const driftPositions = values['drift-at']
     ? values['drift-at'].split(',').map((p) => numberOption('drift-at', p, 0))
     : defaultFriedmanOptions.driftPositions;
 
-  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const kafka = createKafka({ brokers, clientId: 'tangent-produce' }, logger);
+  const kafka = createKafka({ ...config.kafka, clientId: 'tangent-produce' }, logger);
   await ensureTopics(kafka, [topic], 3);
 
   const records = values.input
