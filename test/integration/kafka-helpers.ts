@@ -60,19 +60,28 @@ export async function readTopic(topic: string, expected: number, timeoutMs = 60_
   return messages;
 }
 
-/** Committed offsets of a group equal the end offsets of every partition. */
+/**
+ * A group's committed offsets and the end offsets of every partition. Retries
+ * kafkajs' retriable errors: right after a broker (re)starts, the group
+ * coordinator may still be loading or moving.
+ */
 export async function committedAndEndOffsets(topic: string, groupId: string): Promise<{ committed: Record<number, string>; end: Record<number, string> }> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const [group] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const end = await admin.fetchTopicOffsets(topic);
-    return {
-      committed: Object.fromEntries(group!.partitions.map((p) => [p.partition, p.offset])),
-      end: Object.fromEntries(end.map((p) => [p.partition, p.high])),
-    };
-  } finally {
-    await admin.disconnect();
+  for (let attempt = 1; ; attempt++) {
+    const admin = testKafka().admin();
+    try {
+      await admin.connect();
+      const [group] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const end = await admin.fetchTopicOffsets(topic);
+      return {
+        committed: Object.fromEntries(group!.partitions.map((p) => [p.partition, p.offset])),
+        end: Object.fromEntries(end.map((p) => [p.partition, p.high])),
+      };
+    } catch (error) {
+      if (attempt >= 40 || !(error as { retriable?: boolean }).retriable) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    } finally {
+      await admin.disconnect();
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import { decodeFloat32 } from '../../../src/math/float-codec.js';
 import { produceRecords } from '../../../src/demo/produce.js';
 import type { OutgoingRecord } from '../../../src/demo/record-sources.js';
 import { ensureTopics } from '../../../src/kafka/topics.js';
-import { brokers, testKafka } from '../kafka-helpers.js';
+import { brokers, committedAndEndOffsets, testKafka } from '../kafka-helpers.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const kafkaScripts = join(repoRoot, 'infra/kafka/');
@@ -43,18 +43,10 @@ export interface Offsets {
 }
 
 export async function groupOffsets(topic: string, groupId: string): Promise<Offsets> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const [group] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const end = await admin.fetchTopicOffsets(topic);
-    return {
-      committed: Object.fromEntries(group!.partitions.map((p) => [p.partition, BigInt(p.offset)])),
-      end: Object.fromEntries(end.map((p) => [p.partition, BigInt(p.high)])),
-    };
-  } finally {
-    await admin.disconnect();
-  }
+  const { committed, end } = await committedAndEndOffsets(topic, groupId);
+  const toBigInts = (offsets: Record<number, string>): Record<number, bigint> =>
+    Object.fromEntries(Object.entries(offsets).map(([p, o]) => [Number(p), BigInt(o)]));
+  return { committed: toBigInts(committed), end: toBigInts(end) };
 }
 
 export const committedSum = (o: Offsets): bigint => Object.values(o.committed).reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
