@@ -92,7 +92,7 @@ export const modelSchema = z
 export const fineTuneSchema = z
   .object({
     /** A fine-tuning phase every this many batches; 0 = only when drift asks for one. */
-    every: z.number().int().nonnegative().default(5),
+    every: z.number().int().nonnegative().default(3),
     steps: positiveInt.default(10),
     /** ρ: the trunk learns at ρ·η during a phase. */
     trunkLearningRateRatio: z.number().positive().max(1).default(0.1),
