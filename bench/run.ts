@@ -15,12 +15,12 @@
  * started (honouring KAFKA_PORT / KAFKA_CONTROLLER_PORT) and stopped at the end.
  */
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import cliProgress from 'cli-progress';
-import { benchDir, loadAverage, pythonEnv, repoDir, type BenchContext, type ProgressMessage } from './lib/common.js';
-import { writeReport } from './report.js';
+import { benchDir, loadAverage, pythonEnv, repoDir, writeJson, type BenchContext, type ProgressMessage } from './lib/common.js';
+import { writeReport, type Invocation } from './report.js';
 
 export const BENCHMARKS = ['throughput', 'latency', 'compute', 'ntk-gp', 'memory', 'quality', 'drift'] as const;
 type Name = (typeof BENCHMARKS)[number];
@@ -31,15 +31,18 @@ interface Options {
   readonly quick: boolean;
   readonly only: readonly Name[];
   readonly gpytorch: boolean;
+  readonly reportOnly: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
   let quick = false;
   let only: Name[] = [...BENCHMARKS];
   let gpytorch = true;
+  let reportOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--quick') quick = true;
+    else if (arg === '--report-only') reportOnly = true;
     else if (arg === '--no-gpytorch') gpytorch = false;
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const list = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
@@ -48,11 +51,11 @@ function parseArgs(argv: readonly string[]): Options {
       const unknown = only.filter((n) => !BENCHMARKS.includes(n));
       if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.join(', ')}`);
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`usage: npx tsx bench/run.ts [--quick] [--only ${BENCHMARKS.join(',')}] [--no-gpytorch]\n`);
+      process.stdout.write(`usage: npx tsx bench/run.ts [--quick] [--only ${BENCHMARKS.join(',')}] [--no-gpytorch] [--report-only]\n`);
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
-  return { quick, only, gpytorch: gpytorch && !quick };
+  return { quick, only: reportOnly ? [] : only, gpytorch: gpytorch && !quick && !reportOnly, reportOnly };
 }
 
 interface Broker {
@@ -170,6 +173,24 @@ class Bars {
   }
 }
 
+/**
+ * Appends this invocation to <outDir>/invocations.json and returns the ones the
+ * report covers: the last that ran every benchmark, and every one after it.
+ */
+function logInvocation(outDir: string, invocation: Invocation | undefined): Invocation[] {
+  const file = join(outDir, 'invocations.json');
+  const all: Invocation[] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Invocation[]) : [];
+  if (invocation) {
+    all.push(invocation);
+    writeJson(file, all.slice(-20));
+  }
+  let from = 0;
+  all.forEach((inv, i) => {
+    if (BENCHMARKS.every((name) => inv.outcomes.some((o) => o.name === name))) from = i;
+  });
+  return all.slice(from);
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
@@ -177,6 +198,7 @@ async function main(): Promise<void> {
   const rawDir = join(outDir, 'raw');
   mkdirSync(rawDir, { recursive: true });
   const command = ['npx tsx bench/run.ts', ...process.argv.slice(2)].join(' ');
+  const startedAt = new Date().toISOString();
   const say = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
   say(`${command} → ${relative(repoDir, outDir)}/ (${os.cpus().length} cores, load ${loadAverage().join(' ')})`);
 
@@ -251,7 +273,8 @@ async function main(): Promise<void> {
   }
   const reportPath = options.quick ? join(outDir, 'BENCHMARKS.md') : join(repoDir, 'BENCHMARKS.md');
   const seconds = (performance.now() - t0) / 1000;
-  writeReport({ outDir, reportPath, command, quick: options.quick, runSeconds: seconds, outcomes });
+  const invocations = logInvocation(outDir, options.reportOnly ? undefined : { command, startedAt, seconds, outcomes: outcomes.map(({ name, ok, seconds: s, error }) => ({ name, ok, seconds: s, error })) });
+  writeReport({ outDir, reportPath, quick: options.quick, invocations });
   say(`report: ${relative(repoDir, reportPath)}`);
   for (const o of outcomes) say(`${o.ok ? 'ok    ' : 'FAILED'} ${o.name.padEnd(10)} ${o.seconds.toFixed(0).padStart(5)} s${o.error ? `  ${o.error}` : ''}`);
   say(`total ${seconds.toFixed(0)} s`);
