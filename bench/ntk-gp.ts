@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ArchitectureSpec } from '../src/model/architecture-spec.js';
 import { IncrementalCholesky, IncrementalGP, type IncrementalGPState, gramMatrix } from '../src/ntk/index.js';
+import { uniformRandom } from './lib/common.js';
 
 /** Options of {@link runNtkGpBench}. */
 export interface NtkGpBenchOptions {
@@ -243,17 +244,6 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-// mulberry32: reproducible inputs across runs and machines.
-function uniformRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function main(argv: readonly string[]): void {
   const quick = argv.includes('--quick');

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SeededRandom } from '../../src/math/seeded-random.js';
 
 export const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const repoDir = resolve(benchDir, '..');
@@ -168,14 +169,8 @@ export function downsample<T>(values: readonly T[], points: number): T[] {
   return Array.from({ length: points }, (_, i) => values[Math.floor(i * step)]!);
 }
 
-/** mulberry32, as bench/ntk-gp.ts: reproducible inputs across runs. */
+/** Uniform [0, 1) draws from tangent's seeded PRNG (mulberry32): reproducible benchmark inputs across runs. */
 export function uniformRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = SeededRandom.fromSeed(seed);
+  return () => random.nextFloat();
 }

@@ -13,6 +13,7 @@ import { pretrainTrunk, type PretrainExample, type PretrainProgress } from '../m
 import { saveTrunkArtifact } from '../model/trunk-artifact.js';
 import { decodeRecord } from '../pipeline/decode-record.js';
 import type { RejectReason, SourceRecord } from '../pipeline/records.js';
+import { toSourceRecord } from '../kafka/source-record.js';
 
 export const pretrainUsage = `tangent pretrain --input SOURCE --out DIR [options]
   --input SOURCE       a .jsonl or .csv file (the record format of 'tangent produce --input'),
@@ -149,14 +150,7 @@ export async function* fromTopic(kafka: Kafka, topic: string, onTotal?: (total: 
         if (end === undefined) return;
         for (const message of batch.messages) {
           if (BigInt(message.offset) >= end) break;
-          queue.push({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            timestamp: Number(message.timestamp),
-          });
+          queue.push(toSourceRecord(batch.topic, batch.partition, message));
         }
         // lastOffset() also covers a batch that ends in control records (transactions, compaction).
         if (BigInt(batch.lastOffset()) + 1n >= end) remaining.delete(batch.partition);

@@ -5,6 +5,7 @@ import { KafkaError } from '../errors.js';
 import type { SourceRecord } from '../pipeline/records.js';
 import { FlowControl } from './flow-control.js';
 import { PartitionOffsets } from './partition-offsets.js';
+import { toSourceRecord } from './source-record.js';
 
 /** Commit errors that mean "not a member of the current generation", not "Kafka is broken". */
 const groupMembershipErrors = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
@@ -139,14 +140,7 @@ export class KafkaSource {
       // Counted before it enters the pipeline: its batch can be committed (and counted out)
       // during a heartbeat below, before this loop ends.
       this.flow.emitted(1);
-      emit({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: message.offset,
-        key: message.key,
-        value: message.value,
-        timestamp: Number(message.timestamp),
-      });
+      emit(toSourceRecord(batch.topic, batch.partition, message));
       emitted += 1;
       if (emitted % 512 === 0) await heartbeat();
     }
