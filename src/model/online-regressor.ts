@@ -32,7 +32,8 @@ interface StepResult {
 /** Everything the regressor learned, for checkpoints (plain JSON; weights as base64 float32). */
 export interface OnlineRegressorState {
   readonly network: NetworkState;
-  readonly targetMoments: RunningMomentsState;
+  /** Per task, in first-seen order. */
+  readonly targetMoments: Record<string, RunningMomentsState>;
   readonly replay: ReplayState;
   readonly batchesSinceFineTune: number;
   readonly fineTunePending: boolean;
@@ -55,7 +56,12 @@ interface PreparedBatch {
 export class OnlineRegressor implements OnlineModel {
   readonly model = 'nn' as const;
   readonly network: TrunkHeadsNetwork;
-  readonly targetMoments: RunningMoments;
+  /**
+   * Running moments of each task's targets: every head learns its task's
+   * standardised target, so tasks that differ in scale and offset ask the
+   * shared trunk for the same thing.
+   */
+  readonly targetMoments = new Map<string, RunningMoments>();
   readonly replay: StratifiedReservoir;
   private batchesSinceFineTune = 0;
   private fineTunePending = false;
@@ -65,7 +71,7 @@ export class OnlineRegressor implements OnlineModel {
     saved?: OnlineRegressorState,
   ) {
     this.network = saved ? TrunkHeadsNetwork.fromJSON(config.spec, saved.network) : new TrunkHeadsNetwork(config.spec, config.seed);
-    this.targetMoments = saved ? RunningMoments.fromJSON(saved.targetMoments) : new RunningMoments(1);
+    for (const [task, moments] of Object.entries(saved?.targetMoments ?? {})) this.targetMoments.set(task, RunningMoments.fromJSON(moments));
     this.replay = saved
       ? StratifiedReservoir.fromJSON(saved.replay)
       : new StratifiedReservoir(config.fineTune.replayPerTask, config.seed ^ 0x2e91a7);
@@ -76,11 +82,18 @@ export class OnlineRegressor implements OnlineModel {
   toJSON(): OnlineRegressorState {
     return {
       network: this.network.toJSON(),
-      targetMoments: this.targetMoments.toJSON(),
+      targetMoments: Object.fromEntries([...this.targetMoments].map(([task, moments]) => [task, moments.toJSON()])),
       replay: this.replay.toJSON(),
       batchesSinceFineTune: this.batchesSinceFineTune,
       fineTunePending: this.fineTunePending,
     };
+  }
+
+  /** The task's target moments, created (empty: mean 0, std 1) on first sight. */
+  targetMomentsOf(task: string): RunningMoments {
+    let moments = this.targetMoments.get(task);
+    if (!moments) this.targetMoments.set(task, (moments = new RunningMoments(1)));
+    return moments;
   }
 
   private prepare(examples: readonly Example[], standardizeTargets: boolean): PreparedBatch {
@@ -93,12 +106,11 @@ export class OnlineRegressor implements OnlineModel {
     const input = new Float32Array(examples.length * dim);
     const targets = new Float32Array(examples.length);
     const groups: TaskGroup[] = [];
-    const mean = this.targetMoments.mean[0]!;
-    const std = this.targetMoments.standardDeviation(0);
     order.forEach((index, row) => {
       const example = examples[index]!;
       input.set(example.x, row * dim);
-      targets[row] = standardizeTargets ? (example.y - mean) / std : example.y;
+      const moments = this.targetMomentsOf(example.task);
+      targets[row] = standardizeTargets ? (example.y - moments.mean[0]!) / moments.standardDeviation(0) : example.y;
       const last = groups[groups.length - 1];
       if (last && last.task === example.task) groups[groups.length - 1] = { ...last, count: last.count + 1 };
       else groups.push({ task: example.task, start: row, count: 1 });
@@ -114,9 +126,10 @@ export class OnlineRegressor implements OnlineModel {
     const standardized = tf.tidy(() =>
       this.network.forward(tf.tensor2d(batch.input, [examples.length, this.config.spec.inputDim]), batch.groups).dataSync(),
     );
-    const mean = this.targetMoments.mean[0]!;
-    const std = this.targetMoments.standardDeviation(0);
-    batch.order.forEach((index, row) => (predictions[index] = mean + std * standardized[row]!));
+    batch.order.forEach((index, row) => {
+      const moments = this.targetMomentsOf(examples[index]!.task);
+      predictions[index] = moments.mean[0]! + moments.standardDeviation(0) * standardized[row]!;
+    });
     return predictions;
   }
 
@@ -149,7 +162,7 @@ export class OnlineRegressor implements OnlineModel {
   learn(examples: readonly Example[]): LearnResult {
     if (examples.length === 0) return { applied: true, loss: 0 };
     for (const example of examples) {
-      this.targetMoments.update([example.y]);
+      this.targetMomentsOf(example.task).update([example.y]);
       this.replay.add(example);
     }
     const batch = this.prepare(examples, true);
@@ -195,6 +208,7 @@ export class OnlineRegressor implements OnlineModel {
 
   forgetTask(task: string): void {
     this.network.removeHead(task);
+    this.targetMoments.delete(task);
     this.replay.forget(task);
   }
 

@@ -35,8 +35,6 @@ function handTrunkGradient(model: OnlineRegressor, batch: readonly Example[]): {
   const b1 = layer!.bias.arraySync() as number[];
   const sw = Math.sqrt(spec.sigmaW2);
   const sb = Math.sqrt(spec.sigmaB2);
-  const mean = model.targetMoments.mean[0]!;
-  const std = model.targetMoments.standardDeviation(0);
   const gradW = w1.map((row) => row.map(() => 0));
   const gradB = b1.map(() => 0);
   for (const { task, x, y } of batch) {
@@ -46,7 +44,8 @@ function handTrunkGradient(model: OnlineRegressor, batch: readonly Example[]): {
     const pre = b1.map((bj, j) => (sw / Math.sqrt(2)) * (x[0]! * w1[0]![j]! + x[1]! * w1[1]![j]!) + sb * bj);
     const h = pre.map((p) => Math.max(0, p));
     const out = (sw / Math.sqrt(width)) * h.reduce((acc, hj, j) => acc + hj * w2[j]!, 0) + sb * b2;
-    const dOut = (2 * (out - (y - mean) / std)) / batch.length;
+    const moments = model.targetMomentsOf(task);
+    const dOut = (2 * (out - (y - moments.mean[0]!) / moments.standardDeviation(0))) / batch.length;
     pre.forEach((p, j) => {
       const dPre = p > 0 ? dOut * (sw / Math.sqrt(width)) * w2[j]! : 0;
       gradB[j]! += dPre * sb;
