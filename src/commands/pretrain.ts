@@ -14,6 +14,7 @@ import { saveTrunkArtifact } from '../model/trunk-artifact.js';
 import { decodeRecord } from '../pipeline/decode-record.js';
 import type { RejectReason, SourceRecord } from '../pipeline/records.js';
 import { toSourceRecord } from '../kafka/source-record.js';
+import { specOf } from '../learning-session.js';
 
 export const pretrainUsage = `tangent pretrain --input SOURCE --out DIR [options]
   --input SOURCE       a .jsonl or .csv file (the record format of 'tangent produce --input'),
@@ -206,14 +207,7 @@ export async function pretrainCommand(argv: string[], logger: Logger): Promise<n
   const learningRate = positiveNumber('learning-rate', values['learning-rate'], config.model.learningRate, false);
   const seedValue = values.seed === undefined ? config.model.seed : Number(values.seed);
   if (!Number.isInteger(seedValue) || seedValue < 0) throw new ConfigError('--seed', `expected a non-negative integer, got "${values.seed}"`);
-  const spec = {
-    inputDim: config.model.inputDim,
-    hidden: config.model.hidden,
-    headHidden: config.model.headHidden,
-    activation: config.model.activation,
-    sigmaW2: config.model.sigmaW2,
-    sigmaB2: config.model.sigmaB2,
-  };
+  const spec = specOf(config);
 
   const backend = await selectBackend(config.model.backend);
   logger.info({ backend: backend.name, package: backend.source }, 'tensorflow.js backend selected');

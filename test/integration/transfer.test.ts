@@ -13,6 +13,7 @@ import { OnlineRegressor } from '../../src/model/online-regressor.js';
 import { readTrunkArtifact, loadTrunkArtifact } from '../../src/model/trunk-artifact.js';
 import { brokers, quietLogger, testKafka, uniqueName } from './kafka-helpers.js';
 import { PrequentialBatcher, consumeExamples } from './prequential-stream.js';
+import { specOf } from '../../src/learning-session.js';
 
 /**
  * Transfer from a pretrained trunk, through the real broker end to end:
@@ -51,14 +52,7 @@ describe('transfer from a pretrained trunk (real broker)', () => {
       JSON.stringify({ kafka: { brokers: brokers(), topic: targetTopic }, model: { learningRate: 0.5 }, batch: { size: 32 } }),
     );
     const config = loadPipelineConfig(pipelineFile, {});
-    const spec = {
-      inputDim: config.model.inputDim,
-      hidden: config.model.hidden,
-      headHidden: config.model.headHidden,
-      activation: config.model.activation,
-      sigmaW2: config.model.sigmaW2,
-      sigmaB2: config.model.sigmaB2,
-    };
+    const spec = specOf(config);
 
     const source = [
       ...syntheticRecords(sourceRecords, {
