@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { startConsumer } from '../../src/consumer-app.js';
-import { loadAverage, progress, waitFor, type BenchContext } from '../lib/common.js';
+import { loadAverage, progress, waitFor, type BenchContext, pipelineSettings } from '../lib/common.js';
 import { BatchClock, benchConfig, brokersOf, freshTopic, quietLogger, startPacedProducer, type PacedProducerResult } from '../lib/kafka.js';
 
 export interface MemorySample {
@@ -115,11 +115,7 @@ export async function run(ctx: BenchContext): Promise<MemoryResult> {
     records: clock.learned,
     settings: {
       ...overrides,
-      model: { hidden: config.model.hidden, learningRate: config.model.learningRate },
-      batch: config.batch,
-      fineTune: config.fineTune,
-      drift: config.drift,
-      checkpoint: { every: config.checkpoint.every, intervalSeconds: config.checkpoint.intervalSeconds },
+      ...pipelineSettings(config),
       waterMarks: [config.kafka.highWaterMark, config.kafka.lowWaterMark],
     },
     warmupFraction,

@@ -16,7 +16,7 @@ import { produceRecords } from '../../src/demo/produce.js';
 import { fileRecords } from '../../src/demo/record-sources.js';
 import type { BatchObserver } from '../../src/pipeline/observe.js';
 import type { LearnedBatch } from '../../src/pipeline/records.js';
-import { benchDir, loadAverage, progress, pythonEnv, waitFor, writeJson, type BenchContext } from '../lib/common.js';
+import { benchDir, loadAverage, progress, pythonEnv, waitFor, writeJson, type BenchContext, pipelineSettings } from '../lib/common.js';
 import { BatchClock, benchConfig, benchKafka, brokersOf, freshTopic, quietLogger } from '../lib/kafka.js';
 
 class PredictionLog implements BatchObserver {
@@ -124,14 +124,7 @@ export async function run(ctx: BenchContext): Promise<QualityResult> {
       positions,
       transitionWindow: drift === 'gradual' ? transitionWindow : undefined,
       rollingWindow: scored.rollingWindow,
-      tangentSettings: {
-        model: { hidden: config.model.hidden, learningRate: config.model.learningRate },
-        fineTune: config.fineTune,
-        batch: config.batch,
-        ntkgp: config.ntkgp,
-        drift: config.drift,
-        checkpoint: { every: config.checkpoint.every, intervalSeconds: config.checkpoint.intervalSeconds },
-      },
+      tangentSettings: pipelineSettings(config),
       models: scored.models,
     });
   }

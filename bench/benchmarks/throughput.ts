@@ -17,7 +17,7 @@ import { defaultFriedmanOptions } from '../../src/demo/friedman.js';
 import { produceRecords } from '../../src/demo/produce.js';
 import { syntheticRecords } from '../../src/demo/record-sources.js';
 import { startConsumer } from '../../src/consumer-app.js';
-import { loadAverage, progress, waitFor, type BenchContext } from '../lib/common.js';
+import { loadAverage, progress, waitFor, type BenchContext, pipelineSettings } from '../lib/common.js';
 import { BatchClock, benchConfig, benchKafka, brokersOf, freshTopic, quietLogger, rawConsumeRate, type CeilingResult } from '../lib/kafka.js';
 
 export interface TangentRun {
@@ -103,15 +103,7 @@ export async function run(ctx: BenchContext): Promise<ThroughputResult> {
     const rate = clock.steadyRate();
     runs.push({
       name: variant.name,
-      settings: {
-        ...variant.overrides,
-        model: { hidden: config.model.hidden, learningRate: config.model.learningRate },
-        fineTune: config.fineTune,
-        batch: config.batch,
-        ntkgp: config.ntkgp,
-        drift: config.drift,
-        checkpoint: { every: config.checkpoint.every, intervalSeconds: config.checkpoint.intervalSeconds },
-      },
+      settings: { ...variant.overrides, ...pipelineSettings(config) },
       records: clock.learned,
       recordsPerSecond: rate,
       ratioToCeiling: rate / ceiling.recordsPerSecond,

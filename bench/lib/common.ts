@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PipelineConfig } from '../../src/config/pipeline-config.js';
 import { SeededRandom } from '../../src/math/seeded-random.js';
 
 export const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -173,4 +174,16 @@ export function downsample<T>(values: readonly T[], points: number): T[] {
 export function uniformRandom(seed: number): () => number {
   const random = SeededRandom.fromSeed(seed);
   return () => random.nextFloat();
+}
+
+/** The pipeline settings that shape a tangent run, recorded beside its numbers. */
+export function pipelineSettings(config: PipelineConfig): Record<string, unknown> {
+  return {
+    model: { hidden: config.model.hidden, learningRate: config.model.learningRate },
+    fineTune: config.fineTune,
+    batch: config.batch,
+    ntkgp: config.ntkgp,
+    drift: config.drift,
+    checkpoint: { every: config.checkpoint.every, intervalSeconds: config.checkpoint.intervalSeconds },
+  };
 }
