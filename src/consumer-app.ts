@@ -17,6 +17,7 @@ import { startMetricsServer } from './metrics/metrics-server.js';
 import { TangentMetrics } from './metrics/metrics.js';
 import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
 import { ProgressLine } from './metrics/progress-line.js';
+import { StreamTotals } from './metrics/stream-totals.js';
 import { selectBackend, type BackendChoice } from './model/backend.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
 import type { DriftEvent } from './pipeline/drift-watch.js';
@@ -26,6 +27,8 @@ export interface RunningConsumer {
   readonly backend: BackendChoice;
   readonly metrics: TangentMetrics;
   readonly progress: ProgressLine;
+  /** What this consumer did since it started: the one count behind the metrics, the progress line and the stop log. */
+  readonly totals: StreamTotals;
   readonly session: LearningSession;
   /** The checkpoint the session started from, if any. */
   readonly restoredFrom: string | undefined;
@@ -105,7 +108,8 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       metrics.inFlight.set(inFlight);
     },
   );
-  const metrics = new TangentMetrics(source.offsets);
+  const totals = new StreamTotals();
+  const metrics = new TangentMetrics(source.offsets, () => totals.prequential());
   metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
   if (restored) metrics.lastCheckpointAt = statSync(restored.file).mtimeMs;
 
@@ -126,7 +130,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     driftModels: config.drift.models,
     detectors: config.drift.detectors.map((d) => d.kind),
   });
-  const progress = new ProgressLine();
+  const progress = new ProgressLine(totals);
   const publish = deadLetterPublisher(producer, deadLetterTopic);
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
@@ -141,6 +145,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     },
     models: session.models,
     observers: [
+      totals,
       metricsObserver,
       ...(session.baseline ? [new NtkGpObserver(session.baseline, metrics, config.ntkgp.marginEvery, logger)] : []),
       session.driftWatch,
@@ -235,7 +240,14 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       await new Promise<void>((resolve) => server.close(() => resolve()));
       session.dispose();
       logger.info(
-        { learned: session.position.learned, deadLettered: session.position.deadLettered, rebalanceHandovers: handover.handovers },
+        {
+          learned: totals.learned,
+          deadLettered: totals.deadLettered,
+          rejectedSteps: Object.fromEntries(totals.rejectedSteps),
+          prequential: totals.prequentialByModel(),
+          allRuns: { learned: session.position.learned, deadLettered: session.position.deadLettered },
+          rebalanceHandovers: handover.handovers,
+        },
         'stopped',
       );
     })());
@@ -246,5 +258,5 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     return lag;
   };
 
-  return { backend, metrics, progress, session, restoredFrom: restored?.file, metricsAddress, totalLag, done, stop };
+  return { backend, metrics, progress, totals, session, restoredFrom: restored?.file, metricsAddress, totalLag, done, stop };
 }

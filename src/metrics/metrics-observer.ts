@@ -24,7 +24,7 @@ export class MetricsObserver implements BatchObserver {
     private readonly watched: { readonly models: readonly ModelName[]; readonly driftModels: readonly ModelName[]; readonly detectors: readonly string[] },
     private readonly now: () => number = Date.now,
   ) {
-    for (const result of ['learned', 'dead_lettered', 'step_rejected'] as const) metrics.records.inc({ result }, 0);
+    for (const result of ['learned', 'dead_lettered'] as const) metrics.records.inc({ result }, 0);
     for (const model of watched.models) {
       for (const result of ['applied', 'rejected']) metrics.sgdSteps.inc({ model, result }, 0);
     }
@@ -49,19 +49,22 @@ export class MetricsObserver implements BatchObserver {
   observe(batch: LearnedBatch): void {
     const m = this.metrics;
     for (const { example } of batch.accepted) this.firstSight(example.task);
-    const network = batch.learned.find((l) => l.model === 'nn');
-    const stepApplied = network?.applied ?? true;
-    m.records.inc({ result: stepApplied ? 'learned' : 'step_rejected' }, batch.accepted.length);
+    // Every accepted record is learned, whatever the step's fate: rejected steps have their own counter.
+    m.records.inc({ result: 'learned' }, batch.accepted.length);
     for (const rejected of batch.rejected) m.countDeadLetter(rejected.reason);
 
     for (const { model, predictions } of batch.scores) {
-      const sums = new Map<string, { absolute: number; squared: number; count: number }>();
+      const sums = new Map<string, { absolute: number; squared: number; count: number; nonFinite: number }>();
       batch.accepted.forEach(({ example }, i) => {
         const error = predictions[i]! - example.y;
-        // A prediction that overflowed must not poison the counters (prom-client rejects non-finite increments).
-        if (!Number.isFinite(error * error)) return;
         let sum = sums.get(example.task);
-        if (!sum) sums.set(example.task, (sum = { absolute: 0, squared: 0, count: 0 }));
+        if (!sum) sums.set(example.task, (sum = { absolute: 0, squared: 0, count: 0, nonFinite: 0 }));
+        // Counted as scored and as non-finite; the error sums cannot take it (prom-client rejects non-finite increments).
+        if (!Number.isFinite(error * error)) {
+          sum.count += 1;
+          sum.nonFinite += 1;
+          return;
+        }
         sum.absolute += Math.abs(error);
         sum.squared += error * error;
         sum.count += 1;
@@ -72,12 +75,18 @@ export class MetricsObserver implements BatchObserver {
         m.absoluteError.inc(labels, sum.absolute);
         m.squaredError.inc(labels, sum.squared);
         m.predictions.inc(labels, sum.count);
-        m.windowMae.set(labels, this.window(task, model).mean);
+        m.nonFinitePredictions.inc(labels, sum.nonFinite);
+        if (sum.count > sum.nonFinite) m.windowMae.set(labels, this.window(task, model).mean);
       }
     }
 
     for (const learned of batch.learned) {
       m.sgdSteps.inc({ model: learned.model, result: learned.applied ? 'applied' : 'rejected' });
+      if (learned.fineTune) {
+        const { steps, rejectedSteps } = learned.fineTune;
+        m.sgdSteps.inc({ model: learned.model, result: 'applied' }, steps - rejectedSteps);
+        m.sgdSteps.inc({ model: learned.model, result: 'rejected' }, rejectedSteps);
+      }
       if (Number.isFinite(learned.loss)) m.trainingLoss.set({ model: learned.model }, learned.loss);
       m.stageDuration.observe({ stage: 'learn' }, learned.seconds);
       if (learned.fineTune) {

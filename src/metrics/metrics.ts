@@ -1,13 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ModelName } from '../model/online-model.js';
 import type { RejectReason } from '../pipeline/records.js';
+import type { PrequentialTotals } from './stream-totals.js';
 
 /**
  * Every metric tangent exports, declared once against one registry
  * (docs/metrics.md lists them). Label values are bounded: `task` by the task
  * cap, `partition` by the topic, the rest by closed unions.
  */
-export type RecordResult = 'learned' | 'dead_lettered' | 'step_rejected';
+export type RecordResult = 'learned' | 'dead_lettered';
 export type Stage = 'score' | 'learn' | 'dead_letter' | 'commit';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -22,7 +23,7 @@ export class TangentMetrics {
 
   readonly records = new Counter<'result'>({
     name: 'tangent_records_total',
-    help: 'Records processed, by result: learned, dead_lettered, or step_rejected (numerical guard).',
+    help: 'Records processed, by result: learned (scored, then offered to every model), or dead_lettered.',
     labelNames: ['result'],
     registers: [this.registry],
   });
@@ -78,7 +79,14 @@ export class TangentMetrics {
 
   readonly predictions = new Counter<'task' | 'model'>({
     name: 'tangent_prequential_predictions_total',
-    help: 'Records scored prequentially (the denominator of the error sums).',
+    help: 'Records scored prequentially, finite or not; the error sums cover the finite ones (see non_finite).',
+    labelNames: ['task', 'model'],
+    registers: [this.registry],
+  });
+
+  readonly nonFinitePredictions = new Counter<'task' | 'model'>({
+    name: 'tangent_prequential_non_finite_total',
+    help: 'Records whose prediction was not a finite number (counted in predictions_total, left out of the error sums).',
     labelNames: ['task', 'model'],
     registers: [this.registry],
   });
@@ -92,7 +100,7 @@ export class TangentMetrics {
 
   readonly sgdSteps = new Counter<'model' | 'result'>({
     name: 'tangent_sgd_steps_total',
-    help: 'Learning steps, by result: applied, or rejected by the numerical guard (weights unchanged).',
+    help: 'Learning steps (online and fine-tuning), by result: applied, or rejected by the numerical guard (weights unchanged).',
     labelNames: ['model', 'result'],
     registers: [this.registry],
   });
@@ -207,10 +215,18 @@ export class TangentMetrics {
 
   readonly consumerLag: Gauge<'topic' | 'partition'>;
 
+  readonly streamMae: Gauge<'task' | 'model'>;
+
+  readonly streamRmse: Gauge<'task' | 'model'>;
+
   /** Epoch ms of the newest checkpoint (restored or written); undefined before the first. */
   lastCheckpointAt: number | undefined;
 
-  constructor(lagSource: LagSource) {
+  /**
+   * @param prequential - the whole-stream error per (task, model), read at
+   *   scrape time (the same numbers the progress line and the summaries print)
+   */
+  constructor(lagSource: LagSource, prequential: () => Iterable<PrequentialTotals> = () => []) {
     const metrics = this;
     this.checkpointAge = new Gauge({
       name: 'tangent_checkpoint_age_seconds',
@@ -229,6 +245,26 @@ export class TangentMetrics {
       collect() {
         this.reset();
         for (const { topic, partition, lag } of lagSource.lag()) this.set({ topic, partition: String(partition) }, lag);
+      },
+    });
+    this.streamMae = new Gauge<'task' | 'model'>({
+      name: 'tangent_prequential_stream_mae',
+      help: 'Prequential MAE over every record of the task since the consumer started (+Inf once a prediction was not finite).',
+      labelNames: ['task', 'model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const t of prequential()) if (t.records > 0) this.set({ task: t.task, model: t.model }, t.mae);
+      },
+    });
+    this.streamRmse = new Gauge<'task' | 'model'>({
+      name: 'tangent_prequential_stream_rmse',
+      help: 'Prequential RMSE over every record of the task since the consumer started (+Inf once a prediction was not finite).',
+      labelNames: ['task', 'model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const t of prequential()) if (t.records > 0) this.set({ task: t.task, model: t.model }, t.rmse);
       },
     });
     collectDefaultMetrics({ register: this.registry });

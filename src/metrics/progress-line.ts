@@ -1,41 +1,58 @@
 import type { BatchObserver } from '../pipeline/observe.js';
 import type { LearnedBatch } from '../pipeline/records.js';
 import { SlidingMean } from '../math/sliding-mean.js';
+import type { StreamTotals } from './stream-totals.js';
 
 /**
  * The one-line live summary for people at a terminal: throughput, dead
- * letters and the recent prequential MAE per model.
+ * letters, rejected steps and, per model, the whole-stream prequential MAE
+ * beside the recent one. Counts come from the consumer's StreamTotals, the
+ * same numbers the metrics export.
  */
 export class ProgressLine implements BatchObserver {
-  private learned = 0;
-  private deadLettered = 0;
   private learnedAtLastLine = 0;
   private lastLineAt = performance.now();
   private readonly mae = new Map<string, SlidingMean>();
 
-  constructor(private readonly window = 2000) {}
+  constructor(
+    private readonly counts: StreamTotals,
+    private readonly window = 2000,
+  ) {}
 
   observe(batch: LearnedBatch): void {
-    this.learned += batch.accepted.length;
-    this.deadLettered += batch.rejected.length;
     for (const { model, predictions } of batch.scores) {
       let mean = this.mae.get(model);
       if (!mean) this.mae.set(model, (mean = new SlidingMean(this.window)));
-      batch.accepted.forEach(({ example }, i) => mean.push(Math.abs(predictions[i]! - example.y)));
+      batch.accepted.forEach(({ example }, i) => {
+        const error = Math.abs(predictions[i]! - example.y);
+        if (Number.isFinite(error)) mean.push(error);
+      });
     }
   }
 
   /** Renders the line and starts a new rate interval. */
   line(extra: string): string {
     const now = performance.now();
-    const rate = ((this.learned - this.learnedAtLastLine) * 1000) / Math.max(1, now - this.lastLineAt);
-    this.learnedAtLastLine = this.learned;
+    const { learned, deadLettered } = this.counts;
+    const rate = ((learned - this.learnedAtLastLine) * 1000) / Math.max(1, now - this.lastLineAt);
+    this.learnedAtLastLine = learned;
     this.lastLineAt = now;
-    const errors = [...this.mae].map(([model, m]) => `MAE(${model}, last ${m.count}) ${m.mean.toFixed(3)}`).join(' · ');
+    const errors = this.counts
+      .prequentialByModel()
+      .map((t) => {
+        const recent = this.mae.get(t.model);
+        const parts = [`MAE(${t.model}) ${t.mae.toFixed(3)}`];
+        if (recent && recent.count < t.records) parts.push(`last ${recent.count} ${recent.mean.toFixed(3)}`);
+        if (t.nonFinite > 0) parts.push(`${t.nonFinite.toLocaleString('en-US')} non-finite`);
+        return parts.join(', ');
+      })
+      .join(' · ');
+    const rejected = [...this.counts.rejectedSteps].filter(([, n]) => n > 0).map(([model, n]) => `${n.toLocaleString('en-US')} ${model} steps rejected`);
     return [
-      `${this.learned.toLocaleString('en-US')} learned (${Math.round(rate).toLocaleString('en-US')}/s)`,
-      `${this.deadLettered.toLocaleString('en-US')} dead-lettered`,
+      `${learned.toLocaleString('en-US')} learned (${Math.round(rate).toLocaleString('en-US')}/s)`,
+      `${deadLettered.toLocaleString('en-US')} dead-lettered`,
       errors || 'no predictions yet',
+      ...rejected,
       extra,
     ]
       .filter(Boolean)
@@ -43,6 +60,6 @@ export class ProgressLine implements BatchObserver {
   }
 
   get totals(): { learned: number; deadLettered: number } {
-    return { learned: this.learned, deadLettered: this.deadLettered };
+    return { learned: this.counts.learned, deadLettered: this.counts.deadLettered };
   }
 }

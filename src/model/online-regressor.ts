@@ -186,14 +186,15 @@ export class OnlineRegressor implements OnlineModel {
     const started = performance.now();
     const { steps, batchSize } = this.config.fineTune;
     let rejectedSteps = 0;
-    for (let step = 0; step < steps; step++) {
+    let taken = 0;
+    for (; taken < steps; taken++) {
       const sample = this.replay.sample(batchSize);
       if (sample.length === 0) break;
       if (!this.fineTuneStep(sample).applied) rejectedSteps += 1;
     }
     this.batchesSinceFineTune = 0;
     this.fineTunePending = false;
-    return { steps, rejectedSteps, seconds: (performance.now() - started) / 1000 };
+    return { steps: taken, rejectedSteps, seconds: (performance.now() - started) / 1000 };
   }
 
   /** One fine-tuning step on given examples: trunk at ρ·η, their heads at η. */

@@ -17,7 +17,7 @@ import {
 } from './fault-helpers.js';
 
 const processed = (metrics: string | undefined): number =>
-  ['learned', 'step_rejected', 'dead_lettered'].reduce((n, result) => n + (sampleValue(metrics ?? '', 'tangent_records_total', { result }) ?? 0), 0);
+  ['learned', 'dead_lettered'].reduce((n, result) => n + (sampleValue(metrics ?? '', 'tangent_records_total', { result }) ?? 0), 0);
 
 describe('process lifecycle', () => {
   it('SIGTERM mid-stream: exit 0, a final checkpoint, committed offsets equal to its offsets; a restart finishes the stream exactly once', async () => {
