@@ -1,68 +1,28 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { loadPipelineConfig } from './config/load-pipeline-config.js';
-import { TangentError } from './errors.js';
-import { createLogger } from './logger.js';
-import { demoCommand } from './commands/demo.js';
-import { doctorCommand } from './commands/doctor.js';
-import { kernelCommand, kernelUsage } from './commands/kernel.js';
-import { pretrainCommand, pretrainUsage } from './commands/pretrain.js';
-import { produceCommand, produceUsage } from './commands/produce.js';
-import { runCommand } from './commands/run.js';
+import { CommanderError } from 'commander';
+import { buildProgram, exitCodes } from './commands/program.js';
+import { ConfigError, UsageError } from './errors.js';
 
-const usage = `usage: tangent <command> [options]
-
-commands:
-  run --pipeline FILE     consume, learn online, serve /metrics (FILE optional: built-in defaults)
-  demo [--pipeline FILE]  the built-in default: a drifting synthetic stream produced and learned live
-  produce [options]       load generator; see 'tangent produce --help'
-  pretrain [options]      pretrain a trunk on a file or topic:NAME, save it as a TensorFlow.js artifact; see 'tangent pretrain --help'
-  kernel [options]        the analytic NTK/NNGP Gram matrix of points on stdin; see 'tangent kernel --help'
-  doctor [BACKEND]        which TensorFlow.js backend loads, its versions, threads and a measured step time
-
-environment: KAFKA_BROKERS, TANGENT_TOPIC, TANGENT_GROUP_ID, TANGENT_METRICS_PORT, TANGENT_METRICS_HOST,
-             TANGENT_BACKEND, TANGENT_LOG_LEVEL`;
-
-function pipelineFile(argv: string[]): string | undefined {
-  const { values } = parseArgs({ args: argv, options: { pipeline: { type: 'string' } }, strict: true });
-  return values.pipeline;
+/** One line per error on stderr (a config error with several bad fields gives one line each). */
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // commander has already printed its message (or the help/version text).
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return exitCodes.ok;
+    return exitCodes.usage;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  for (const line of message.split('\n')) if (line.trim() !== '') process.stderr.write(`tangent: ${line}\n`);
+  return error instanceof ConfigError || error instanceof UsageError ? exitCodes.usage : exitCodes.failure;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const logger = createLogger();
-  if (command === undefined || command === '--help' || command === 'help') {
-    process.stdout.write(`${usage}\n`);
-    return command === undefined ? 2 : 0;
-  }
-  if (rest.includes('--help')) {
-    process.stdout.write(`${command === 'produce' ? produceUsage : command === 'kernel' ? kernelUsage : command === 'pretrain' ? pretrainUsage : usage}\n`);
-    return 0;
-  }
-  switch (command) {
-    case 'run':
-      return runCommand(loadPipelineConfig(pipelineFile(rest)), logger);
-    case 'demo':
-      return demoCommand(loadPipelineConfig(pipelineFile(rest)), logger);
-    case 'produce':
-      return produceCommand(rest, logger);
-    case 'pretrain':
-      return pretrainCommand(rest, logger);
-    case 'kernel':
-      return kernelCommand(rest);
-    case 'doctor':
-      return doctorCommand(rest);
-    default:
-      process.stderr.write(`tangent: unknown command "${command}"\n${usage}\n`);
-      return 2;
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : exitCodes.ok;
+  } catch (error) {
+    return reportError(error);
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message = error instanceof TangentError || error instanceof TypeError ? error.message : String(error);
-    process.stderr.write(`tangent: ${message}\n`);
-    process.exit(error instanceof TangentError && !error.retriable ? 2 : 1);
-  },
-);
+// Exits explicitly: kafkajs may keep timers alive after a failure.
+main(process.argv.slice(2)).then((code) => process.exit(code));

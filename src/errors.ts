@@ -35,3 +35,6 @@ export class KafkaError extends TangentError {
 
 /** A model artifact or state that does not fit the configured architecture. */
 export class ModelError extends TangentError {}
+
+/** A command line or environment that cannot be acted on (bad flag value, unknown log level). */
+export class UsageError extends TangentError {}

@@ -1,10 +1,20 @@
 import { pino, type Logger } from 'pino';
+import { UsageError } from './errors.js';
+
+const levels = [...Object.keys(pino.levels.values), 'silent'];
+
+/** The log level TANGENT_LOG_LEVEL asks for (default info), refused by name when pino does not know it. */
+export function logLevelOf(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const level = env.TANGENT_LOG_LEVEL === undefined || env.TANGENT_LOG_LEVEL === '' ? 'info' : env.TANGENT_LOG_LEVEL;
+  if (!levels.includes(level)) throw new UsageError(`TANGENT_LOG_LEVEL="${level}" is not a log level: use one of ${levels.join(', ')}`);
+  return level;
+}
 
 /** Structured JSON logs on stdout; level from TANGENT_LOG_LEVEL (default info). */
 export function createLogger(name = 'tangent'): Logger {
   return pino({
     name,
-    level: process.env.TANGENT_LOG_LEVEL ?? 'info',
+    level: logLevelOf(),
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   });

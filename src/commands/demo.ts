@@ -1,5 +1,8 @@
+import type { Command } from 'commander';
 import type { Logger } from 'pino';
+import { loadPipelineConfig } from '../config/load-pipeline-config.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
+import { createLogger } from '../logger.js';
 import { startConsumer } from '../consumer-app.js';
 import { createKafka } from '../kafka/kafka-client.js';
 import { defaultFriedmanOptions } from '../demo/friedman.js';
@@ -10,6 +13,18 @@ import { superviseConsumer } from './run.js';
 /** Records per second of the demo stream, and where its concept drifts. */
 const demoRate = 2000;
 const demoDriftPositions = [60_000, 120_000];
+
+/** Adds `tangent demo` to the program. */
+export function addDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('the built-in default: a drifting synthetic stream produced and learned live, with the live page')
+    .option('-p, --pipeline <file>', 'pipeline YAML (default: built-in defaults)')
+    .action(async (options: { pipeline?: string }) => {
+      const config = loadPipelineConfig(options.pipeline);
+      process.exitCode = await demoCommand(config, createLogger());
+    });
+}
 
 /**
  * `tangent demo`: the built-in default. A producer writes the drifting

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { Option, type Command } from 'commander';
 import { selectBackend, type BackendPreference } from '../model/backend.js';
 
 interface NativeBinding {
@@ -35,9 +36,19 @@ function measureStep(steps: number): number {
   return msPerStep;
 }
 
+/** Adds `tangent doctor` to the program. */
+export function addDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('which TensorFlow.js backend loads, its versions, threads and a measured step time')
+    .addOption(new Option('--backend <name>', 'backend to try').choices(['auto', 'tensorflow', 'wasm', 'cpu']).env('TANGENT_BACKEND').default('auto'))
+    .action(async (options: { backend: BackendPreference }) => {
+      process.exitCode = await doctorCommand(options.backend);
+    });
+}
+
 /** `tangent doctor`: which backend loads, its versions and threads, and a measured step time. */
-export async function doctorCommand(argv: string[]): Promise<number> {
-  const preference = (argv[0] ?? process.env.TANGENT_BACKEND ?? 'auto') as BackendPreference;
+export async function doctorCommand(preference: BackendPreference): Promise<number> {
   const choice = await selectBackend(preference);
   const binding = (tf.backend() as unknown as { binding?: NativeBinding }).binding;
   const msPerStep = measureStep(20);

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { loadPipelineConfig } from '../config/load-pipeline-config.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { fileRecords } from '../demo/record-sources.js';
-import { ConfigError, KafkaError, ModelError } from '../errors.js';
+import { KafkaError, ModelError, UsageError } from '../errors.js';
 import { createKafka } from '../kafka/kafka-client.js';
 import { selectBackend } from '../model/backend.js';
 import { pretrainTrunk, type PretrainExample, type PretrainProgress } from '../model/pretrain.js';
@@ -15,46 +15,57 @@ import { decodeRecord } from '../pipeline/decode-record.js';
 import type { RejectReason, SourceRecord } from '../pipeline/records.js';
 import { toSourceRecord } from '../kafka/source-record.js';
 import { specOf } from '../learning-session.js';
+import { createLogger } from '../logger.js';
+import { nonNegativeInteger, positiveInteger, positiveNumber } from './option-values.js';
 
-export const pretrainUsage = `tangent pretrain --input SOURCE --out DIR [options]
-  --input SOURCE       a .jsonl or .csv file (the record format of 'tangent produce --input'),
-                       or topic:NAME to read a Kafka topic from the beginning to its current end
-  --topic NAME         same as --input topic:NAME
-  --out DIR            where to write the trunk (model.json + weights.bin, a TensorFlow.js artifact)
-  --pipeline FILE      pipeline config: model spec (inputDim, hidden, activation, sigmaW2, sigmaB2),
-                       kafka.brokers, and the defaults below (default: built-in defaults)
-  --epochs N           passes over the examples (default 5)
-  --limit N            use at most N good records (default: all)
-  --batch-size N       minibatch size (default: the pipeline's batch.size)
-  --learning-rate η    SGD rate for trunk and temporary head (default: the pipeline's model.learningRate)
-  --seed S             initialisation and shuffling seed (default: the pipeline's model.seed)
-Bad records are skipped and counted by reason. Load the result with model.pretrainedTrunk: DIR.`;
+export interface PretrainOptions {
+  readonly input?: string;
+  readonly topic?: string;
+  readonly out: string;
+  readonly pipeline?: string;
+  readonly epochs: number;
+  readonly limit?: number;
+  readonly batchSize?: number;
+  readonly learningRate?: number;
+  readonly seed?: number;
+}
 
-function positiveNumber(name: string, raw: string | undefined, fallback: number, integer: boolean): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new ConfigError(`--${name}`, `expected a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
-  }
-  return value;
+/** Adds `tangent pretrain` to the program. */
+export function addPretrainCommand(program: Command): void {
+  program
+    .command('pretrain')
+    .description('pretrain a trunk on a file or a topic and save it as a TensorFlow.js artifact')
+    .option('-i, --input <source>', "a .jsonl or .csv file (the record format of 'tangent produce --input'), or topic:NAME")
+    .option('-t, --topic <name>', 'same as --input topic:NAME (read from the beginning to its current end)')
+    .requiredOption('-o, --out <dir>', 'where to write the trunk (model.json + weights.bin)')
+    .option('-p, --pipeline <file>', 'pipeline YAML: model spec, kafka connection and the defaults below')
+    .option('--epochs <n>', 'passes over the examples', positiveInteger, 5)
+    .option('--limit <n>', 'use at most this many good records (default: all)', positiveInteger)
+    .option('--batch-size <n>', "minibatch size (default: the pipeline's batch.size)", positiveInteger)
+    .option('--learning-rate <eta>', "SGD rate for trunk and temporary head (default: the pipeline's model.learningRate)", positiveNumber)
+    .option('--seed <s>', "initialisation and shuffling seed (default: the pipeline's model.seed)", nonNegativeInteger)
+    .addHelpText('after', '\nBad records are skipped and counted by reason. Load the result with model.pretrainedTrunk: DIR.')
+    .action(async (options: PretrainOptions) => {
+      process.exitCode = await pretrainCommand(options, createLogger());
+    });
 }
 
 /** Where the pretraining records come from. */
 export type PretrainSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'topic'; readonly topic: string };
 
 export function parseSource(input: string | undefined, topic: string | undefined): PretrainSource {
-  if (input !== undefined && topic !== undefined) throw new ConfigError('--input', 'give either --input or --topic, not both');
+  if (input !== undefined && topic !== undefined) throw new UsageError('--input: give either --input or --topic, not both');
   if (topic !== undefined) return { kind: 'topic', topic };
-  if (input === undefined) throw new ConfigError('--input', 'required: a .jsonl or .csv file, or topic:NAME');
+  if (input === undefined) throw new UsageError('--input: required: a .jsonl or .csv file, or topic:NAME');
   if (input.startsWith('topic:')) {
     const name = input.slice('topic:'.length);
-    if (name === '') throw new ConfigError('--input', 'topic:NAME needs a topic name');
+    if (name === '') throw new UsageError('--input: topic:NAME needs a topic name');
     return { kind: 'topic', topic: name };
   }
   if (!input.endsWith('.jsonl') && !input.endsWith('.json') && !input.endsWith('.csv')) {
-    throw new ConfigError('--input', `"${input}" is neither a .jsonl/.csv file nor topic:NAME`);
+    throw new UsageError(`--input: "${input}" is neither a .jsonl/.csv file nor topic:NAME`);
   }
-  if (!existsSync(input)) throw new ConfigError('--input', `no such file: ${input}`);
+  if (!existsSync(input)) throw new UsageError(`--input: no such file: ${input}`);
   return { kind: 'file', path: input };
 }
 
@@ -101,7 +112,7 @@ async function* fromFile(path: string): AsyncGenerator<SourceRecord> {
       yield { topic: path, partition: 0, offset: String(line++), key: record.key === null ? null : Buffer.from(record.key), value: record.value, timestamp: 0 };
     }
   } catch (cause) {
-    throw new ConfigError('--input', `cannot read ${path}: ${(cause as Error).message}`);
+    throw new UsageError(`--input: cannot read ${path}: ${(cause as Error).message}`);
   }
 }
 
@@ -182,31 +193,14 @@ export async function* fromTopic(kafka: Kafka, topic: string, onTotal?: (total: 
 }
 
 /** `tangent pretrain`: pretrain a trunk on a source task and save it as a TensorFlow.js artifact. */
-export async function pretrainCommand(argv: string[], logger: Logger): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      input: { type: 'string' },
-      topic: { type: 'string' },
-      out: { type: 'string' },
-      pipeline: { type: 'string' },
-      epochs: { type: 'string' },
-      limit: { type: 'string' },
-      'batch-size': { type: 'string' },
-      'learning-rate': { type: 'string' },
-      seed: { type: 'string' },
-    },
-    strict: true,
-  });
-  const source = parseSource(values.input, values.topic);
-  if (values.out === undefined || values.out === '') throw new ConfigError('--out', 'required: the directory to write the trunk to');
-  const config = loadPipelineConfig(values.pipeline);
-  const epochs = positiveNumber('epochs', values.epochs, 5, true);
-  const limit = positiveNumber('limit', values.limit, Number.POSITIVE_INFINITY, true);
-  const batchSize = positiveNumber('batch-size', values['batch-size'], config.batch.size, true);
-  const learningRate = positiveNumber('learning-rate', values['learning-rate'], config.model.learningRate, false);
-  const seedValue = values.seed === undefined ? config.model.seed : Number(values.seed);
-  if (!Number.isInteger(seedValue) || seedValue < 0) throw new ConfigError('--seed', `expected a non-negative integer, got "${values.seed}"`);
+export async function pretrainCommand(options: PretrainOptions, logger: Logger): Promise<number> {
+  const source = parseSource(options.input, options.topic);
+  const config = loadPipelineConfig(options.pipeline);
+  const { epochs } = options;
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const batchSize = options.batchSize ?? config.batch.size;
+  const learningRate = options.learningRate ?? config.model.learningRate;
+  const seedValue = options.seed ?? config.model.seed;
   const spec = specOf(config);
 
   const backend = await selectBackend(config.model.backend);
@@ -260,7 +254,7 @@ export async function pretrainCommand(argv: string[], logger: Logger): Promise<n
   } finally {
     trainBar?.stop();
   }
-  saveTrunkArtifact(values.out, spec, result.trunk, {
+  saveTrunkArtifact(options.out, spec, result.trunk, {
     source: from,
     examples: result.examples,
     skippedRecords: Object.fromEntries(tally.bad),
@@ -278,7 +272,7 @@ export async function pretrainCommand(argv: string[], logger: Logger): Promise<n
   });
   process.stderr.write(
     `tangent pretrain: trunk [${spec.hidden.join(', ')}] ${spec.activation} trained on ${result.examples.toLocaleString('en-US')} examples, ` +
-      `${epochs} epochs: training MAE ${result.trainingMae.toFixed(4)} (target std ${result.targetStd.toFixed(4)}) → ${values.out}\n`,
+      `${epochs} epochs: training MAE ${result.trainingMae.toFixed(4)} (target std ${result.targetStd.toFixed(4)}) → ${options.out}\n`,
   );
   return 0;
 }

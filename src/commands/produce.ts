@@ -1,88 +1,79 @@
-import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
+import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { loadPipelineConfig } from '../config/load-pipeline-config.js';
-import { ConfigError } from '../errors.js';
 import { createKafka } from '../kafka/kafka-client.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { defaultFriedmanOptions, type DriftKind } from '../demo/friedman.js';
 import { produceRecords } from '../demo/produce.js';
 import { fileRecords, syntheticRecords } from '../demo/record-sources.js';
+import { createLogger } from '../logger.js';
+import { fraction, nonNegativeInteger, nonNegativeIntegerList, nonNegativeNumber, positiveInteger } from './option-values.js';
 
-export const produceUsage = `tangent produce [options]
-  --topic T            topic to write (default: the pipeline's kafka.topic: tangent.records, or TANGENT_TOPIC)
-  --count N            records to write (default 100000; ignored with --input)
-  --rate R             records per second, 0 = unthrottled (default 0)
-  --drift KIND         none | abrupt | gradual | local (default abrupt)
-  --drift-at P1,P2     record positions of the drifts (default 50000,100000)
-  --tasks N            number of related tasks (default 3)
-  --malformed F        fraction of deliberately malformed records (default 0)
-  --seed S             random seed (default 7)
-  --input FILE         replay a .jsonl or .csv file instead of the synthetic stream
-  --pipeline FILE      take the cluster connection (brokers, TLS, SASL) and topic from a pipeline file
-Brokers come from the pipeline file or KAFKA_BROKERS (default 127.0.0.1:9092).`;
+export interface ProduceOptions {
+  readonly topic?: string;
+  readonly count: number;
+  readonly rate: number;
+  readonly drift: DriftKind;
+  readonly driftAt?: number[];
+  readonly tasks: number;
+  readonly malformed: number;
+  readonly seed: number;
+  readonly input?: string;
+  readonly pipeline?: string;
+}
 
-function numberOption(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`--${name}`, `expected a non-negative number, got "${raw}"`);
-  return value;
+/** Adds `tangent produce` to the program. */
+export function addProduceCommand(program: Command): void {
+  program
+    .command('produce')
+    .description('load generator: a synthetic drifting stream, or a .jsonl/.csv file replayed')
+    .option('-t, --topic <topic>', "topic to write (default: the pipeline's kafka.topic)")
+    .option('-n, --count <n>', 'records to write (ignored with --input)', positiveInteger, 100_000)
+    .option('-r, --rate <r>', 'records per second, 0 = unthrottled', nonNegativeNumber, 0)
+    .addOption(new Option('--drift <kind>', 'kind of concept drift').choices(['none', 'abrupt', 'gradual', 'local']).default('abrupt'))
+    .option('--drift-at <p1,p2>', `record positions of the drifts (default ${defaultFriedmanOptions.driftPositions.join(',')})`, nonNegativeIntegerList)
+    .option('--tasks <n>', 'number of related tasks', positiveInteger, 3)
+    .option('--malformed <f>', 'fraction of deliberately malformed records', fraction, 0)
+    .option('--seed <s>', 'random seed', nonNegativeInteger, defaultFriedmanOptions.seed)
+    .option('-i, --input <file>', 'replay a .jsonl or .csv file instead of the synthetic stream')
+    .option('-p, --pipeline <file>', 'take the cluster connection (brokers, TLS, SASL) and topic from a pipeline file')
+    .addHelpText('after', '\nBrokers come from the pipeline file or KAFKA_BROKERS (default 127.0.0.1:9092).')
+    .action(async (options: ProduceOptions) => {
+      process.exitCode = await produceCommand(options, createLogger());
+    });
 }
 
 /** `tangent produce`: the load generator (synthetic drifting stream or file replay). */
-export async function produceCommand(argv: string[], logger: Logger): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      topic: { type: 'string' },
-      count: { type: 'string' },
-      rate: { type: 'string' },
-      drift: { type: 'string' },
-      'drift-at': { type: 'string' },
-      tasks: { type: 'string' },
-      malformed: { type: 'string' },
-      seed: { type: 'string' },
-      input: { type: 'string' },
-      pipeline: { type: 'string' },
-    },
-    strict: true,
-  });
+export async function produceCommand(options: ProduceOptions, logger: Logger): Promise<number> {
   // The pipeline file (and its env overrides) says how to reach the cluster: brokers, TLS, SASL, topic.
-  const config = loadPipelineConfig(values.pipeline);
-  const drift = (values.drift ?? 'abrupt') as DriftKind;
-  if (!['none', 'abrupt', 'gradual', 'local'].includes(drift)) throw new ConfigError('--drift', `unknown drift kind "${drift}"`);
-  const malformedFraction = numberOption('malformed', values.malformed, 0);
-  if (malformedFraction > 1) throw new ConfigError('--malformed', 'must be a fraction between 0 and 1');
-  const count = Math.floor(numberOption('count', values.count, 100_000));
-  const taskCount = Math.max(1, Math.floor(numberOption('tasks', values.tasks, 3)));
-  const topic = values.topic ?? config.kafka.topic;
-  const driftPositions = values['drift-at']
-    ? values['drift-at'].split(',').map((p) => numberOption('drift-at', p, 0))
-    : defaultFriedmanOptions.driftPositions;
+  const config = loadPipelineConfig(options.pipeline);
+  const topic = options.topic ?? config.kafka.topic;
+  const count = options.count;
 
   const kafka = createKafka({ ...config.kafka, clientId: 'tangent-produce' }, logger);
   await ensureTopics(kafka, [topic], 3);
 
-  const records = values.input
-    ? fileRecords(values.input)
+  const records = options.input
+    ? fileRecords(options.input)
     : syntheticRecords(count, {
         friedman: {
           ...defaultFriedmanOptions,
-          seed: numberOption('seed', values.seed, defaultFriedmanOptions.seed),
-          drift,
-          driftPositions,
-          tasks: Array.from({ length: taskCount }, (_, i) => `sensor-${i}`),
+          seed: options.seed,
+          drift: options.drift,
+          driftPositions: options.driftAt ?? defaultFriedmanOptions.driftPositions,
+          tasks: Array.from({ length: options.tasks }, (_, i) => `sensor-${i}`),
         },
-        malformedFraction,
+        malformedFraction: options.malformed,
         maxRecordBytes: 64 * 1024,
       });
-  const bar = process.stderr.isTTY && !values.input ? new SingleBar({ format: 'producing [{bar}] {value}/{total} records · {eta_formatted} left' }) : undefined;
+  const bar = process.stderr.isTTY && !options.input ? new SingleBar({ format: 'producing [{bar}] {value}/{total} records · {eta_formatted} left' }) : undefined;
   bar?.start(count, 0);
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   const sent = await produceRecords(kafka, records, {
     topic,
-    rate: numberOption('rate', values.rate, 0),
+    rate: options.rate,
     signal: abort.signal,
     onProgress: (n) => bar?.update(n),
   });

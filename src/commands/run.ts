@@ -1,6 +1,25 @@
+import type { Command } from 'commander';
 import type { Logger } from 'pino';
+import { loadPipelineConfig } from '../config/load-pipeline-config.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { startConsumer, type RunningConsumer } from '../consumer-app.js';
+import { createLogger } from '../logger.js';
+
+export interface RunOptions {
+  readonly pipeline?: string;
+}
+
+/** Adds `tangent run` to the program. */
+export function addRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('consume the topic, learn online, serve /metrics, /healthz, /readyz and the live page until Ctrl-C')
+    .option('-p, --pipeline <file>', 'pipeline YAML (default: built-in defaults)')
+    .action(async (options: RunOptions) => {
+      const config = loadPipelineConfig(options.pipeline);
+      process.exitCode = await runCommand(config, createLogger());
+    });
+}
 
 /**
  * `tangent run`: the learning consumer until SIGINT/SIGTERM, printing the

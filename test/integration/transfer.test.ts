@@ -64,7 +64,7 @@ describe('transfer from a pretrained trunk (real broker)', () => {
     await produceRecords(kafka, source, { topic: sourceTopic, rate: 0 });
     const trunkDir = join(dir, 'trunk');
     const started = performance.now();
-    const code = await pretrainCommand(['--input', `topic:${sourceTopic}`, '--out', trunkDir, '--pipeline', pipelineFile, '--epochs', '5'], quietLogger);
+    const code = await pretrainCommand({ input: `topic:${sourceTopic}`, out: trunkDir, pipeline: pipelineFile, epochs: 5 }, quietLogger);
     const pretrainSeconds = (performance.now() - started) / 1000;
     expect(code).toBe(0);
     const artifact = readTrunkArtifact(trunkDir);

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { addConfigCommand } from './config.js';
+import { addDemoCommand } from './demo.js';
+import { addDoctorCommand } from './doctor.js';
+import { addKernelCommand } from './kernel.js';
+import { addPretrainCommand } from './pretrain.js';
+import { addProduceCommand } from './produce.js';
+import { addRunCommand } from './run.js';
+
+/** Exit codes, documented in `tangent --help` and the README. */
+export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+
+function packageVersion(): string {
+  // src/commands/ and dist/commands/ both sit two levels below package.json.
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+/** The whole command line: every command, its options and help. */
+export function buildProgram(): Command {
+  const program = new Command('tangent')
+    .description('A Kafka stream consumer that learns online, with an NTK-GP baseline, drift detection and Prometheus metrics.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`tangent: ${text.replace(/^error: /, '')}`) })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok · 1 runtime failure (broker, I/O, pipeline) · 2 usage or config error.
+Environment: KAFKA_BROKERS, TANGENT_TOPIC, TANGENT_GROUP_ID, TANGENT_METRICS_PORT, TANGENT_METRICS_HOST,
+             TANGENT_BACKEND, TANGENT_INSTANCE_ID, TANGENT_LOG_LEVEL (fatal|error|warn|info|debug|trace|silent).
+'tangent <command> --help' shows a command's options.`,
+    );
+  addRunCommand(program);
+  addDemoCommand(program);
+  addProduceCommand(program);
+  addPretrainCommand(program);
+  addKernelCommand(program);
+  addDoctorCommand(program);
+  addConfigCommand(program);
+  return program;
+}
+
