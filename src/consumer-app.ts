@@ -10,7 +10,7 @@ import { createGroupConsumer, createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
 import { FlushableScheduler, RebalanceHandover } from './kafka/rebalance-handover.js';
-import { ensureTopics } from './kafka/topics.js';
+import { ensureTopics, topicMaxMessageBytes } from './kafka/topics.js';
 import { LearningSession, specOf } from './learning-session.js';
 import { MetricsObserver } from './metrics/metrics-observer.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
@@ -77,6 +77,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   const deadLetterTopic = deadLetterTopicOf(config.kafka);
   const eventsTopic = eventsTopicOf(config);
   await ensureTopics(kafka, [config.kafka.topic, deadLetterTopic, eventsTopic], createdTopicPartitions);
+  const deadLetterMaxBytes = await topicMaxMessageBytes(kafka, deadLetterTopic);
 
   const consumer = createGroupConsumer(kafka, config.kafka);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -131,7 +132,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     detectors: config.drift.detectors.map((d) => d.kind),
   });
   const progress = new ProgressLine(totals);
-  const publish = deadLetterPublisher(producer, deadLetterTopic);
+  const publish = deadLetterPublisher(producer, deadLetterTopic, deadLetterMaxBytes);
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
   const pipeline = learningPipeline<LearningState>({
@@ -167,7 +168,8 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       },
       completed: (count) => source.completed(count),
     },
-    committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }],
+    // Dead letters are counted here, once published: a failed send must not show as dead-lettered.
+    committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }, { observe: (batch) => totals.published(batch) }],
   });
 
   let failed = false;

@@ -10,5 +10,6 @@ export function toSourceRecord(topic: string, partition: number, message: KafkaM
     key: message.key,
     value: message.value,
     timestamp: Number(message.timestamp),
+    headers: message.headers,
   };
 }

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import { ConfigResourceTypes, type Kafka } from 'kafkajs';
 import { KafkaError } from '../errors.js';
 
 /** Creates the topics that are missing; existing topics are left as they are. */
@@ -16,6 +16,31 @@ export async function ensureTopics(kafka: Kafka, topics: readonly string[], part
     }
   } catch (cause) {
     throw new KafkaError(`cannot create topics ${topics.join(', ')}`, {}, { retriable: true, cause });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The broker's default `max.message.bytes` (1 MiB + 12): what a topic without its own setting accepts per record batch. */
+export const defaultMaxMessageBytes = 1_048_588;
+
+/**
+ * The largest record batch a topic accepts (its `max.message.bytes`, which
+ * falls back to the broker's `message.max.bytes`), read from the cluster so
+ * producers can size their requests to it.
+ */
+export async function topicMaxMessageBytes(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+    });
+    const value = Number(described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+    return Number.isInteger(value) && value > 0 ? value : defaultMaxMessageBytes;
+  } catch (cause) {
+    throw new KafkaError(`cannot read max.message.bytes of ${topic}`, { topic }, { retriable: true, cause });
   } finally {
     await admin.disconnect();
   }

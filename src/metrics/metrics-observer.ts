@@ -51,7 +51,6 @@ export class MetricsObserver implements BatchObserver {
     for (const { example } of batch.accepted) this.firstSight(example.task);
     // Every accepted record is learned, whatever the step's fate: rejected steps have their own counter.
     m.records.inc({ result: 'learned' }, batch.accepted.length);
-    for (const rejected of batch.rejected) m.countDeadLetter(rejected.reason);
 
     for (const { model, predictions } of batch.scores) {
       const sums = new Map<string, { absolute: number; squared: number; count: number; nonFinite: number }>();
@@ -103,6 +102,8 @@ export class MetricsObserver implements BatchObserver {
 
   /** After the commit: the whole batch is done. */
   committed(batch: LearnedBatch): void {
+    // Counted once published (the dead-letter stage runs before the commit), never before.
+    for (const rejected of batch.rejected) this.metrics.countDeadLetter(rejected.reason);
     this.metrics.batchDuration.observe((this.now() - batch.formedAt) / 1000);
   }
 }

@@ -39,8 +39,6 @@ export class StreamTotals implements BatchObserver {
 
   observe(batch: LearnedBatch): void {
     this.learned += batch.accepted.length;
-    this.deadLettered += batch.rejected.length;
-    for (const { reason } of batch.rejected) this.deadLetters.set(reason, (this.deadLetters.get(reason) ?? 0) + 1);
     for (const learned of batch.learned) {
       const rejected = (learned.applied ? 0 : 1) + (learned.fineTune?.rejectedSteps ?? 0);
       this.rejectedSteps.set(learned.model, (this.rejectedSteps.get(learned.model) ?? 0) + rejected);
@@ -58,6 +56,12 @@ export class StreamTotals implements BatchObserver {
         sums.squared += error * error;
       });
     }
+  }
+
+  /** After the batch's dead letters are published: only then do they count as dead-lettered. */
+  published(batch: LearnedBatch): void {
+    this.deadLettered += batch.rejected.length;
+    for (const { reason } of batch.rejected) this.deadLetters.set(reason, (this.deadLetters.get(reason) ?? 0) + 1);
   }
 
   private sums(task: string, model: ModelName): ErrorSums {

@@ -19,6 +19,8 @@ export interface SourceRecord extends SourceCoordinates {
   readonly value: Buffer | null;
   /** Broker timestamp, epoch ms. */
   readonly timestamp: number;
+  /** The record's own Kafka headers, kept for the dead-letter topic. */
+  readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
 }
 
 /** One training example: what a good record decodes to. */
