@@ -1,4 +1,4 @@
-import { ConfigResourceTypes, type Kafka } from 'kafkajs';
+import kafkajs, { type Kafka } from 'kafkajs';
 import { KafkaError } from '../errors.js';
 
 /** Creates the topics that are missing; existing topics are left as they are. */
@@ -35,7 +35,7 @@ export async function topicMaxMessageBytes(kafka: Kafka, topic: string): Promise
   try {
     const described = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
     });
     const value = Number(described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
     return Number.isInteger(value) && value > 0 ? value : defaultMaxMessageBytes;
