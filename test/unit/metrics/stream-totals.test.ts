@@ -47,6 +47,13 @@ describe('StreamTotals: one count behind metrics, progress line and summaries', 
     const observer = new MetricsObserver(metrics, 100, () => 1, { models: ['nn', 'ntkgp'], driftModels: [], detectors: [] });
     const progress = new ProgressLine(totals);
     for (const b of batches) for (const o of [totals, observer, progress]) o.observe(b);
+    // Dead letters count once published (after the dead-letter stage), not when learned batches pass.
+    expect(totals.deadLettered).toBe(0);
+    expect(await sample(metrics, 'tangent_records_total', { result: 'dead_lettered' })).toBe(0);
+    for (const b of batches) {
+      totals.published(b);
+      observer.committed(b);
+    }
 
     expect(totals.learned).toBe(5);
     expect(totals.deadLettered).toBe(2);
