@@ -5,10 +5,11 @@ import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CheckpointStore } from './checkpoint/checkpoint-store.js';
 import { validateLearningState, type LearningState } from './checkpoint/learning-state.js';
-import { deadLetterTopicOf, eventsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
+import { deadLetterTopicOf, eventsTopicOf, predictionsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
 import { createGroupConsumer, createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
+import { predictionsPublisher } from './kafka/predictions-publisher.js';
 import { FlushableScheduler, RebalanceHandover } from './kafka/rebalance-handover.js';
 import { ensureTopics, topicMaxMessageBytes } from './kafka/topics.js';
 import { LearningSession, specOf } from './learning-session.js';
@@ -22,6 +23,7 @@ import { selectBackend, type BackendChoice } from './model/backend.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
 import type { DriftEvent } from './pipeline/drift-watch.js';
 import type { BatchObserver } from './pipeline/observe.js';
+import type { Prediction } from './pipeline/prediction.js';
 
 export interface RunningConsumer {
   readonly backend: BackendChoice;
@@ -76,7 +78,8 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   const kafka = createKafka(config.kafka, logger);
   const deadLetterTopic = deadLetterTopicOf(config.kafka);
   const eventsTopic = eventsTopicOf(config);
-  await ensureTopics(kafka, [config.kafka.topic, deadLetterTopic, eventsTopic], createdTopicPartitions);
+  const predictionsTopic = config.serving.publishPredictions ? predictionsTopicOf(config) : undefined;
+  await ensureTopics(kafka, [config.kafka.topic, deadLetterTopic, eventsTopic, ...(predictionsTopic ? [predictionsTopic] : [])], createdTopicPartitions);
   const deadLetterMaxBytes = await topicMaxMessageBytes(kafka, deadLetterTopic);
 
   const consumer = createGroupConsumer(kafka, config.kafka);
@@ -133,6 +136,19 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   });
   const progress = new ProgressLine(totals);
   const publish = deadLetterPublisher(producer, deadLetterTopic, deadLetterMaxBytes);
+  const sendPredictions = predictionsTopic ? predictionsPublisher(producer, predictionsTopic) : undefined;
+  const publishPredictions = async (predictions: readonly Prediction[]): Promise<void> => {
+    if (!sendPredictions) return;
+    await timed((s) => metrics.stageDuration.observe({ stage: 'publish' }, s), () => sendPredictions(predictions));
+    const now = Date.now();
+    let labeled = 0;
+    for (const p of predictions) {
+      if (p.labeled) labeled += 1;
+      metrics.recordToPrediction.observe(Math.max(0, now - p.ts) / 1000);
+    }
+    metrics.predictionsPublished.inc({ labeled: 'true' }, labeled);
+    metrics.predictionsPublished.inc({ labeled: 'false' }, predictions.length - labeled);
+  };
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
   const pipeline = learningPipeline<LearningState>({
@@ -160,6 +176,8 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       takeRequest: () => session.takeCheckpointRequest(),
       capture: () => session.capture(),
     },
+    publishPredictions,
+    modelVersion: () => session.position.batches,
     publishDeadLetters: (rejected) => timed((s) => metrics.stageDuration.observe({ stage: 'dead_letter' }, s), () => publish(rejected)),
     storeCheckpoint: writeCheckpoint,
     committer: {
@@ -221,7 +239,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     host: config.metrics.host,
     port: typeof address === 'object' && address ? address.port : config.metrics.port,
   };
-  logger.info({ topic: config.kafka.topic, groupId: config.kafka.groupId, deadLetterTopic, eventsTopic, metrics: metricsAddress }, 'consuming');
+  logger.info({ topic: config.kafka.topic, groupId: config.kafka.groupId, deadLetterTopic, eventsTopic, predictionsTopic, metrics: metricsAddress }, 'consuming');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>

@@ -72,6 +72,8 @@ export function parseSource(input: string | undefined, topic: string | undefined
 /** Counts of what reading the source gave: good records and bad ones by reason. */
 export class ReadTally {
   good = 0;
+  /** Records without a label: nothing to pretrain on, skipped. */
+  unlabeled = 0;
   readonly bad = new Map<RejectReason, number>();
 
   get badTotal(): number {
@@ -98,6 +100,10 @@ async function* decoded(
     const result = decodeRecord(record, options);
     if (!result.ok) {
       tally.bad.set(result.reason, (tally.bad.get(result.reason) ?? 0) + 1);
+      continue;
+    }
+    if (!result.labeled) {
+      tally.unlabeled += 1;
       continue;
     }
     tally.good += 1;
@@ -225,7 +231,9 @@ export async function pretrainCommand(options: PretrainOptions, logger: Logger):
     }
     readBar?.update(tally.good);
     readBar?.stop();
-    const bad = tally.badTotal > 0 ? ` (skipped ${tally.badTotal} bad: ${tally.describeBad()})` : '';
+    const bad =
+      (tally.badTotal > 0 ? ` (skipped ${tally.badTotal} bad: ${tally.describeBad()})` : '') +
+      (tally.unlabeled > 0 ? ` (skipped ${tally.unlabeled} without a label)` : '');
     process.stderr.write(`tangent pretrain: ${tally.good.toLocaleString('en-US')} examples${bad}\n`);
   }
 

@@ -167,6 +167,19 @@ export const metricsSchema = z
   })
   .strict();
 
+export const servingSchema = z
+  .object({
+    /** Publish every scored record's prediction (labeled or not) to the predictions topic. */
+    publishPredictions: z.boolean().default(true),
+    /** Where predictions go; defaults to `<topic>.predictions`. */
+    predictionsTopic: z.string().min(1).optional(),
+    /** `POST /predict` on the metrics port: bodies above this many bytes are refused with 413. */
+    maxRequestBytes: positiveInt.default(1024 * 1024),
+    /** `POST /predict`: at most this many records per request. */
+    maxRequestRecords: positiveInt.default(1000),
+  })
+  .strict();
+
 export const pipelineConfigSchema = z
   .object({
     kafka: kafkaSchema.default(() => kafkaSchema.parse({})),
@@ -177,6 +190,7 @@ export const pipelineConfigSchema = z
     checkpoint: checkpointSchema.default(() => checkpointSchema.parse({})),
     batch: batchSchema.default(() => batchSchema.parse({})),
     metrics: metricsSchema.default(() => metricsSchema.parse({})),
+    serving: servingSchema.default(() => servingSchema.parse({})),
     /** Seconds between the one-line progress summaries on stderr; 0 = off. */
     summaryIntervalSeconds: z.number().nonnegative().default(5),
   })
@@ -188,6 +202,10 @@ export type ModelConfig = PipelineConfig['model'];
 
 export function eventsTopicOf(config: PipelineConfig): string {
   return config.drift.eventsTopic ?? `${config.kafka.topic}.events`;
+}
+
+export function predictionsTopicOf(config: PipelineConfig): string {
+  return config.serving.predictionsTopic ?? `${config.kafka.topic}.predictions`;
 }
 
 export function deadLetterTopicOf(kafka: KafkaConfig): string {

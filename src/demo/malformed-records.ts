@@ -37,7 +37,7 @@ export const malformedMakers: Readonly<Record<string, Maker>> = {
     value: json({ task: 'sensor-0', x: goodX(random, inputDim), y: '-Infinity' }),
     expectedReason: 'non_finite',
   }),
-  missingTarget: (random, inputDim) => ({ value: json({ task: 'sensor-0', x: goodX(random, inputDim) }), expectedReason: 'missing_field' }),
+  missingFeatures: () => ({ value: json({ task: 'sensor-0', y: 2 }), expectedReason: 'missing_field' }),
   missingTask: (random, inputDim) => ({ value: json({ x: goodX(random, inputDim), y: 2 }), expectedReason: 'missing_field' }),
   wrongType: (random, inputDim) => ({
     value: json({ task: 'sensor-0', x: goodX(random, inputDim).map(String), y: 3 }),

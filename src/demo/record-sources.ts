@@ -16,6 +16,8 @@ export interface SyntheticOptions {
   readonly friedman: FriedmanOptions;
   readonly malformedFraction: number;
   readonly maxRecordBytes: number;
+  /** Share of good records sent without `y` (they only want a prediction); default 0. */
+  readonly unlabeledFraction?: number;
 }
 
 /** The drifting Friedman stream with an optional share of malformed records mixed in. */
@@ -29,7 +31,9 @@ export function* syntheticRecords(count: number, options: SyntheticOptions): Gen
       continue;
     }
     const record = stream.next();
-    yield { key: record.task, value: Buffer.from(JSON.stringify({ ...record, ts: Date.now() })) };
+    const unlabeled = (options.unlabeledFraction ?? 0) > 0 && random.nextFloat() < options.unlabeledFraction!;
+    const value = unlabeled ? { task: record.task, x: record.x, ts: Date.now() } : { ...record, ts: Date.now() };
+    yield { key: record.task, value: Buffer.from(JSON.stringify(value)) };
   }
 }
 

@@ -24,7 +24,7 @@ export class MetricsObserver implements BatchObserver {
     private readonly watched: { readonly models: readonly ModelName[]; readonly driftModels: readonly ModelName[]; readonly detectors: readonly string[] },
     private readonly now: () => number = Date.now,
   ) {
-    for (const result of ['learned', 'dead_lettered'] as const) metrics.records.inc({ result }, 0);
+    for (const result of ['learned', 'dead_lettered', 'unlabeled'] as const) metrics.records.inc({ result }, 0);
     for (const model of watched.models) {
       for (const result of ['applied', 'rejected']) metrics.sgdSteps.inc({ model, result }, 0);
     }
@@ -51,6 +51,7 @@ export class MetricsObserver implements BatchObserver {
     for (const { example } of batch.accepted) this.firstSight(example.task);
     // Every accepted record is learned, whatever the step's fate: rejected steps have their own counter.
     m.records.inc({ result: 'learned' }, batch.accepted.length);
+    m.records.inc({ result: 'unlabeled' }, batch.unlabeled.length);
 
     for (const { model, predictions } of batch.scores) {
       const sums = new Map<string, { absolute: number; squared: number; count: number; nonFinite: number }>();

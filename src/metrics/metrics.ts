@@ -8,8 +8,10 @@ import type { PrequentialTotals } from './stream-totals.js';
  * (docs/metrics.md lists them). Label values are bounded: `task` by the task
  * cap, `partition` by the topic, the rest by closed unions.
  */
-export type RecordResult = 'learned' | 'dead_lettered';
-export type Stage = 'score' | 'learn' | 'dead_letter' | 'commit';
+export type RecordResult = 'learned' | 'dead_lettered' | 'unlabeled';
+export type Stage = 'score' | 'learn' | 'publish' | 'dead_letter' | 'commit';
+/** Outcome of a `POST /predict` request, as its HTTP status. */
+export type PredictStatus = '200' | '400' | '404' | '405' | '413' | '415' | '500' | '503';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -23,7 +25,7 @@ export class TangentMetrics {
 
   readonly records = new Counter<'result'>({
     name: 'tangent_records_total',
-    help: 'Records processed, by result: learned (scored, then offered to every model), or dead_lettered.',
+    help: 'Records processed, by result: learned (scored, then offered to every model), dead_lettered, or unlabeled (scored and published, never learned).',
     labelNames: ['result'],
     registers: [this.registry],
   });
@@ -60,6 +62,34 @@ export class TangentMetrics {
     name: 'tangent_ingest_to_learned_seconds',
     help: "Time from a record's timestamp to the end of the batch that learned it.",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly predictionsPublished = new Counter<'labeled'>({
+    name: 'tangent_predictions_published_total',
+    help: 'Predictions published to the predictions topic, by whether the record had a label ("true"/"false").',
+    labelNames: ['labeled'],
+    registers: [this.registry],
+  });
+
+  readonly recordToPrediction = new Histogram({
+    name: 'tangent_record_to_prediction_seconds',
+    help: "Time from a record's timestamp to its prediction being acknowledged by the predictions topic.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly predictRequests = new Counter<'status'>({
+    name: 'tangent_predict_requests_total',
+    help: 'POST /predict requests, by HTTP status.',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+
+  readonly predictDuration = new Histogram({
+    name: 'tangent_predict_request_duration_seconds',
+    help: 'Time from a POST /predict request arriving to its response being written.',
+    buckets: latencyBuckets,
     registers: [this.registry],
   });
 

@@ -32,6 +32,8 @@ interface ErrorSums {
  */
 export class StreamTotals implements BatchObserver {
   learned = 0;
+  /** Records without a label: scored and their predictions published, never learned. */
+  unlabeled = 0;
   deadLettered = 0;
   readonly deadLetters = new Map<RejectReason, number>();
   readonly rejectedSteps = new Map<ModelName, number>();
@@ -39,6 +41,7 @@ export class StreamTotals implements BatchObserver {
 
   observe(batch: LearnedBatch): void {
     this.learned += batch.accepted.length;
+    this.unlabeled += batch.unlabeled.length;
     for (const learned of batch.learned) {
       const rejected = (learned.applied ? 0 : 1) + (learned.fineTune?.rejectedSteps ?? 0);
       this.rejectedSteps.set(learned.model, (this.rejectedSteps.get(learned.model) ?? 0) + rejected);

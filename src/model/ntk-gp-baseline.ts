@@ -1,7 +1,7 @@
 import { IncrementalGP, type IncrementalGPState } from '../ntk/incremental-gp.js';
-import type { Example } from '../pipeline/records.js';
+import type { Example, Query } from '../pipeline/records.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import type { LearnResult, OnlineModel } from './online-model.js';
+import type { LearnResult, OnlineModel, PredictiveDistribution } from './online-model.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 
 export interface NtkGpBaselineState {
@@ -67,7 +67,7 @@ export class NtkGpBaseline implements OnlineModel {
     return entry;
   }
 
-  private rowsByTask(examples: readonly Example[]): Map<string, number[]> {
+  private rowsByTask(examples: readonly Query[]): Map<string, number[]> {
     const rows = new Map<string, number[]>();
     examples.forEach((e, i) => {
       const list = rows.get(e.task);
@@ -82,7 +82,7 @@ export class NtkGpBaseline implements OnlineModel {
    * for each task's first record of the batch, which is all the variance
    * gauge needs.
    */
-  predict(examples: readonly Example[]): Float32Array {
+  predict(examples: readonly Query[]): Float32Array {
     const predictions = new Float32Array(examples.length);
     const dim = this.config.spec.inputDim;
     for (const [name, rows] of this.rowsByTask(examples)) {
@@ -95,6 +95,35 @@ export class NtkGpBaseline implements OnlineModel {
       this.lastVariance.set(name, gp.predict(X.subarray(0, dim)).variance[0]!);
     }
     return predictions;
+  }
+
+  /**
+   * Means and predictive standard deviations of y (latent variance plus the
+   * noise variance s, in target units) for every record: O(N²) per record
+   * for the variance. The means equal {@link predict}'s exactly.
+   */
+  predictWithUncertainty(examples: readonly Query[]): PredictiveDistribution {
+    const mean = new Float32Array(examples.length);
+    const standardDeviation = new Float32Array(examples.length);
+    const dim = this.config.spec.inputDim;
+    for (const [name, rows] of this.rowsByTask(examples)) {
+      const { gp, moments } = this.task(name);
+      const X = new Float64Array(rows.length * dim);
+      rows.forEach((row, k) => X.set(examples[row]!.x, k * dim));
+      const prediction = gp.predict(X);
+      const std = moments.standardDeviation(0);
+      rows.forEach((row, k) => {
+        mean[row] = moments.mean[0]! + std * prediction.mean[k]!;
+        standardDeviation[row] = std * Math.sqrt(prediction.variance[k]! + gp.noise);
+      });
+      this.lastVariance.set(name, prediction.variance[0]!);
+    }
+    return { mean, standardDeviation };
+  }
+
+  /** Whether the task has a GP (it has been scored at least once). */
+  hasTask(task: string): boolean {
+    return this.tasks.has(task);
   }
 
   learn(examples: readonly Example[]): LearnResult {

@@ -1,4 +1,4 @@
-import type { Example } from '../pipeline/records.js';
+import type { Example, Query } from '../pipeline/records.js';
 
 export type ModelName = 'nn' | 'ntkgp';
 
@@ -17,12 +17,21 @@ export interface LearnResult {
   readonly fineTune?: FineTunePhase;
 }
 
+/** Predictions in target units with the predictive standard deviation of y. */
+export interface PredictiveDistribution {
+  readonly mean: Float32Array;
+  readonly standardDeviation: Float32Array;
+}
+
 /**
  * The uniform interface of every online model (River's learn/predict, per
- * minibatch): predict a batch first, then learn from it.
+ * minibatch): predict a batch first, then learn from it. Predicting never
+ * changes what the model has learned.
  */
 export interface OnlineModel {
   readonly model: ModelName;
-  predict(examples: readonly Example[]): Float32Array;
+  predict(queries: readonly Query[]): Float32Array;
+  /** Models with a predictive distribution (the NTK-GP) give its mean and standard deviation. */
+  predictWithUncertainty?(queries: readonly Query[]): PredictiveDistribution;
   learn(examples: readonly Example[]): LearnResult;
 }

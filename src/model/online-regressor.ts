@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Example } from '../pipeline/records.js';
+import type { Example, Query } from '../pipeline/records.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
 import type { FineTunePhase, LearnResult, OnlineModel } from './online-model.js';
 import { StratifiedReservoir, type ReplayState } from './replay-buffer.js';
@@ -96,7 +96,8 @@ export class OnlineRegressor implements OnlineModel {
     return moments;
   }
 
-  private prepare(examples: readonly Example[], standardizeTargets: boolean): PreparedBatch {
+  /** Rows grouped by task; targets standardised when the rows are examples, zero for queries. */
+  private prepare(examples: readonly (Query & { readonly y?: number })[]): PreparedBatch {
     const dim = this.config.spec.inputDim;
     const order = Int32Array.from(examples.keys()).sort((a, b) => {
       const ta = examples[a]!.task;
@@ -110,7 +111,7 @@ export class OnlineRegressor implements OnlineModel {
       const example = examples[index]!;
       input.set(example.x, row * dim);
       const moments = this.targetMomentsOf(example.task);
-      targets[row] = standardizeTargets ? (example.y - moments.mean[0]!) / moments.standardDeviation(0) : example.y;
+      targets[row] = example.y === undefined ? 0 : (example.y - moments.mean[0]!) / moments.standardDeviation(0);
       const last = groups[groups.length - 1];
       if (last && last.task === example.task) groups[groups.length - 1] = { ...last, count: last.count + 1 };
       else groups.push({ task: example.task, start: row, count: 1 });
@@ -119,10 +120,10 @@ export class OnlineRegressor implements OnlineModel {
   }
 
   /** Prequential scoring: predictions (target units) before learning from the batch. */
-  predict(examples: readonly Example[]): Float32Array {
+  predict(examples: readonly Query[]): Float32Array {
     const predictions = new Float32Array(examples.length);
     if (examples.length === 0) return predictions;
-    const batch = this.prepare(examples, false);
+    const batch = this.prepare(examples);
     const standardized = tf.tidy(() =>
       this.network.forward(tf.tensor2d(batch.input, [examples.length, this.config.spec.inputDim]), batch.groups).dataSync(),
     );
@@ -165,7 +166,7 @@ export class OnlineRegressor implements OnlineModel {
       this.targetMomentsOf(example.task).update([example.y]);
       this.replay.add(example);
     }
-    const batch = this.prepare(examples, true);
+    const batch = this.prepare(examples);
     const rates = new Map(this.network.headVariables(batch.groups.map((g) => g.task)).map((v) => [v, this.config.learningRate]));
     const result = this.sgdStep(batch, rates);
     this.batchesSinceFineTune += 1;
@@ -199,7 +200,7 @@ export class OnlineRegressor implements OnlineModel {
 
   /** One fine-tuning step on given examples: trunk at ρ·η, their heads at η. */
   fineTuneStep(examples: readonly Example[]): { applied: boolean; loss: number } {
-    const batch = this.prepare(examples, true);
+    const batch = this.prepare(examples);
     const rates = new Map<tf.Variable, number>();
     const trunkRate = this.config.fineTune.trunkLearningRateRatio * this.config.learningRate;
     for (const v of this.network.trunkVariables()) rates.set(v, trunkRate);

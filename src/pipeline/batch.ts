@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import type { Accepted, Batch, Decoded, Rejected } from './records.js';
+import type { Accepted, Batch, Decoded, Rejected, Unlabeled } from './records.js';
 
 export interface BatchOptions {
   /** Records (good and bad) per batch: batches are cut by count, so a replay forms the same ones. */
@@ -22,6 +22,7 @@ export function batch(options: BatchOptions): OperatorFunction<Decoded, Batch> {
     new Observable<Batch>((subscriber) => {
       let sequence = 0;
       let accepted: Accepted[] = [];
+      let unlabeled: Unlabeled[] = [];
       let rejected: Rejected[] = [];
       let nextOffsets = new Map<string, { topic: string; partition: number; offset: string }>();
       let linger: Subscription | undefined;
@@ -29,9 +30,10 @@ export function batch(options: BatchOptions): OperatorFunction<Decoded, Batch> {
       const flush = (): void => {
         linger?.unsubscribe();
         linger = undefined;
-        if (accepted.length + rejected.length === 0) return;
-        const closed: Batch = { sequence: sequence++, accepted, rejected, nextOffsets, formedAt: scheduler.now() };
+        if (accepted.length + unlabeled.length + rejected.length === 0) return;
+        const closed: Batch = { sequence: sequence++, accepted, unlabeled, rejected, nextOffsets, formedAt: scheduler.now() };
         accepted = [];
+        unlabeled = [];
         rejected = [];
         nextOffsets = new Map();
         subscriber.next(closed);
@@ -39,11 +41,12 @@ export function batch(options: BatchOptions): OperatorFunction<Decoded, Batch> {
 
       const subscription = source.subscribe({
         next: (decoded) => {
-          if (decoded.ok) accepted.push(decoded);
-          else rejected.push(decoded);
+          if (!decoded.ok) rejected.push(decoded);
+          else if (decoded.labeled) accepted.push(decoded);
+          else unlabeled.push(decoded);
           const { topic, partition, offset } = decoded.source;
           nextOffsets.set(`${topic}:${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
-          if (accepted.length + rejected.length >= options.size) flush();
+          if (accepted.length + unlabeled.length + rejected.length >= options.size) flush();
           else if (options.lingerMs > 0 && linger === undefined) linger = scheduler.schedule(flush, options.lingerMs);
         },
         error: (error: unknown) => subscriber.error(error),

@@ -16,7 +16,7 @@ export interface OffsetCommitter {
 export function commit<B extends CheckpointedBatch>(committer: OffsetCommitter): OperatorFunction<B, B> {
   return concatMap(async (batch) => {
     if (batch.checkpoint) await committer.commit(batch.checkpoint.offsets);
-    committer.completed(batch.accepted.length + batch.rejected.length);
+    committer.completed(batch.accepted.length + batch.unlabeled.length + batch.rejected.length);
     return batch;
   });
 }

@@ -12,6 +12,8 @@ import { observe, type BatchObserver } from './observe.js';
 import type { StreamPosition } from '../checkpoint/stream-position.js';
 import { checkpoint, persistCheckpoint, type CheckpointPolicy } from './checkpoint.js';
 import type { CheckpointedBatch, Rejected, SourceRecord } from './records.js';
+import type { Prediction } from './prediction.js';
+import { publish } from './publish.js';
 import { scale } from './scale.js';
 import { score } from './score.js';
 
@@ -24,6 +26,10 @@ export interface PipelineParts<S> {
   readonly models: readonly OnlineModel[];
   readonly observers: readonly BatchObserver[];
   readonly publishDeadLetters: (rejected: readonly Rejected[]) => Promise<void>;
+  /** Sends a batch's predictions; resolves once the broker has them. */
+  readonly publishPredictions: (predictions: readonly Prediction[]) => Promise<void>;
+  /** What a prediction reports as its model version (minibatches learned so far). */
+  readonly modelVersion: () => number;
   readonly position: StreamPosition;
   readonly checkpointPolicy: CheckpointPolicy<S>;
   readonly storeCheckpoint: (state: S) => Promise<void> | void;
@@ -45,14 +51,16 @@ export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<S
         admitTasks(parts.admission),
         batch(parts.batch),
         scale(parts.featureMoments),
-        score(parts.models),
+        score(parts.models, parts.modelVersion),
         learn(parts.models),
         observe(parts.observers),
         // Captured here, in the synchronous part, so the state sits exactly between two batches.
         checkpoint(parts.position, parts.checkpointPolicy),
       )
       .pipe(
-        // A checkpoint is stored only after its batch's (and every earlier batch's) rejects are published.
+        // Predictions (computed by score, before learning) and rejects are out before the checkpoint that covers them
+        // is stored and its offsets committed; sent here, off the synchronous part, so learning never waits on the broker.
+        publish(parts.publishPredictions),
         deadLetter(parts.publishDeadLetters),
         persistCheckpoint(parts.storeCheckpoint),
         commit<CheckpointedBatch<S>>(parts.committer),

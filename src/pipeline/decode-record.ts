@@ -60,20 +60,18 @@ export function decodeRecord(source: SourceRecord, options: DecodeOptions): Deco
     if (!Number.isFinite(v) || Math.abs(v) > 3.4e38) return reject(source, 'non_finite', `x[${i}] is not a finite float32`);
     features[i] = v;
   }
-  if (y === undefined) return reject(source, 'missing_field', 'field "y" is missing');
+  if (ts !== undefined && (typeof ts !== 'number' || !Number.isFinite(ts))) {
+    return reject(source, 'unknown_field_type', 'field "ts" must be a number (epoch ms) when present');
+  }
+  const eventTime = typeof ts === 'number' ? ts : source.timestamp;
+  // No label: the record only wants a prediction.
+  if (y === undefined || y === null) return { ok: true, labeled: false, source, example: { task, x: features, ts: eventTime } };
   if (typeof y !== 'number') {
-    return y === null || y === 'NaN' || y === 'Infinity' || y === '-Infinity'
+    return y === 'NaN' || y === 'Infinity' || y === '-Infinity'
       ? reject(source, 'non_finite', `y is ${JSON.stringify(y)}`)
       : reject(source, 'unknown_field_type', `y is a ${typeof y}, expected a number`);
   }
   // The model computes in float32: a target beyond its range would be infinite there.
   if (!Number.isFinite(y) || Math.abs(y) > 3.4e38) return reject(source, 'non_finite', 'y is not a finite float32');
-  if (ts !== undefined && (typeof ts !== 'number' || !Number.isFinite(ts))) {
-    return reject(source, 'unknown_field_type', 'field "ts" must be a number (epoch ms) when present');
-  }
-  return {
-    ok: true,
-    source,
-    example: { task, x: features, y, ts: typeof ts === 'number' ? ts : source.timestamp },
-  };
+  return { ok: true, labeled: true, source, example: { task, x: features, y, ts: eventTime } };
 }

@@ -23,14 +23,18 @@ export interface SourceRecord extends SourceCoordinates {
   readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
 }
 
-/** One training example: what a good record decodes to. */
-export interface Example {
+/** What a prediction needs: a task and its features. */
+export interface Query {
   readonly task: string;
   /** Features; standardised in place by the scale stage. */
   readonly x: Float32Array;
-  readonly y: number;
   /** Event time, epoch ms (the record's `ts`, else the broker timestamp). */
   readonly ts: number;
+}
+
+/** One training example: what a good record with a label decodes to. */
+export interface Example extends Query {
+  readonly y: number;
 }
 
 export type RejectReason =
@@ -45,17 +49,26 @@ export type RejectReason =
   | 'non_finite'
   | 'task_limit';
 
+/**
+ * A decoded record: a labeled example (scored, then learned), an unlabeled
+ * one (`y` absent or null: scored only) or a reject with its reason.
+ */
 export type Decoded =
-  | { readonly ok: true; readonly source: SourceRecord; readonly example: Example }
+  | { readonly ok: true; readonly labeled: true; readonly source: SourceRecord; readonly example: Example }
+  | { readonly ok: true; readonly labeled: false; readonly source: SourceRecord; readonly example: Query }
   | { readonly ok: false; readonly source: SourceRecord; readonly reason: RejectReason; readonly detail: string };
 
-export type Accepted = Extract<Decoded, { ok: true }>;
+export type Accepted = Extract<Decoded, { ok: true; labeled: true }>;
+export type Unlabeled = Extract<Decoded, { ok: true; labeled: false }>;
 export type Rejected = Extract<Decoded, { ok: false }>;
 
 /** A minibatch: consecutive decoded records, good and bad, in arrival order. */
 export interface Batch {
   readonly sequence: number;
+  /** Labeled records: scored, then learned. */
   readonly accepted: readonly Accepted[];
+  /** Records without a label: scored and published, never learned. */
+  readonly unlabeled: readonly Unlabeled[];
   readonly rejected: readonly Rejected[];
   /** Next offset to consume per "topic:partition", i.e. highest offset in the batch + 1. */
   readonly nextOffsets: ReadonlyMap<string, { topic: string; partition: number; offset: string }>;
@@ -63,15 +76,23 @@ export interface Batch {
   readonly formedAt: number;
 }
 
-/** One model's prequential predictions for a batch, aligned with `Batch.accepted`. */
+/**
+ * One model's prequential predictions for a batch, aligned with
+ * `Batch.accepted` followed by `Batch.unlabeled` (so index i < accepted.length
+ * is the i-th labeled record).
+ */
 export interface ModelScores {
   readonly model: ModelName;
   readonly predictions: Float32Array;
+  /** Predictive standard deviation of y, same alignment, from models that have one (the NTK-GP). */
+  readonly standardDeviations?: Float32Array;
 }
 
 export interface ScoredBatch extends Batch {
   readonly scores: readonly ModelScores[];
   readonly scoreSeconds: number;
+  /** The model that scored the batch: how many minibatches it had learned (restored with checkpoints). */
+  readonly modelVersion: number;
 }
 
 export interface ModelLearning extends LearnResult {

@@ -37,7 +37,7 @@ export async function consumeExamples(
           { topic: t, partition, offset: message.offset, key: message.key, value: message.value, timestamp: Number(message.timestamp) },
           { inputDim, maxRecordBytes: 64 * 1024 },
         );
-        if (!decoded.ok) return;
+        if (!decoded.ok || !decoded.labeled) return;
         good += 1;
         const { example } = decoded;
         moments.update(example.x);

@@ -9,8 +9,8 @@ const options = { inputDim: 3, maxRecordBytes: 1024 };
 describe('decodeRecord', () => {
   it('decodes a good record into features, target and event time', () => {
     const decoded = decodeRecord(sourceRecord({ ...goodValue('sensor-7'), ts: 42 }), options);
-    expect(decoded.ok).toBe(true);
-    if (!decoded.ok) return;
+    expect(decoded.ok && decoded.labeled).toBe(true);
+    if (!decoded.ok || !decoded.labeled) return;
     expect(decoded.example.task).toBe('sensor-7');
     expect(Array.from(decoded.example.x)).toEqual([0, 0.1, 0.2].map(Math.fround));
     expect(decoded.example.y).toBe(1.5);
@@ -22,13 +22,30 @@ describe('decodeRecord', () => {
     expect(decoded.ok && decoded.example.ts).toBe(7);
   });
 
+  it.each([{}, { y: null }])('decodes a record with %j as its label into an unlabeled query', (label) => {
+    const decoded = decodeRecord(sourceRecord({ task: 'a', x: [1, 2, 3], ts: 9, ...label }), options);
+    expect(decoded.ok && !decoded.labeled).toBe(true);
+    if (!decoded.ok || decoded.labeled) return;
+    expect(decoded.example).toEqual({ task: 'a', x: Float32Array.from([1, 2, 3]), ts: 9 });
+    expect('y' in decoded.example).toBe(false);
+  });
+
+  it('still rejects a malformed record without a label', () => {
+    const reasons = [
+      { task: 'a', x: [1, 2] },
+      { task: 'a', x: [1, 'NaN', 3] },
+      { x: [1, 2, 3] },
+      { task: 'a', x: [1, 2, 3], ts: 'now' },
+    ].map((value) => decodeRecord(sourceRecord(value), options)).map((d) => (d.ok ? 'ok' : d.reason));
+    expect(reasons).toEqual(['wrong_dimension', 'non_finite', 'missing_field', 'unknown_field_type']);
+  });
+
   it.each([
     ['{"task":', 'invalid_json'],
     ['[1,2,3]', 'not_an_object'],
     ['"text"', 'not_an_object'],
     [JSON.stringify({ x: [1, 2, 3], y: 1 }), 'missing_field'],
     [JSON.stringify({ task: 'a', y: 1 }), 'missing_field'],
-    [JSON.stringify({ task: 'a', x: [1, 2, 3] }), 'missing_field'],
     [JSON.stringify({ task: 'a', x: [1, 2], y: 1 }), 'wrong_dimension'],
     [JSON.stringify({ task: 'a', x: [1, 'NaN', 3], y: 1 }), 'non_finite'],
     [JSON.stringify({ task: 'a', x: [1, null, 3], y: 1 }), 'non_finite'],

@@ -8,12 +8,14 @@ import { sourceRecord } from './helpers.js';
 function batchWithErrors(errors: readonly number[], task = 'a'): LearnedBatch {
   const accepted = errors.map((_, i) => ({
     ok: true as const,
+    labeled: true as const,
     source: sourceRecord('{}', { offset: String(i) }),
     example: { task, x: new Float32Array(1), y: 0, ts: 0 },
   }));
   return {
     sequence: 0,
     accepted,
+    unlabeled: [],
     rejected: [],
     nextOffsets: new Map(),
     formedAt: 0,
@@ -22,6 +24,7 @@ function batchWithErrors(errors: readonly number[], task = 'a'): LearnedBatch {
       { model: 'ntkgp', predictions: new Float32Array(errors.length) },
     ],
     scoreSeconds: 0,
+    modelVersion: 0,
     learned: [],
   };
 }
