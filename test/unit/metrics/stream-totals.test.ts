@@ -7,7 +7,7 @@ import type { LearnedBatch } from '../../../src/pipeline/records.js';
 import { sourceRecord } from '../pipeline/helpers.js';
 
 function batch(ys: number[], nn: number[], ntkgp: number[], options: { applied?: boolean; rejected?: number } = {}): LearnedBatch {
-  const accepted = ys.map((y) => ({ ok: true as const, source: sourceRecord({}), example: { task: 'a', x: new Float32Array(1), y, ts: 0 } }));
+  const accepted = ys.map((y) => ({ ok: true as const, labeled: true as const, source: sourceRecord({}), example: { task: 'a', x: new Float32Array(1), y, ts: 0 } }));
   const rejected = Array.from({ length: options.rejected ?? 0 }, () => ({
     ok: false as const,
     source: sourceRecord('{'),
@@ -17,6 +17,7 @@ function batch(ys: number[], nn: number[], ntkgp: number[], options: { applied?:
   return {
     sequence: 0,
     accepted,
+    unlabeled: [],
     rejected,
     nextOffsets: new Map(),
     formedAt: 0,
@@ -25,6 +26,7 @@ function batch(ys: number[], nn: number[], ntkgp: number[], options: { applied?:
       { model: 'ntkgp', predictions: Float32Array.from(ntkgp) },
     ],
     scoreSeconds: 0,
+    modelVersion: 0,
     learned: [
       { model: 'nn', applied: options.applied ?? true, loss: 0, seconds: 0 },
       { model: 'ntkgp', applied: true, loss: 0, seconds: 0 },
