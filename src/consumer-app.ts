@@ -18,6 +18,8 @@ import { startMetricsServer } from './metrics/metrics-server.js';
 import { TangentMetrics } from './metrics/metrics.js';
 import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
 import { ProgressLine } from './metrics/progress-line.js';
+import { predictRoute } from './serving/predict-route.js';
+import { predictCurrent } from './serving/predictor.js';
 import { StreamTotals } from './metrics/stream-totals.js';
 import { selectBackend, type BackendChoice } from './model/backend.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
@@ -227,6 +229,25 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       { live: () => !failed, ready: () => source.ready && !failed },
       config.metrics.host,
       config.metrics.port,
+      new Map([
+        [
+          '/predict',
+          predictRoute({
+            inputDim: session.spec.inputDim,
+            maxRequestBytes: config.serving.maxRequestBytes,
+            maxRequestRecords: config.serving.maxRequestRecords,
+            predict: (queries) =>
+              predictCurrent(
+                { featureMoments: session.featureMoments, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
+                queries,
+              ),
+            observe: (status, seconds) => {
+              metrics.predictRequests.inc({ status });
+              metrics.predictDuration.observe(seconds);
+            },
+          }),
+        ],
+      ]),
     );
   } catch (cause) {
     await source.drain();

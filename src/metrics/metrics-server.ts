@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface HealthProbe {
@@ -8,10 +8,21 @@ export interface HealthProbe {
   ready(): boolean;
 }
 
-/** Serves /metrics, /healthz and /readyz; nothing else. */
-export async function startMetricsServer(registry: Registry, health: HealthProbe, host: string, port: number): Promise<Server> {
+/** A route served beside the metrics, by exact path; it answers every method itself. */
+export type Route = (request: IncomingMessage, response: ServerResponse) => void;
+
+/** Serves /metrics, /healthz, /readyz and the given routes (e.g. POST /predict); nothing else. */
+export async function startMetricsServer(
+  registry: Registry,
+  health: HealthProbe,
+  host: string,
+  port: number,
+  routes: ReadonlyMap<string, Route> = new Map(),
+): Promise<Server> {
   const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = (request.url ?? '/').split('?')[0]!;
+    const route = routes.get(path);
+    if (route) return route(request, response);
     const reply = (status: number, body: string, contentType = 'text/plain; charset=utf-8'): void => {
       response.writeHead(status, { 'content-type': contentType });
       response.end(body);

@@ -11,7 +11,7 @@ import type { PrequentialTotals } from './stream-totals.js';
 export type RecordResult = 'learned' | 'dead_lettered' | 'unlabeled';
 export type Stage = 'score' | 'learn' | 'publish' | 'dead_letter' | 'commit';
 /** Outcome of a `POST /predict` request, as its HTTP status. */
-export type PredictStatus = '200' | '400' | '404' | '405' | '413' | '415' | '500' | '503';
+export type PredictStatus = '200' | '400' | '405' | '413' | '415' | '500';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

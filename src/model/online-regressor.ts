@@ -89,6 +89,11 @@ export class OnlineRegressor implements OnlineModel {
     };
   }
 
+  /** Whether the task has a head: it has been scored at least once. */
+  hasTask(task: string): boolean {
+    return this.network.heads.has(task);
+  }
+
   /** The task's target moments, created (empty: mean 0, std 1) on first sight. */
   targetMomentsOf(task: string): RunningMoments {
     let moments = this.targetMoments.get(task);
