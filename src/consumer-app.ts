@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CheckpointStore } from './checkpoint/checkpoint-store.js';
+import { DirectoryLock } from './checkpoint/directory-lock.js';
+import { prepareDirectory } from './checkpoint/prepare-directory.js';
+import { ConfigError } from './errors.js';
 import { validateLearningState, type LearningState } from './checkpoint/learning-state.js';
 import { deadLetterTopicOf, eventsTopicOf, predictionsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
 import { createGroupConsumer, createKafka } from './kafka/kafka-client.js';
@@ -71,6 +74,24 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   logger.info({ backend: backend.name, package: backend.source, skipped: backend.skipped }, 'tensorflow.js backend selected');
 
   const checkpointDir = join(config.checkpoint.dir, config.kafka.groupId, config.checkpoint.instanceId ?? '');
+  prepareDirectory(checkpointDir, 'checkpoint.dir');
+  const lock = DirectoryLock.acquire(checkpointDir);
+  try {
+    return await startLocked(config, logger, options, backend, checkpointDir, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function startLocked(
+  config: PipelineConfig,
+  logger: Logger,
+  options: ConsumerOptions,
+  backend: BackendChoice,
+  checkpointDir: string,
+  lock: DirectoryLock,
+): Promise<RunningConsumer> {
   const store = new CheckpointStore<LearningState>(checkpointDir, config.checkpoint.keep, (file, reason) =>
     logger.warn({ file, reason }, 'skipping an unreadable checkpoint; falling back to the previous one'),
   );
@@ -81,13 +102,9 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   const deadLetterTopic = deadLetterTopicOf(config.kafka);
   const eventsTopic = eventsTopicOf(config);
   const predictionsTopic = config.serving.publishPredictions ? predictionsTopicOf(config) : undefined;
-  await ensureTopics(kafka, [config.kafka.topic, deadLetterTopic, eventsTopic, ...(predictionsTopic ? [predictionsTopic] : [])], createdTopicPartitions);
-  const deadLetterMaxBytes = await topicMaxMessageBytes(kafka, deadLetterTopic);
-
   const consumer = createGroupConsumer(kafka, config.kafka);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
-  await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);
 
   // Drift events are informational: published in order, off the hot path; a failed send is logged, not fatal.
   let eventsPublished: Promise<unknown> = Promise.resolve();
@@ -118,6 +135,54 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   const metrics = new TangentMetrics(source.offsets, () => totals.prequential());
   metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
   if (restored) metrics.lastCheckpointAt = statSync(restored.file).mtimeMs;
+
+  const disconnect = (): Promise<unknown> => Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+  // The port is taken before anything connects to Kafka, so a port in use fails the start with its own cause.
+  let failed = false;
+  let server: Server;
+  try {
+    server = await startMetricsServer(
+      metrics.registry,
+      { live: () => !failed, ready: () => source.ready && !failed },
+      config.metrics.host,
+      config.metrics.port,
+      new Map([
+        [
+          '/predict',
+          predictRoute({
+            inputDim: session.spec.inputDim,
+            maxRequestBytes: config.serving.maxRequestBytes,
+            maxRequestRecords: config.serving.maxRequestRecords,
+            predict: (queries) =>
+              predictCurrent(
+                { featureMoments: session.featureMoments, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
+                queries,
+              ),
+            observe: (status, seconds) => {
+              metrics.predictRequests.inc({ status });
+              metrics.predictDuration.observe(seconds);
+            },
+          }),
+        ],
+      ]),
+    );
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      'metrics.port',
+      `cannot serve metrics on ${config.metrics.host}:${config.metrics.port}: ${code === 'EADDRINUSE' ? 'the port is in use by another process (EADDRINUSE)' : (cause as Error).message}`,
+    );
+  }
+  let deadLetterMaxBytes: number;
+  try {
+    await ensureTopics(kafka, [config.kafka.topic, deadLetterTopic, eventsTopic, ...(predictionsTopic ? [predictionsTopic] : [])], createdTopicPartitions);
+    deadLetterMaxBytes = await topicMaxMessageBytes(kafka, deadLetterTopic);
+    await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);
+  } catch (error) {
+    await disconnect();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
 
   /** Batches learned up to the newest stored checkpoint. */
   let storedBatches = restored?.state.position.batches ?? 0;
@@ -192,7 +257,6 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }, { observe: (batch) => totals.published(batch) }],
   });
 
-  let failed = false;
   const done = new Promise<void>((resolve, reject) => {
     source.records$.pipe(pipeline).subscribe({
       error: (error: unknown) => {
@@ -221,40 +285,6 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
     maxMillis: 15_000,
   });
 
-  const disconnect = (): Promise<unknown> => Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
-  let server: Server;
-  try {
-    server = await startMetricsServer(
-      metrics.registry,
-      { live: () => !failed, ready: () => source.ready && !failed },
-      config.metrics.host,
-      config.metrics.port,
-      new Map([
-        [
-          '/predict',
-          predictRoute({
-            inputDim: session.spec.inputDim,
-            maxRequestBytes: config.serving.maxRequestBytes,
-            maxRequestRecords: config.serving.maxRequestRecords,
-            predict: (queries) =>
-              predictCurrent(
-                { featureMoments: session.featureMoments, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
-                queries,
-              ),
-            observe: (status, seconds) => {
-              metrics.predictRequests.inc({ status });
-              metrics.predictDuration.observe(seconds);
-            },
-          }),
-        ],
-      ]),
-    );
-  } catch (cause) {
-    await source.drain();
-    await done.catch(() => undefined);
-    await disconnect();
-    throw new Error(`cannot serve metrics on ${config.metrics.host}:${config.metrics.port}: ${(cause as Error).message}`);
-  }
   const address = server.address();
   const metricsAddress = {
     host: config.metrics.host,
@@ -280,6 +310,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
       await disconnect();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       session.dispose();
+      lock.release();
       logger.info(
         {
           learned: totals.learned,

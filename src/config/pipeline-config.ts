@@ -50,7 +50,14 @@ export const kafkaSchema = z
     brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
     clientId: z.string().min(1).default('tangent'),
     topic: z.string().min(1).default('tangent.records'),
-    groupId: z.string().min(1).default('tangent'),
+    /** Also names the checkpoint directory `<checkpoint.dir>/<groupId>/`, so no path separators. */
+    groupId: z
+      .string()
+      .min(1)
+      .refine((g) => !/[/\\\0]/.test(g) && g !== '.' && g !== '..', {
+        message: 'must not contain "/", "\\" or NUL, nor be "." or "..": it names a directory under checkpoint.dir',
+      })
+      .default('tangent'),
     /** Where bad records go; defaults to `<topic>.dlq`. */
     deadLetterTopic: z.string().min(1).optional(),
     fromBeginning: z.boolean().default(true),
@@ -194,7 +201,21 @@ export const pipelineConfigSchema = z
     /** Seconds between the one-line progress summaries on stderr; 0 = off. */
     summaryIntervalSeconds: z.number().nonnegative().default(5),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    // With count-based batches only, a partial minibatch closes only when batch.size records have
+    // arrived; if the source is paused with it in flight above the low-water mark, nothing ever
+    // completes and the source never resumes.
+    if (config.batch.lingerMs === 0 && config.kafka.lowWaterMark < config.batch.size - 1) {
+      context.addIssue({
+        code: 'custom',
+        path: ['kafka', 'lowWaterMark'],
+        message:
+          `with batch.lingerMs 0 it must be at least batch.size − 1 (${config.batch.size - 1}), or the source can stay paused ` +
+          `for good with a partial batch in flight; raise it or give batch.lingerMs a value above 0`,
+      });
+    }
+  });
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
 export type KafkaConfig = PipelineConfig['kafka'];
