@@ -97,7 +97,12 @@ export class IncrementalGP {
   private readonly topVector: Float64Array;
   private readonly bottomVector: Float64Array;
   private count = 0;
+  // Sequence number of window slot 0: every point ever added gets the next one, so
+  // a kernel row computed against an earlier window can be matched column by column.
+  private firstSequence = 0;
+  private readonly scored: ScoredPoints;
   private refactorings = 0;
+  private reusedRows = 0;
   // Bumped on every change of the window or the jitter; derived caches remember the version they were built for.
   private version = 0;
   private alphaVersion = -1;
@@ -126,6 +131,7 @@ export class IncrementalGP {
     this.alpha = new Float64Array(window);
     this.topVector = new Float64Array(window);
     this.bottomVector = new Float64Array(window);
+    this.scored = { count: 0, cursor: 0, firstSequence: 0, windowSize: 0, x: new Float64Array(0), rows: new Float64Array(0), priors: new Float64Array(0) };
   }
 
   /** Number of points in the window, N ≤ W. */
@@ -136,6 +142,11 @@ export class IncrementalGP {
   /** The jitter s now on the diagonal: the configured noise, or more after a breakdown recovery. */
   get noise(): number {
     return this.cholesky.jitter;
+  }
+
+  /** Points added so far whose kernel row came (at least in part) from predict(): how often scoring's work was reused. */
+  get reusedKernelRows(): number {
+    return this.reusedRows;
   }
 
   /** Refactorisations from scratch so far: one per breakdown recovery plus explicit {@link refactor} calls. */
@@ -169,8 +180,7 @@ export class IncrementalGP {
     const slot = this.count;
     preparePointInto(this.spec, this.points, slot, x);
     this.targets[slot] = y;
-    for (let j = 0; j < slot; j++) this.kernelRow[j] = preparedKernel(this.spec, this.points, j, this.points, slot, this.kind);
-    const kappa = preparedKernel(this.spec, this.points, slot, this.points, slot, this.kind);
+    const kappa = this.newPointKernelRow(x, slot);
     this.priorVariances[slot] = kappa;
     const appended = sliding
       ? this.cholesky.replaceOldest(this.kernelRow, kappa)
@@ -207,7 +217,9 @@ export class IncrementalGP {
 
   /**
    * Posterior mean and latent variance at the rows of `X` (M × inputDim,
-   * row-major). With an empty window: mean 0, variance the prior.
+   * row-major). With an empty window: mean 0, variance the prior. The GP
+   * keeps the kernel rows of the last call's points: adding one of them
+   * afterwards (scored, then learned) reuses its row instead of recomputing it.
    *
    * @throws ModelError when `X.length` is not a multiple of `inputDim`
    */
@@ -219,17 +231,22 @@ export class IncrementalGP {
     const mean = new Float64Array(testCount);
     const variance = new Float64Array(testCount);
     const row = this.kernelRow;
+    const scored = this.retainScored(X, testCount);
     for (let t = 0; t < testCount; t++) {
+      const kept = scored.rows.subarray(t * this.window, t * this.window + n);
       let dot = 0;
       for (let j = 0; j < n; j++) {
-        row[j] = preparedKernel(this.spec, this.points, j, tests, t, this.kind);
-        dot += row[j] * this.alpha[j];
+        const k = preparedKernel(this.spec, this.points, j, tests, t, this.kind);
+        kept[j] = k;
+        dot += k * this.alpha[j];
       }
       mean[t] = dot;
-      this.cholesky.forwardSolve(row, row);
+      this.cholesky.forwardSolve(kept, row);
       let explained = 0;
       for (let j = 0; j < n; j++) explained += row[j] * row[j];
-      variance[t] = Math.max(preparedKernel(this.spec, tests, t, tests, t, this.kind) - explained, 0);
+      const prior = preparedKernel(this.spec, tests, t, tests, t, this.kind);
+      scored.priors[t] = prior;
+      variance[t] = Math.max(prior - explained, 0);
     }
     return { mean, variance };
   }
@@ -417,6 +434,60 @@ export class IncrementalGP {
     this.topVector.copyWithin(0, 1, n);
     this.bottomVector.copyWithin(0, 1, n);
     this.count = n - 1;
+    this.firstSequence++;
+  }
+
+  // Remembers the points predict() is about to score, and the window they are
+  // scored against, so that add() can reuse their kernel rows (see newPointKernelRow).
+  private retainScored(X: Float64Array, testCount: number): ScoredPoints {
+    const scored = this.scored;
+    if (scored.priors.length < testCount) {
+      const capacity = Math.max(testCount, 2 * scored.priors.length);
+      scored.x = new Float64Array(capacity * this.spec.inputDim);
+      scored.rows = new Float64Array(capacity * this.window);
+      scored.priors = new Float64Array(capacity);
+    }
+    scored.x.set(X.subarray(0, testCount * this.spec.inputDim));
+    scored.count = testCount;
+    scored.cursor = 0;
+    scored.firstSequence = this.firstSequence;
+    scored.windowSize = this.count;
+    return scored;
+  }
+
+  /**
+   * Fills kernelRow[0..slot) with the kernel between the window and the new
+   * point x (already prepared at `slot`) and returns its prior variance. When
+   * x was among the last points predict() scored (the prequential order:
+   * every point is scored just before it is learned), the entries against
+   * window points that were already there are copied from the scoring row
+   * (the same arithmetic, so bit for bit the same values) and only those
+   * against points added since are computed.
+   */
+  private newPointKernelRow(x: Float64Array, slot: number): number {
+    const scored = this.scored;
+    const dim = this.spec.inputDim;
+    let match = -1;
+    for (let t = scored.cursor; t < scored.count && match < 0; t++) {
+      let same = true;
+      for (let d = 0; d < dim && same; d++) same = scored.x[t * dim + d] === x[d];
+      if (same) match = t;
+    }
+    if (match < 0) {
+      for (let j = 0; j < slot; j++) this.kernelRow[j] = preparedKernel(this.spec, this.points, j, this.points, slot, this.kind);
+      return preparedKernel(this.spec, this.points, slot, this.points, slot, this.kind);
+    }
+    scored.cursor = match + 1;
+    this.reusedRows++;
+    const rowStart = match * this.window;
+    for (let j = 0; j < slot; j++) {
+      const column = this.firstSequence + j - scored.firstSequence;
+      this.kernelRow[j] =
+        column >= 0 && column < scored.windowSize
+          ? scored.rows[rowStart + column]
+          : preparedKernel(this.spec, this.points, j, this.points, slot, this.kind);
+    }
+    return scored.priors[match];
   }
 
   private refactorWithJitter(startJitter: number): void {
@@ -472,6 +543,20 @@ export class IncrementalGP {
     this.eigenProjections = projections;
     this.eigenVersion = this.version;
   }
+}
+
+// The points of the last predict() call with their kernel rows against the
+// window of that moment (window sequence numbers firstSequence ..
+// firstSequence + windowSize − 1), one row of `window` entries per point.
+interface ScoredPoints {
+  count: number;
+  // First scored point add() has not matched yet; points are learned in the order they were scored.
+  cursor: number;
+  firstSequence: number;
+  windowSize: number;
+  x: Float64Array;
+  rows: Float64Array;
+  priors: Float64Array;
 }
 
 function iterationOptions(options: EigenIterationOptions): Required<EigenIterationOptions> {

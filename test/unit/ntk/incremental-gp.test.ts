@@ -87,6 +87,45 @@ describe('IncrementalGP predictions', () => {
   });
 });
 
+describe('kernel rows reused from scoring', () => {
+  it('scoring a batch, then learning it, gives bit-identical predictions to learning without scoring', () => {
+    const random = seededRandom(23);
+    const stream = randomStream(random, 70);
+    const tests = randomMatrix(random, 6, 3);
+    const scoredFirst = new IncrementalGP({ spec: RELU, window: 20, noise: 1e-3 });
+    const plain = new IncrementalGP({ spec: RELU, window: 20, noise: 1e-3 });
+    let learned = 0;
+    // Batches of 7 slide the window past scoring-time points and past this batch's own earlier points.
+    for (let first = 0; first < stream.y.length; first += 7) {
+      const last = Math.min(first + 7, stream.y.length);
+      // An unlabeled point scored in the middle of the batch is skipped when matching.
+      const batch = new Float64Array([...rowsOf(stream.X, 3, first, first + 3), ...tests.subarray(0, 3), ...rowsOf(stream.X, 3, first + 3, last)]);
+      scoredFirst.predict(batch);
+      feed(scoredFirst, stream, first, last);
+      feed(plain, stream, first, last);
+      learned += last - first;
+    }
+    expect(scoredFirst.reusedKernelRows).toBe(learned);
+    expect(plain.reusedKernelRows).toBe(0);
+    const a = scoredFirst.predict(tests);
+    const b = plain.predict(tests);
+    expect(Array.from(a.mean)).toEqual(Array.from(b.mean));
+    expect(Array.from(a.variance)).toEqual(Array.from(b.variance));
+  });
+
+  it('a point that was not scored is computed afresh', () => {
+    const random = seededRandom(5);
+    const stream = randomStream(random, 12);
+    const gp = new IncrementalGP({ spec: RELU, window: 8, noise: 1e-3 });
+    feed(gp, stream, 0, 8);
+    gp.predict(rowsOf(stream.X, 3, 9, 10));
+    feed(gp, stream, 8, 9);
+    expect(gp.reusedKernelRows).toBe(0);
+    feed(gp, stream, 9, 10);
+    expect(gp.reusedKernelRows).toBe(1);
+  });
+});
+
 describe('finite-time predictions', () => {
   const random = seededRandom(23);
   const stream = randomStream(random, 14);
