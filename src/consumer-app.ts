@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CheckpointStore } from './checkpoint/checkpoint-store.js';
@@ -8,7 +7,7 @@ import { DirectoryLock } from './checkpoint/directory-lock.js';
 import { prepareDirectory } from './checkpoint/prepare-directory.js';
 import { ConfigError } from './errors.js';
 import { validateLearningState, type LearningState } from './checkpoint/learning-state.js';
-import { deadLetterTopicOf, eventsTopicOf, predictionsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
+import { checkpointDirectoryOf, deadLetterTopicOf, eventsTopicOf, predictionsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
 import { createGroupConsumer, createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
@@ -73,7 +72,7 @@ export async function startConsumer(config: PipelineConfig, logger: Logger, opti
   const backend = await selectBackend(config.model.backend);
   logger.info({ backend: backend.name, package: backend.source, skipped: backend.skipped }, 'tensorflow.js backend selected');
 
-  const checkpointDir = join(config.checkpoint.dir, config.kafka.groupId, config.checkpoint.instanceId ?? '');
+  const checkpointDir = checkpointDirectoryOf(config);
   prepareDirectory(checkpointDir, 'checkpoint.dir');
   const lock = DirectoryLock.acquire(checkpointDir);
   try {

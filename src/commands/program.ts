@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { addConfigCommand } from './config.js';
 import { addDemoCommand } from './demo.js';
 import { addDoctorCommand } from './doctor.js';
+import { addExportCommand } from './export.js';
 import { addKernelCommand } from './kernel.js';
 import { addPretrainCommand } from './pretrain.js';
 import { addProduceCommand } from './produce.js';
@@ -38,6 +39,7 @@ Environment: KAFKA_BROKERS, TANGENT_TOPIC, TANGENT_GROUP_ID, TANGENT_METRICS_POR
   addDemoCommand(program);
   addProduceCommand(program);
   addPretrainCommand(program);
+  addExportCommand(program);
   addKernelCommand(program);
   addDoctorCommand(program);
   addConfigCommand(program);

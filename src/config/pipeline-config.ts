@@ -225,6 +225,11 @@ export function eventsTopicOf(config: PipelineConfig): string {
   return config.drift.eventsTopic ?? `${config.kafka.topic}.events`;
 }
 
+/** Where this member's checkpoints live: `<dir>/<groupId>/[<instanceId>/]`. */
+export function checkpointDirectoryOf(config: PipelineConfig): string {
+  return [config.checkpoint.dir, config.kafka.groupId, config.checkpoint.instanceId].filter((part) => part !== undefined).join('/');
+}
+
 export function predictionsTopicOf(config: PipelineConfig): string {
   return config.serving.predictionsTopic ?? `${config.kafka.topic}.predictions`;
 }

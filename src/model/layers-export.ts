@@ -1,0 +1,152 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ModelError } from '../errors.js';
+import { decodeFloat32 } from '../math/float-codec.js';
+import type { ArchitectureSpec } from './architecture-spec.js';
+import { RunningMoments, type RunningMomentsState } from './running-moments.js';
+import type { LayerState } from './trunk-heads-network.js';
+
+/**
+ * tangent's network as standard TensorFlow.js LayersModels: plain Dense
+ * layers that `tf.loadLayersModel` reads in Node and in the browser, with
+ * nothing of tangent needed to use them.
+ *
+ * Everything tangent does around the weights is folded into them, in float64
+ * and rounded once to float32:
+ * - NTK parameterisation: `(σ_w/√fan_in)·W` and `σ_b·b` become the weights;
+ * - input standardisation `(x − μ)/σ`: into the first layer,
+ *   `W₁ ← W₁/σ` (row-wise), `b₁ ← b₁ − (μ/σ)·W₁`;
+ * - target de-standardisation `m + s·out`: into the read-out, `W ← s·W`, `b ← s·b + m`.
+ * So a model takes the raw features `x` and returns y in the task's own units.
+ */
+export interface ExportSource {
+  readonly spec: ArchitectureSpec;
+  readonly trunk: readonly LayerState[];
+  readonly head: readonly LayerState[];
+  readonly featureMoments: RunningMomentsState;
+  readonly targetMoments: RunningMomentsState;
+}
+
+interface FoldedLayer {
+  readonly weight: Float64Array;
+  readonly bias: Float64Array;
+  readonly fanIn: number;
+  readonly width: number;
+}
+
+function ntkLayer(state: LayerState, fanIn: number, spec: ArchitectureSpec, where: string): FoldedLayer {
+  const weight = decodeFloat32(state.weight);
+  const bias = decodeFloat32(state.bias);
+  const width = bias.length;
+  if (weight.length !== fanIn * width) throw new ModelError(`${where}: ${weight.length} weights, expected ${fanIn}×${width}`);
+  const weightScale = Math.sqrt(spec.sigmaW2 / fanIn);
+  const biasScale = Math.sqrt(spec.sigmaB2);
+  return {
+    weight: Float64Array.from(weight, (w) => w * weightScale),
+    bias: Float64Array.from(bias, (b) => b * biasScale),
+    fanIn,
+    width,
+  };
+}
+
+/** The folded Dense layers of one task's network: trunk then head, weights [fanIn, width] row-major. */
+export function foldedLayers(source: ExportSource): FoldedLayer[] {
+  const { spec } = source;
+  if (spec.activation !== 'relu') {
+    throw new ModelError(`export needs model.activation relu: TensorFlow.js layers have no built-in "${spec.activation}" activation`);
+  }
+  let fanIn = spec.inputDim;
+  const layers = [...source.trunk.map((l, i) => ({ l, where: `trunk layer ${i}` })), ...source.head.map((l, i) => ({ l, where: `head layer ${i}` }))].map(
+    ({ l, where }) => {
+      const layer = ntkLayer(l, fanIn, spec, where);
+      fanIn = layer.width;
+      return layer;
+    },
+  );
+  if (layers.length === 0 || layers[layers.length - 1]!.width !== 1) throw new ModelError('a task network must end in a one-unit read-out');
+
+  const features = RunningMoments.fromJSON(source.featureMoments);
+  const first = layers[0]!;
+  for (let i = 0; i < first.fanIn; i++) {
+    const std = features.standardDeviation(i);
+    const mean = features.mean[i]!;
+    for (let j = 0; j < first.width; j++) {
+      const w = first.weight[i * first.width + j]! / std;
+      first.weight[i * first.width + j] = w;
+      first.bias[j]! -= mean * w;
+    }
+  }
+  const target = RunningMoments.fromJSON(source.targetMoments);
+  const last = layers[layers.length - 1]!;
+  const scale = target.standardDeviation(0);
+  for (let i = 0; i < last.weight.length; i++) last.weight[i]! *= scale;
+  last.bias[0] = last.bias[0]! * scale + target.mean[0]!;
+  return layers;
+}
+
+/** One task's network as a tf.Sequential of Dense layers (the caller disposes it). */
+export function taskLayersModel(source: ExportSource): tf.Sequential {
+  const layers = foldedLayers(source);
+  const model = tf.sequential();
+  layers.forEach((layer, i) => {
+    const last = i === layers.length - 1;
+    model.add(
+      tf.layers.dense({
+        units: layer.width,
+        activation: last ? 'linear' : 'relu',
+        useBias: true,
+        name: `${i < source.trunk.length ? 'trunk' : 'head'}_${i < source.trunk.length ? i : i - source.trunk.length}`,
+        ...(i === 0 ? { inputShape: [source.spec.inputDim] } : {}),
+      }),
+    );
+  });
+  tf.tidy(() => {
+    model.layers.forEach((dense, i) => {
+      const layer = layers[i]!;
+      dense.setWeights([tf.tensor2d(Float32Array.from(layer.weight), [layer.fanIn, layer.width]), tf.tensor1d(Float32Array.from(layer.bias))]);
+    });
+  });
+  return model;
+}
+
+/** What `tangent export` writes beside the models: which directory holds which task, and what they were made from. */
+export interface ExportIndex {
+  readonly format: 'tangent-export';
+  readonly version: 1;
+  /** Minibatches the exported model had learned. */
+  readonly modelVersion: number;
+  readonly inputDim: number;
+  readonly tasks: { readonly task: string; readonly path: string }[];
+  readonly exportedFrom: string;
+}
+
+/** A directory name for a task id: readable when it can be, always unique and safe. */
+export function taskDirectory(task: string): string {
+  return encodeURIComponent(task).replace(/^\.+/, (dots) => '%2E'.repeat(dots.length));
+}
+
+/**
+ * Saves a LayersModel as model.json + weights.bin in `dir` (the files
+ * `tf.loadLayersModel` reads), without a file:// handler, so it works on
+ * every backend.
+ */
+export async function saveLayersModel(model: tf.LayersModel, dir: string, metadata: Record<string, unknown>): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = artifacts.weightData instanceof ArrayBuffer ? artifacts.weightData : tf.io.concatenateArrayBuffers(artifacts.weightData ?? []);
+      writeFileSync(join(dir, 'weights.bin'), Buffer.from(weights));
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers} (tangent export)`,
+        convertedBy: null,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+        userDefinedMetadata: { tangent: metadata as {} },
+      };
+      writeFileSync(join(dir, 'model.json'), `${JSON.stringify(modelJson)}\n`);
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+}
