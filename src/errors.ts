@@ -12,13 +12,35 @@ export class TangentError extends Error {
   }
 }
 
-/** A pipeline configuration that cannot run; `field` names the offending path. */
+/** One bad field of a pipeline configuration. */
+export interface ConfigIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+/**
+ * A pipeline configuration that cannot run; `field` names the (first)
+ * offending path, `issues` lists every bad field, one line each in `message`.
+ */
 export class ConfigError extends TangentError {
+  readonly issues: readonly ConfigIssue[];
+
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(`config field "${field}": ${message}`);
+    this.issues = [{ field, message }];
+  }
+
+  /** All the bad fields at once (at least one). */
+  static of(issues: readonly ConfigIssue[]): ConfigError {
+    const [first, ...rest] = issues;
+    const error = new ConfigError(first!.field, first!.message);
+    if (rest.length === 0) return error;
+    error.message = issues.map((issue) => `config field "${issue.field}": ${issue.message}`).join('\n');
+    (error as { issues: readonly ConfigIssue[] }).issues = issues;
+    return error;
   }
 }
 

@@ -1,15 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { loadPipelineConfig } from '../config/load-pipeline-config.js';
-import { pipelineConfigSchema } from '../config/pipeline-config.js';
-
-/** The pipeline file's JSON Schema (draft 2020-12), for editors and CI validation. */
-export function pipelineJsonSchema(): Record<string, unknown> {
-  return {
-    ...z.toJSONSchema(pipelineConfigSchema, { io: 'input', unrepresentable: 'any' }),
-    title: 'tangent pipeline',
-  };
-}
+import { loadPipelineConfig, pipelineJsonSchema } from '../config/load-pipeline-config.js';
 
 /** Adds `tangent config schema` and `tangent config check`. */
 export function addConfigCommand(program: Command): void {
@@ -18,7 +8,7 @@ export function addConfigCommand(program: Command): void {
     .command('schema')
     .description('print the JSON Schema of the pipeline file (for editors: yaml-language-server, VS Code)')
     .action(() => {
-      process.stdout.write(`${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...pipelineJsonSchema, title: 'tangent pipeline' }, null, 2)}\n`);
     });
   config
     .command('check')

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { distance } from 'fastest-levenshtein';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { createDetector } from '../drift/create-detector.js';
 import type { DetectorConfig } from '../drift/drift-detector.js';
-import { ConfigError } from '../errors.js';
-import { pipelineConfigSchema, type PipelineConfig } from './pipeline-config.js';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { detectorSchema, pipelineConfigSchema, type PipelineConfig } from './pipeline-config.js';
 
 /**
  * Environment variables that override the file, for deployments that keep one
@@ -19,6 +20,9 @@ export const envOverrides = {
   TANGENT_BACKEND: 'model.backend',
   TANGENT_INSTANCE_ID: 'checkpoint.instanceId',
 } as const;
+
+/** The schema as JSON Schema (the input side: what a file may hold), for `tangent config schema` and suggestions. */
+export const pipelineJsonSchema = z.toJSONSchema(pipelineConfigSchema, { io: 'input', unrepresentable: 'any' });
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -43,12 +47,56 @@ function envValue(name: keyof typeof envOverrides, raw: string): unknown {
   return raw;
 }
 
-function firstIssue(error: z.ZodError): ConfigError {
-  const issue = error.issues[0]!;
-  const path = issue.path.map(String);
-  // zod reports an unknown key on its parent; naming the key itself is what helps.
-  if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
-  return new ConfigError(path.join('.') || '(root)', issue.message);
+/** Every zod issue as a field and a message; an unknown key is named itself, not its parent. */
+function issuesOf(error: z.ZodError): ConfigIssue[] {
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: `unknown field${suggestion(key, issue)}` }));
+    }
+    return [{ field: path.join('.') || '(root)', message: issue.message }];
+  });
+}
+
+/** ", did you mean x?" when an unknown key is one edit or a transposition away from a known one. */
+function suggestion(key: string, issue: z.core.$ZodIssueUnrecognizedKeys): string {
+  const known = knownKeysAt(issue.path.map(String));
+  const close = known.find((name) => distance(name, key) <= 2);
+  return close === undefined ? '' : ` (did you mean "${close}"?)`;
+}
+
+function knownKeysAt(path: readonly string[]): string[] {
+  let shape: z.core.JSONSchema.BaseSchema | undefined = pipelineJsonSchema;
+  for (const key of path) {
+    if (shape === undefined) return [];
+    if (/^\d+$/.test(key)) {
+      const items: z.core.JSONSchema.BaseSchema | undefined = shape.items as z.core.JSONSchema.BaseSchema | undefined;
+      shape = items;
+      continue;
+    }
+    shape = shape.properties?.[key] as z.core.JSONSchema.BaseSchema | undefined;
+  }
+  if (shape === undefined) return [];
+  const variants = (shape.oneOf ?? shape.anyOf ?? [shape]) as z.core.JSONSchema.BaseSchema[];
+  return variants.flatMap((variant) => Object.keys(variant.properties ?? {}));
+}
+
+/** Parameter ranges are each detector's own checks; run them on every detector whose shape is valid. */
+function detectorRangeIssues(document: Record<string, unknown>): ConfigIssue[] {
+  const detectors = (document.drift as { detectors?: unknown } | undefined)?.detectors;
+  if (!Array.isArray(detectors)) return [];
+  return detectors.flatMap((raw: unknown, i) => {
+    const detector = detectorSchema.safeParse(raw);
+    if (!detector.success) return [];
+    try {
+      createDetector(detector.data as DetectorConfig);
+      return [];
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const field = `drift.detectors.${i}.${error.field.replace(`${detector.data.kind}.`, '')}`;
+      return [{ field, message: error.message.replace(/^config field "[^"]*": /, '') }];
+    }
+  });
 }
 
 /** Validates an already-parsed document plus env overrides; throws ConfigError naming the field. */
@@ -57,20 +105,21 @@ export function parsePipelineConfig(document: unknown, env: Env = {}): PipelineC
     throw new ConfigError('(root)', 'the pipeline file must hold a mapping');
   }
   const merged: Record<string, unknown> = structuredClone((document ?? {}) as Record<string, unknown>);
+  const issues: ConfigIssue[] = [];
   for (const [name, path] of Object.entries(envOverrides) as [keyof typeof envOverrides, string][]) {
     const raw = env[name];
-    if (raw !== undefined && raw !== '') setPath(merged, path, envValue(name, raw));
-  }
-  const result = pipelineConfigSchema.safeParse(merged);
-  if (!result.success) throw firstIssue(result.error);
-  result.data.drift.detectors.forEach((detector, i) => {
+    if (raw === undefined || raw === '') continue;
     try {
-      createDetector(detector as DetectorConfig);
+      setPath(merged, path, envValue(name, raw));
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      throw new ConfigError(`drift.detectors.${i}.${error.field.replace(`${detector.kind}.`, '')}`, error.message.replace(/^config field "[^"]*": /, ''));
+      issues.push(...error.issues);
     }
-  });
+  }
+  const result = pipelineConfigSchema.safeParse(merged);
+  if (!result.success) issues.push(...issuesOf(result.error));
+  issues.push(...detectorRangeIssues(merged));
+  if (issues.length > 0 || !result.success) throw ConfigError.of(issues);
   return result.data;
 }
 

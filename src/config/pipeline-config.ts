@@ -119,10 +119,38 @@ export const ntkGpSchema = z
   })
   .strict();
 
-const detectorSchema = z
-  .object({ kind: z.enum(['adwin', 'page-hinkley', 'kswin']) })
-  // Parameters beyond `kind` are checked by the detector itself (createDetector), field by field.
-  .catchall(z.union([z.number(), z.string()]));
+/** Each detector's parameters, all optional (River's defaults); ranges are checked by the detector itself. */
+export const detectorSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('adwin'),
+      delta: z.number().optional(),
+      clock: z.number().optional(),
+      maxBuckets: z.number().optional(),
+      minWindowLength: z.number().optional(),
+      gracePeriod: z.number().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('page-hinkley'),
+      minInstances: z.number().optional(),
+      delta: z.number().optional(),
+      threshold: z.number().optional(),
+      alpha: z.number().optional(),
+      mode: z.enum(['up', 'down', 'both']).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('kswin'),
+      alpha: z.number().optional(),
+      windowSize: z.number().optional(),
+      statSize: z.number().optional(),
+      seed: z.number().optional(),
+    })
+    .strict(),
+]);
 
 export const driftSchema = z
   .object({

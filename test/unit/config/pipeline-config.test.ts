@@ -53,6 +53,37 @@ describe('pipeline config', () => {
     expect(fieldOf(() => parsePipelineConfig(document))).toBe(field);
   });
 
+  it('reports every bad field at once, detector parameters included', () => {
+    let error: unknown;
+    try {
+      parsePipelineConfig(
+        {
+          kafka: { topik: 'typo' },
+          model: { activation: 'sigmoid' },
+          batch: { size: -3 },
+          drift: { detectors: [{ kind: 'adwin', dleta: 0.002 }, { kind: 'page-hinkley', threshold: -1 }] },
+        },
+        { TANGENT_METRICS_PORT: 'eighty' },
+      );
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues;
+    expect(issues.map((i) => i.field).sort()).toEqual(
+      ['batch.size', 'drift.detectors.0.dleta', 'drift.detectors.1.threshold', 'kafka.topik', 'metrics.port', 'model.activation'].sort(),
+    );
+    expect(issues.find((i) => i.field === 'drift.detectors.0.dleta')!.message).toBe('unknown field (did you mean "delta"?)');
+    expect((error as Error).message.split('\n')).toHaveLength(6);
+  });
+
+  it('keeps detector parameters strict per kind', () => {
+    expect(fieldOf(() => parsePipelineConfig({ drift: { detectors: [{ kind: 'kswin', delta: 0.1 }] } }))).toBe('drift.detectors.0.delta');
+    expect(fieldOf(() => parsePipelineConfig({ drift: { detectors: [{ kind: 'adwin', delta: 'small' }] } }))).toBe('drift.detectors.0.delta');
+    const config = parsePipelineConfig({ drift: { detectors: [{ kind: 'page-hinkley', threshold: 25, mode: 'up' }, { kind: 'kswin', alpha: 0.001 }] } });
+    expect(config.drift.detectors).toEqual([{ kind: 'page-hinkley', threshold: 25, mode: 'up' }, { kind: 'kswin', alpha: 0.001 }]);
+  });
+
   it('names a bad environment override by its field', () => {
     expect(fieldOf(() => parsePipelineConfig({}, { TANGENT_METRICS_PORT: 'eighty' }))).toBe('metrics.port');
   });
