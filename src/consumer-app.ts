@@ -8,16 +8,18 @@ import { prepareDirectory } from './checkpoint/prepare-directory.js';
 import { ConfigError } from './errors.js';
 import { validateLearningState, type LearningState } from './checkpoint/learning-state.js';
 import { checkpointDirectoryOf, deadLetterTopicOf, eventsTopicOf, predictionsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
-import { createGroupConsumer, createKafka } from './kafka/kafka-client.js';
+import { connectWithin, createGroupConsumer, createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
 import { predictionsPublisher } from './kafka/predictions-publisher.js';
 import { FlushableScheduler, RebalanceHandover } from './kafka/rebalance-handover.js';
-import { ensureTopics, topicMaxMessageBytes } from './kafka/topics.js';
+import { prepareTopics, topicMaxMessageBytes } from './kafka/topics.js';
 import { LearningSession, specOf } from './learning-session.js';
 import { MetricsObserver } from './metrics/metrics-observer.js';
-import { startMetricsServer } from './metrics/metrics-server.js';
+import { startLivePage } from './metrics/live-page.js';
+import { startMetricsServer, type Route } from './metrics/metrics-server.js';
 import { TangentMetrics } from './metrics/metrics.js';
+import { tangentVersion } from './version.js';
 import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
 import { ProgressLine } from './metrics/progress-line.js';
 import { predictRoute } from './serving/predict-route.js';
@@ -97,6 +99,39 @@ async function startLocked(
   const restored = store.loadLatest(validateLearningState(specOf(config)));
   if (restored) logger.info({ file: restored.file, position: restored.state.position.offsets }, 'restored learning state from checkpoint');
 
+  // The port is taken before anything connects to Kafka, so a port in use fails the start with its own cause;
+  // served before Kafka is reached: /healthz answers while the brokers are tried, /readyz only once partitions are assigned.
+  let assigned: KafkaSource | undefined;
+  let failed = false;
+  const totals = new StreamTotals();
+  const metrics = new TangentMetrics({ lag: () => assigned?.offsets.lag() ?? [] }, () => totals.prequential());
+  metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
+  metrics.buildInfo.set({ version: tangentVersion, backend: backend.name }, 1);
+  const livePage = startLivePage(metrics.registry);
+  // POST /predict joins once the model exists (below).
+  const routes: Route[] = [...livePage.routes];
+  let server: Server;
+  try {
+    server = await startMetricsServer(
+      metrics.registry,
+      { live: () => !failed, ready: () => assigned !== undefined && assigned.ready && !failed },
+      config.metrics.host,
+      config.metrics.port,
+      routes,
+    );
+  } catch (cause) {
+    livePage.stop();
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      'metrics.port',
+      `cannot serve metrics on ${config.metrics.host}:${config.metrics.port}: ${code === 'EADDRINUSE' ? 'the port is in use by another process (EADDRINUSE)' : (cause as Error).message}`,
+    );
+  }
+  const closeServer = (): Promise<void> => {
+    livePage.stop();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+
   const kafka = createKafka(config.kafka, logger);
   const deadLetterTopic = deadLetterTopicOf(config.kafka);
   const eventsTopic = eventsTopicOf(config);
@@ -104,6 +139,22 @@ async function startLocked(
   const consumer = createGroupConsumer(kafka, config.kafka);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
+  let deadLetterMaxBytes: number;
+  try {
+    const probe = await connectWithin(config.kafka, logger, config.kafka.connectTimeoutMs);
+    try {
+      const outputs = [deadLetterTopic, eventsTopic, ...(predictionsTopic ? [predictionsTopic] : [])];
+      await prepareTopics(probe, { input: config.kafka.topic, createInput: config.kafka.createTopics, outputs, partitions: createdTopicPartitions }, config.kafka.brokers);
+    } finally {
+      await probe.disconnect();
+    }
+    deadLetterMaxBytes = await topicMaxMessageBytes(kafka, deadLetterTopic);
+    await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);
+  } catch (error) {
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+    await closeServer();
+    throw error;
+  }
 
   // Drift events are informational: published in order, off the hot path; a failed send is logged, not fatal.
   let eventsPublished: Promise<unknown> = Promise.resolve();
@@ -130,58 +181,8 @@ async function startLocked(
       metrics.inFlight.set(inFlight);
     },
   );
-  const totals = new StreamTotals();
-  const metrics = new TangentMetrics(source.offsets, () => totals.prequential());
-  metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
+  assigned = source;
   if (restored) metrics.lastCheckpointAt = statSync(restored.file).mtimeMs;
-
-  const disconnect = (): Promise<unknown> => Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
-  // The port is taken before anything connects to Kafka, so a port in use fails the start with its own cause.
-  let failed = false;
-  let server: Server;
-  try {
-    server = await startMetricsServer(
-      metrics.registry,
-      { live: () => !failed, ready: () => source.ready && !failed },
-      config.metrics.host,
-      config.metrics.port,
-      new Map([
-        [
-          '/predict',
-          predictRoute({
-            inputDim: session.spec.inputDim,
-            maxRequestBytes: config.serving.maxRequestBytes,
-            maxRequestRecords: config.serving.maxRequestRecords,
-            predict: (queries) =>
-              predictCurrent(
-                { featureMoments: session.featureMoments, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
-                queries,
-              ),
-            observe: (status, seconds) => {
-              metrics.predictRequests.inc({ status });
-              metrics.predictDuration.observe(seconds);
-            },
-          }),
-        ],
-      ]),
-    );
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      'metrics.port',
-      `cannot serve metrics on ${config.metrics.host}:${config.metrics.port}: ${code === 'EADDRINUSE' ? 'the port is in use by another process (EADDRINUSE)' : (cause as Error).message}`,
-    );
-  }
-  let deadLetterMaxBytes: number;
-  try {
-    await ensureTopics(kafka, [config.kafka.topic, deadLetterTopic, eventsTopic, ...(predictionsTopic ? [predictionsTopic] : [])], createdTopicPartitions);
-    deadLetterMaxBytes = await topicMaxMessageBytes(kafka, deadLetterTopic);
-    await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);
-  } catch (error) {
-    await disconnect();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    throw error;
-  }
 
   /** Batches learned up to the newest stored checkpoint. */
   let storedBatches = restored?.state.position.batches ?? 0;
@@ -284,6 +285,25 @@ async function startLocked(
     maxMillis: 15_000,
   });
 
+  const disconnect = (): Promise<unknown> => Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+  routes.push({
+    method: '*',
+    path: '/predict',
+    handle: predictRoute({
+      inputDim: session.spec.inputDim,
+      maxRequestBytes: config.serving.maxRequestBytes,
+      maxRequestRecords: config.serving.maxRequestRecords,
+      predict: (queries) =>
+        predictCurrent(
+          { featureMoments: session.featureMoments, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
+          queries,
+        ),
+      observe: (status, seconds) => {
+        metrics.predictRequests.inc({ status });
+        metrics.predictDuration.observe(seconds);
+      },
+    }),
+  });
   const address = server.address();
   const metricsAddress = {
     host: config.metrics.host,
@@ -307,7 +327,7 @@ async function startLocked(
       }
       await eventsPublished;
       await disconnect();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer();
       session.dispose();
       lock.release();
       logger.info(

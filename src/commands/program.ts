@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { addConfigCommand } from './config.js';
 import { addDemoCommand } from './demo.js';
@@ -8,21 +7,16 @@ import { addKernelCommand } from './kernel.js';
 import { addPretrainCommand } from './pretrain.js';
 import { addProduceCommand } from './produce.js';
 import { addRunCommand } from './run.js';
+import { tangentVersion } from '../version.js';
 
 /** Exit codes, documented in `tangent --help` and the README. */
 export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
-
-function packageVersion(): string {
-  // src/commands/ and dist/commands/ both sit two levels below package.json.
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
-}
 
 /** The whole command line: every command, its options and help. */
 export function buildProgram(): Command {
   const program = new Command('tangent')
     .description('A Kafka stream consumer that learns online, with an NTK-GP baseline, drift detection and Prometheus metrics.')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(tangentVersion, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .showSuggestionAfterError()
     .exitOverride()

@@ -30,9 +30,16 @@ export async function runCommand(config: PipelineConfig, logger: Logger): Promis
   return superviseConsumer(consumer, config.summaryIntervalSeconds, logger);
 }
 
+/** A host as a browser needs it in a URL: a wildcard bind is reached as localhost. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export async function superviseConsumer(consumer: RunningConsumer, summaryIntervalSeconds: number, logger: Logger): Promise<number> {
   process.stderr.write(
-    `tangent: learning on backend ${consumer.backend.name} · metrics on http://${consumer.metricsAddress.host}:${consumer.metricsAddress.port}/metrics · Ctrl-C stops\n`,
+    `tangent: learning on backend ${consumer.backend.name} · live page http://${urlHost(consumer.metricsAddress.host)}:${consumer.metricsAddress.port}/ · ` +
+      `metrics /metrics · Ctrl-C stops\n`,
   );
   const summary =
     summaryIntervalSeconds > 0

@@ -66,6 +66,10 @@ export const kafkaSchema = z
     lowWaterMark: positiveInt.default(5_000),
     maxWaitTimeMs: positiveInt.default(100),
     sessionTimeoutMs: positiveInt.default(30_000),
+    /** At start, give up reaching the brokers after this long (with a readable error naming them). */
+    connectTimeoutMs: positiveInt.default(15_000),
+    /** Create the input topic when it is missing; off by default so a typo in `topic` fails at start. */
+    createTopics: z.boolean().default(false),
     /** Records larger than this are dead-lettered with reason `too_large`. */
     maxRecordBytes: positiveInt.default(64 * 1024),
     sasl: saslSchema.optional(),

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
-import { Kafka, logLevel, type Consumer, type KafkaConfig as KafkaJsConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig as KafkaJsConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config/pipeline-config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, KafkaError } from '../errors.js';
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -13,6 +14,34 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+// kafkajs' own table of protocol errors and whether it retries them (not part of its typed API).
+const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+  errorCodes: readonly { message: string; retriable: boolean }[];
+};
+const retriableProtocolMessages = errorCodes.filter((e) => e.retriable).map((e) => e.message);
+
+/**
+ * kafkajs logs every attempt it will retry at error level: a coordinator still
+ * loading on a fresh broker, a connection refused while the broker starts. Those
+ * are expected and go to info; what tangent cannot recover from surfaces as its
+ * own error (the connect deadline, a pipeline failure).
+ */
+export function kafkaLogLevel(
+  level: number,
+  entry: { message: string; error?: unknown; retryCount?: unknown; retryTime?: unknown },
+): 'error' | 'warn' | 'info' | 'debug' {
+  const name = levelNames[level] ?? 'info';
+  if (name !== 'error' && name !== 'warn') return name;
+  const retrying = entry.retryCount !== undefined || entry.retryTime !== undefined;
+  const transient =
+    retrying ||
+    entry.message.startsWith('Restarting the consumer') ||
+    entry.message.startsWith('Connection error: ') ||
+    entry.message === 'Connection timeout' ||
+    retriableProtocolMessages.some((m) => entry.message.includes(m) || (typeof entry.error === 'string' && entry.error.includes(m)));
+  return transient ? 'info' : name;
+}
 
 /** What createKafka needs: where, who, and (optionally) how to authenticate. */
 export type KafkaClientSettings = Pick<KafkaConfig, 'brokers' | 'clientId'> & Partial<Pick<KafkaConfig, 'sasl' | 'ssl'>>;
@@ -69,7 +98,7 @@ export function kafkaClientConfig(config: KafkaClientSettings, logger: Logger, e
       () =>
       ({ level, log }: LogEntry) => {
         const { message, ...extra } = log;
-        kafkaLogger[levelNames[level] ?? 'info'](extra, message);
+        kafkaLogger[kafkaLogLevel(level, log)](extra, message);
       },
   };
 }
@@ -91,4 +120,33 @@ export function createGroupConsumer(
     maxWaitTimeInMs: config.maxWaitTimeMs,
     allowAutoTopicCreation: false,
   });
+}
+
+/**
+ * Connects an admin client, trying again until `timeoutMs` has passed; then a
+ * KafkaError naming the brokers and the last cause. The caller disconnects it.
+ */
+export async function connectWithin(config: KafkaClientSettings, logger: Logger, timeoutMs: number, env: Env = process.env): Promise<Admin> {
+  // A client without kafkajs' own retries (about a minute): this loop owns the deadline.
+  const kafka = new Kafka({ ...kafkaClientConfig(config, logger, env), retry: { retries: 0 } });
+  const deadline = Date.now() + timeoutMs;
+  let pauseMs = 250;
+  for (;;) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      return admin;
+    } catch (error) {
+      await admin.disconnect().catch(() => undefined);
+      if (Date.now() + pauseMs >= deadline) {
+        throw new KafkaError(
+          `cannot reach the Kafka brokers ${config.brokers.join(', ')} within ${Math.round(timeoutMs / 1000)} s (kafka.connectTimeoutMs): ${(error as Error).message}`,
+          {},
+          { retriable: true, cause: error },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      pauseMs = Math.min(pauseMs * 2, 2000);
+    }
+  }
 }

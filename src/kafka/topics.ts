@@ -1,5 +1,5 @@
-import kafkajs, { type Kafka } from 'kafkajs';
-import { KafkaError } from '../errors.js';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
+import { ConfigError, KafkaError } from '../errors.js';
 
 /** Creates the topics that are missing; existing topics are left as they are. */
 export async function ensureTopics(kafka: Kafka, topics: readonly string[], partitions: number): Promise<void> {
@@ -44,4 +44,41 @@ export async function topicMaxMessageBytes(kafka: Kafka, topic: string): Promise
   } finally {
     await admin.disconnect();
   }
+}
+
+export interface TopicPlan {
+  /** The topic tangent learns from. */
+  readonly input: string;
+  /** Create the input topic when missing (`kafka.createTopics`); otherwise a missing one is a config error. */
+  readonly createInput: boolean;
+  /** Topics tangent writes (dead letters, drift events): created when missing. */
+  readonly outputs: readonly string[];
+  readonly partitions: number;
+}
+
+/**
+ * Checks the input topic exists (or creates it when asked) and creates the
+ * missing output topics. Returns the input topic's partition count.
+ */
+export async function prepareTopics(admin: Admin, plan: TopicPlan, brokers: readonly string[]): Promise<number> {
+  const existing = new Set(await admin.listTopics());
+  if (!existing.has(plan.input) && !plan.createInput) {
+    throw new ConfigError(
+      'kafka.topic',
+      `topic "${plan.input}" does not exist on ${brokers.join(', ')}: create it, or set kafka.createTopics: true to let tangent create it`,
+    );
+  }
+  const missing = [plan.input, ...plan.outputs].filter((t) => !existing.has(t));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: plan.partitions, replicationFactor: -1 })),
+      });
+    } catch (cause) {
+      throw new KafkaError(`cannot create topics ${missing.join(', ')}`, {}, { retriable: true, cause });
+    }
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics: [plan.input] });
+  return metadata.topics[0]?.partitions.length ?? 0;
 }

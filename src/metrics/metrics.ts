@@ -180,6 +180,13 @@ export class TangentMetrics {
     registers: [this.registry],
   });
 
+  readonly buildInfo = new Gauge<'version' | 'backend'>({
+    name: 'tangent_build_info',
+    help: "tangent's version and the TensorFlow.js backend in use (value 1).",
+    labelNames: ['version', 'backend'],
+    registers: [this.registry],
+  });
+
   readonly gpWindowSize = new Gauge<'task'>({
     name: 'tangent_ntkgp_window_points',
     help: "Points in the task's NTK-GP window (at most ntkgp.window).",

@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parsePipelineConfig } from '../../../src/config/load-pipeline-config.js';
 import { ConfigError } from '../../../src/errors.js';
-import { createKafka, kafkaClientConfig, kafkaSecurity } from '../../../src/kafka/kafka-client.js';
+import { logLevel } from 'kafkajs';
+import { createKafka, kafkaClientConfig, kafkaLogLevel, kafkaSecurity } from '../../../src/kafka/kafka-client.js';
 
 const logger = pino({ level: 'silent' });
 const secret = 'pa55-w0rd-that-must-never-be-logged';
@@ -105,5 +106,21 @@ describe('kafka security settings', () => {
     expect(fieldOf(() => kafkaSecurity(emptyFile.kafka, {}))).toMatchObject({ field: 'kafka.sasl.passwordFile' });
     const missingKey = parsePipelineConfig({ kafka: { ssl: { certFile: f.write('c', 'C'), keyFile: join(f.dir, 'no-key') } } });
     expect(fieldOf(() => kafkaSecurity(missingKey.kafka, {}))).toMatchObject({ field: 'kafka.ssl.keyFile' });
+  });
+});
+
+describe('kafkajs log levels', () => {
+  it('keeps retried and retriable kafkajs errors below error level, and the rest where kafkajs put them', () => {
+    const { ERROR, WARN, INFO } = logLevel;
+    // Messages as kafkajs logs them on a fresh broker and while it cannot connect.
+    expect(kafkaLogLevel(ERROR, { message: 'Response GroupCoordinator(key: 10, version: 2)', error: 'The group coordinator is not available' })).toBe('info');
+    expect(kafkaLogLevel(ERROR, { message: 'Crash: KafkaJSProtocolError: The coordinator is loading and hence can\'t process requests for this group' })).toBe('info');
+    expect(kafkaLogLevel(ERROR, { message: 'Restarting the consumer in 300ms', retryCount: 0, retryTime: 300 })).toBe('info');
+    expect(kafkaLogLevel(ERROR, { message: 'Connection error: connect ECONNREFUSED 127.0.0.1:1' })).toBe('info');
+    expect(kafkaLogLevel(ERROR, { message: 'Failed to connect to seed broker, trying another broker from the list: x', retryCount: 3, retryTime: 2000 })).toBe('info');
+    expect(kafkaLogLevel(ERROR, { message: 'Crash: KafkaJSProtocolError: Not authorized to access topics: [Topic authorization failed]' })).toBe('error');
+    expect(kafkaLogLevel(ERROR, { message: 'SASL SCRAM SHA256 authentication failed' })).toBe('error');
+    expect(kafkaLogLevel(WARN, { message: 'KafkaJS v2.0.0 switched default partitioner' })).toBe('warn');
+    expect(kafkaLogLevel(INFO, { message: 'Starting' })).toBe('info');
   });
 });

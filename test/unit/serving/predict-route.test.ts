@@ -49,7 +49,7 @@ beforeAll(async () => {
       predictCurrent({ featureMoments: session.featureMoments, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches }, queries),
     observe: (status) => statuses.push(status),
   });
-  server = await startMetricsServer(new Registry(), { live: () => true, ready: () => true }, '127.0.0.1', 0, new Map([['/predict', route]]));
+  server = await startMetricsServer(new Registry(), { live: () => true, ready: () => true }, '127.0.0.1', 0, [{ method: '*', path: '/predict', handle: route }]);
   const address = server.address();
   url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/predict`;
 });
