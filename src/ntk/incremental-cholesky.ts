@@ -1,3 +1,5 @@
+import { type TriangularBackend, type TriangularKernels, triangularKernels } from './triangular-kernels.js';
+
 /**
  * Default relative breakdown threshold: an append or a pivot fails when
  * `d² ≤ tolerance · (κ + s)`, i.e. when the new point leaves less than this
@@ -11,6 +13,8 @@ export interface IncrementalCholeskyOptions {
   readonly jitter?: number;
   /** Relative threshold on d² below which the factorisation breaks down; default {@link DEFAULT_BREAKDOWN_TOLERANCE}. */
   readonly breakdownTolerance?: number;
+  /** Implementation of the O(N²) loops; default WebAssembly SIMD where the runtime has it (see {@link triangularKernels}). */
+  readonly backend?: TriangularBackend;
 }
 
 /**
@@ -18,12 +22,14 @@ export interface IncrementalCholeskyOptions {
  * in O(N²) per appended or evicted point.
  *
  * Indices are logical: 0 is the oldest point. `L` is stored column-major in a
- * preallocated capacity × capacity Float64Array so that every inner loop
+ * preallocated capacity × capacity block so that every inner loop
  * (forward/backward substitution, the rank-one update sweep, the from-scratch
  * factorisation) walks contiguous memory. Evicting the oldest point writes the
  * updated trailing block one column and one row up-left while it sweeps, so
- * the shift costs no pass beyond the O(N²) update itself; nothing is allocated
- * after construction except the optional output arrays of the solves.
+ * the shift costs no pass beyond the O(N²) update itself. The O(N²) loops run
+ * in {@link TriangularKernels} (WebAssembly SIMD, or TypeScript) over one heap
+ * that holds the factor and its work vectors; nothing is allocated after
+ * construction except the optional output arrays of the solves.
  */
 export class IncrementalCholesky {
   /** Maximum number of points, W. */
@@ -31,12 +37,19 @@ export class IncrementalCholesky {
   /** Relative d² threshold that signals a breakdown. */
   readonly breakdownTolerance: number;
 
-  // Entry (i, j), i ≥ j, lives at factor[j * capacity + i]; the upper triangle is unused.
+  private readonly kernels: TriangularKernels;
+  private readonly heap: Float64Array;
+  // Entry (i, j), i ≥ j, lives at factor[j * capacity + i] (heap offset 0); the upper triangle is unused.
   private readonly factor: Float64Array;
-  // scratch: the eviction sweep's rotated column (and multiply's Lᵀv); appendScratch: the new point's L⁻¹k.
-  // Kept apart so that a fused slide can carry both at once.
-  private readonly scratch: Float64Array;
-  private readonly appendScratch: Float64Array;
+  // Heap offsets of the work vectors, capacity entries each. update: the
+  // eviction sweep's rotated column; solved: the new point's L⁻¹k (kept apart
+  // so that a fused slide can carry both at once); io, product, transposed:
+  // the solves' and multiply's arguments and results.
+  private readonly update: number;
+  private readonly solved: number;
+  private readonly io: number;
+  private readonly product: number;
+  private readonly transposed: number;
   private count = 0;
   private diagonalJitter: number;
 
@@ -45,9 +58,15 @@ export class IncrementalCholesky {
     this.capacity = capacity;
     this.diagonalJitter = checkJitter(options.jitter ?? 0);
     this.breakdownTolerance = options.breakdownTolerance ?? DEFAULT_BREAKDOWN_TOLERANCE;
-    this.factor = new Float64Array(capacity * capacity);
-    this.scratch = new Float64Array(capacity);
-    this.appendScratch = new Float64Array(capacity);
+    const square = capacity * capacity;
+    this.kernels = triangularKernels(square + 5 * capacity, options.backend);
+    this.heap = this.kernels.heap;
+    this.factor = this.heap.subarray(0, square);
+    this.update = square;
+    this.solved = square + capacity;
+    this.io = square + 2 * capacity;
+    this.product = square + 3 * capacity;
+    this.transposed = square + 4 * capacity;
   }
 
   /** Number of points currently factored, N. */
@@ -58,6 +77,11 @@ export class IncrementalCholesky {
   /** The jitter s currently on the diagonal. */
   get jitter(): number {
     return this.diagonalJitter;
+  }
+
+  /** Which implementation runs the O(N²) loops. */
+  get backend(): TriangularBackend {
+    return this.kernels.backend;
   }
 
   /** Entry `L[i][j]` (zero above the diagonal). */
@@ -90,10 +114,9 @@ export class IncrementalCholesky {
   append(kVec: Float64Array, kappa: number): boolean {
     const n = this.count;
     if (n === this.capacity) throw new RangeError(`factor is full (capacity ${this.capacity}); evict first`);
-    const l = this.appendScratch;
-    for (let i = 0; i < n; i++) l[i] = kVec[i];
-    this.forwardSubstituteInPlace(l);
-    return this.appendSolved(l, kappa);
+    this.heap.set(kVec.subarray(0, n), this.solved);
+    this.kernels.forwardSubstitute(n, this.capacity, 0, this.solved);
+    return this.appendSolved(kappa);
   }
 
   /**
@@ -106,28 +129,9 @@ export class IncrementalCholesky {
   evictOldest(): void {
     const n = this.count;
     if (n === 0) throw new RangeError('cannot evict from an empty factor');
-    const stride = this.capacity;
-    const factor = this.factor;
-    const update = this.scratch;
-    // update[i] = l₂₁ in new indices (old row i + 1).
-    for (let i = 0; i < n - 1; i++) update[i] = factor[i + 1];
-    for (let k = 0; k < n - 1; k++) {
-      // New column k is old column k + 1 shifted up one row; old column k was consumed at step k − 1.
-      const source = (k + 1) * stride + 1;
-      const target = k * stride;
-      const pivot = factor[source + k];
-      const incoming = update[k];
-      const radius = Math.sqrt(pivot * pivot + incoming * incoming);
-      const cosine = pivot / radius;
-      const sine = incoming / radius;
-      factor[target + k] = radius;
-      for (let i = k + 1; i < n - 1; i++) {
-        const old = factor[source + i];
-        const carried = update[i];
-        factor[target + i] = cosine * old + sine * carried;
-        update[i] = cosine * carried - sine * old;
-      }
-    }
+    // update[i] = l₂₁ in new indices (old row i + 1 of column 0).
+    this.heap.copyWithin(this.update, 1, n);
+    this.kernels.evictOldest(n, this.capacity, 0, this.update);
     this.count = n - 1;
   }
 
@@ -146,37 +150,11 @@ export class IncrementalCholesky {
   replaceOldest(kVec: Float64Array, kappa: number): boolean {
     const n = this.count;
     if (n === 0) throw new RangeError('cannot replace in an empty factor');
-    const remaining = n - 1;
-    const stride = this.capacity;
-    const factor = this.factor;
-    const update = this.scratch;
-    const l = this.appendScratch;
-    for (let i = 0; i < remaining; i++) {
-      update[i] = factor[i + 1];
-      l[i] = kVec[i];
-    }
-    for (let k = 0; k < remaining; k++) {
-      const source = (k + 1) * stride + 1;
-      const target = k * stride;
-      const pivot = factor[source + k];
-      const incoming = update[k];
-      const radius = Math.sqrt(pivot * pivot + incoming * incoming);
-      const cosine = pivot / radius;
-      const sine = incoming / radius;
-      factor[target + k] = radius;
-      const solved = l[k] / radius;
-      l[k] = solved;
-      for (let i = k + 1; i < remaining; i++) {
-        const old = factor[source + i];
-        const carried = update[i];
-        const updated = cosine * old + sine * carried;
-        factor[target + i] = updated;
-        update[i] = cosine * carried - sine * old;
-        l[i] -= updated * solved;
-      }
-    }
-    this.count = remaining;
-    return this.appendSolved(l, kappa);
+    this.heap.copyWithin(this.update, 1, n);
+    this.heap.set(kVec.subarray(0, n - 1), this.solved);
+    this.kernels.replaceOldest(n, this.capacity, 0, this.update, this.solved);
+    this.count = n - 1;
+    return this.appendSolved(kappa);
   }
 
   /**
@@ -186,8 +164,10 @@ export class IncrementalCholesky {
    * @param out - optional result array of length ≥ N; may be `b` itself
    */
   forwardSolve(b: Float64Array, out: Float64Array = new Float64Array(this.count)): Float64Array {
-    if (out !== b) for (let i = 0; i < this.count; i++) out[i] = b[i];
-    this.forwardSubstituteInPlace(out);
+    const n = this.count;
+    this.heap.set(b.subarray(0, n), this.io);
+    this.kernels.forwardSubstitute(n, this.capacity, 0, this.io);
+    out.set(this.heap.subarray(this.io, this.io + n));
     return out;
   }
 
@@ -199,15 +179,9 @@ export class IncrementalCholesky {
    */
   backwardSolve(y: Float64Array, out: Float64Array = new Float64Array(this.count)): Float64Array {
     const n = this.count;
-    const stride = this.capacity;
-    const factor = this.factor;
-    if (out !== y) for (let i = 0; i < n; i++) out[i] = y[i];
-    for (let i = n - 1; i >= 0; i--) {
-      const column = i * stride;
-      let sum = out[i];
-      for (let j = i + 1; j < n; j++) sum -= factor[column + j] * out[j];
-      out[i] = sum / factor[column + i];
-    }
+    this.heap.set(y.subarray(0, n), this.io);
+    this.kernels.backwardSubstitute(n, this.capacity, 0, this.io);
+    out.set(this.heap.subarray(this.io, this.io + n));
     return out;
   }
 
@@ -217,8 +191,12 @@ export class IncrementalCholesky {
    * @param out - optional result array of length ≥ N; may be `b` itself
    */
   solve(b: Float64Array, out: Float64Array = new Float64Array(this.count)): Float64Array {
-    this.forwardSolve(b, out);
-    return this.backwardSolve(out, out);
+    const n = this.count;
+    this.heap.set(b.subarray(0, n), this.io);
+    this.kernels.forwardSubstitute(n, this.capacity, 0, this.io);
+    this.kernels.backwardSubstitute(n, this.capacity, 0, this.io);
+    out.set(this.heap.subarray(this.io, this.io + n));
+    return out;
   }
 
   /**
@@ -229,21 +207,9 @@ export class IncrementalCholesky {
   multiply(v: Float64Array, out: Float64Array = new Float64Array(this.count)): Float64Array {
     if (out === v) throw new RangeError('multiply cannot run in place');
     const n = this.count;
-    const stride = this.capacity;
-    const factor = this.factor;
-    const transposed = this.scratch;
-    for (let j = 0; j < n; j++) {
-      const column = j * stride;
-      let sum = 0;
-      for (let i = j; i < n; i++) sum += factor[column + i] * v[i];
-      transposed[j] = sum;
-    }
-    out.fill(0, 0, n);
-    for (let j = 0; j < n; j++) {
-      const column = j * stride;
-      const weight = transposed[j];
-      for (let i = j; i < n; i++) out[i] += factor[column + i] * weight;
-    }
+    this.heap.set(v.subarray(0, n), this.io);
+    this.kernels.multiply(n, this.capacity, 0, this.io, this.product, this.transposed);
+    out.set(this.heap.subarray(this.product, this.product + n));
     return out;
   }
 
@@ -297,16 +263,18 @@ export class IncrementalCholesky {
     this.count = 0;
   }
 
-  // Second half of an append, once l = L⁻¹k is known.
-  private appendSolved(l: Float64Array, kappa: number): boolean {
+  // Second half of an append, once l = L⁻¹k is in the solved vector.
+  private appendSolved(kappa: number): boolean {
     const n = this.count;
+    const heap = this.heap;
+    const l = this.solved;
     let explained = 0;
-    for (let i = 0; i < n; i++) explained += l[i] * l[i];
+    for (let i = 0; i < n; i++) explained += heap[l + i] * heap[l + i];
     const total = kappa + this.diagonalJitter;
     const dSquared = total - explained;
     if (!(dSquared > this.breakdownTolerance * total)) return false;
     const stride = this.capacity;
-    for (let j = 0; j < n; j++) this.factor[j * stride + n] = l[j];
+    for (let j = 0; j < n; j++) this.factor[j * stride + n] = heap[l + j];
     this.factor[n * stride + n] = Math.sqrt(dSquared);
     this.count = n + 1;
     return true;
@@ -352,18 +320,6 @@ export class IncrementalCholesky {
         factor[c2 + i] -= w2 * value;
         factor[c3 + i] -= w3 * value;
       }
-    }
-  }
-
-  private forwardSubstituteInPlace(b: Float64Array): void {
-    const n = this.count;
-    const stride = this.capacity;
-    const factor = this.factor;
-    for (let j = 0; j < n; j++) {
-      const column = j * stride;
-      const solved = b[j] / factor[column + j];
-      b[j] = solved;
-      for (let i = j + 1; i < n; i++) b[i] -= factor[column + i] * solved;
     }
   }
 

@@ -3,7 +3,9 @@
  * of an {@link ArchitectureSpec} (NTK and NNGP), an O(N²)-per-point Cholesky
  * factor of a sliding window, and the windowed GP built on both, with
  * finite-time (gradient-descent) predictions and the learning-rate stability
- * margin. Everything is pure TypeScript over Float64Array.
+ * margin. Everything is TypeScript over Float64Array, except the factor's
+ * O(N²) loops, which run in WebAssembly SIMD where the runtime has it (the
+ * TypeScript loops remain as fallback and test oracle).
  *
  * @packageDocumentation
  */
@@ -35,3 +37,4 @@ export {
   type IncrementalGPState,
 } from './incremental-gp.js';
 export { type SymmetricEigen, symmetricEigen } from './symmetric-eigen.js';
+export { type TriangularBackend, defaultBackend } from './triangular-kernels.js';

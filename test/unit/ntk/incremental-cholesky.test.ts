@@ -44,12 +44,12 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'evict' as const }) },
 );
 
-describe('IncrementalCholesky', () => {
+for (const backend of ['wasm-simd', 'typescript'] as const) describe(`IncrementalCholesky (${backend})`, () => {
   it('after any sequence of appends, evictions and slides equals a fresh Cholesky of the current window', () => {
     const capacity = 10;
     fc.assert(
       fc.property(fc.array(operation, { maxLength: 60 }), fc.constantFrom(1e-1, 1e-3, 1e-6), (operations, jitter) => {
-        const factor = new IncrementalCholesky(capacity, { jitter });
+        const factor = new IncrementalCholesky(capacity, { jitter, backend });
         const window: Float64Array[] = [];
         for (const op of operations) {
           if (op.kind === 'evict') {
@@ -82,7 +82,7 @@ describe('IncrementalCholesky', () => {
   it('solve, forwardSolve, backwardSolve and multiply agree with dense linear algebra', () => {
     const random = seededRandom(3);
     const points = Array.from({ length: 12 }, () => randomMatrix(random, 1, 3));
-    const factor = new IncrementalCholesky(8, { jitter: 1e-3 });
+    const factor = new IncrementalCholesky(8, { jitter: 1e-3, backend });
     const window: Float64Array[] = [];
     for (const point of points) {
       if (window.length === 8) {
@@ -112,7 +112,7 @@ describe('IncrementalCholesky', () => {
     const random = seededRandom(5);
     const X = randomMatrix(random, 7, 3);
     const gram = gramMatrix(SPEC, X);
-    const factor = new IncrementalCholesky(9);
+    const factor = new IncrementalCholesky(9, { backend });
     expect(factor.refactor(gram, 7, 1e-4)).toBe(true);
     expect(factor.jitter).toBe(1e-4);
     const A = gram.slice();
@@ -120,7 +120,7 @@ describe('IncrementalCholesky', () => {
     expect(relativeError(factor.toDense(), denseCholesky(A, 7))).toBeLessThan(1e-13);
 
     const larger = gramMatrix(SPEC, randomMatrix(random, 38, 3));
-    const big = new IncrementalCholesky(40);
+    const big = new IncrementalCholesky(40, { backend });
     expect(big.refactor(larger, 38, 1e-6)).toBe(true);
     for (let i = 0; i < 38; i++) larger[i * 38 + i] += 1e-6;
     expect(relativeError(big.toDense(), denseCholesky(larger, 38))).toBeLessThan(1e-12);
@@ -131,7 +131,7 @@ describe('IncrementalCholesky', () => {
   });
 
   it('signals a breakdown on a duplicate point without jitter and leaves the factor unchanged', () => {
-    const factor = new IncrementalCholesky(4);
+    const factor = new IncrementalCholesky(4, { backend });
     const window: Float64Array[] = [];
     const x = Float64Array.of(0.5, -1, 2);
     expect(appendPoint(factor, window, x)).toBe(true);
@@ -143,7 +143,7 @@ describe('IncrementalCholesky', () => {
   });
 
   it('a slide that breaks down has evicted the oldest but not appended', () => {
-    const factor = new IncrementalCholesky(3);
+    const factor = new IncrementalCholesky(3, { backend });
     const window: Float64Array[] = [];
     const x = Float64Array.of(0.5, -1, 2);
     for (const point of [Float64Array.of(3, 0, 0), x, Float64Array.of(1, 1, 1)]) appendPoint(factor, window, point);
@@ -153,7 +153,7 @@ describe('IncrementalCholesky', () => {
   });
 
   it('rejects appends beyond capacity and evictions from empty, and regrows after emptying', () => {
-    const factor = new IncrementalCholesky(2, { jitter: 1e-6 });
+    const factor = new IncrementalCholesky(2, { jitter: 1e-6, backend });
     const window: Float64Array[] = [];
     const random = seededRandom(9);
     const X = randomMatrix(random, 4, 3);
