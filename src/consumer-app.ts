@@ -172,7 +172,7 @@ async function startLocked(
 
   const source = new KafkaSource(
     consumer,
-    config.kafka,
+    { ...config.kafka, commitIdentity: `tangent-store:${store.id}` },
     logger,
     (topic, partition) => session.position.offsetOf(topic, partition),
     admin,

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TangentError } from '../errors.js';
 
@@ -38,6 +38,13 @@ function alive(pid: number): boolean {
 export class CheckpointError extends TangentError {}
 
 export class CheckpointStore<T> {
+  /**
+   * A random id made when the directory is first used and kept with its
+   * checkpoints: it marks this store's offset commits, so a restart can tell
+   * its own commits (a lost newer checkpoint) from other members'.
+   */
+  readonly id: string;
+
   constructor(
     readonly dir: string,
     readonly keep: number,
@@ -49,6 +56,9 @@ export class CheckpointStore<T> {
       const pid = temporaryPattern.exec(name)?.[1];
       if (pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid))) unlinkSync(join(dir, name));
     }
+    const idFile = join(dir, 'store-id');
+    if (!existsSync(idFile)) writeFileSync(idFile, `${randomUUID()}\n`);
+    this.id = readFileSync(idFile, 'utf8').trim();
   }
 
   private sequences(): number[] {

@@ -5,6 +5,7 @@ import { KafkaError } from '../errors.js';
 import type { SourceRecord } from '../pipeline/records.js';
 import { FlowControl } from './flow-control.js';
 import { PartitionOffsets } from './partition-offsets.js';
+import { startOffset, startWarningMessages } from './start-offsets.js';
 import { toSourceRecord } from './source-record.js';
 
 /** Commit errors that mean "not a member of the current generation", not "Kafka is broken". */
@@ -16,6 +17,11 @@ export interface KafkaSourceOptions {
   readonly fromBeginning: boolean;
   readonly highWaterMark: number;
   readonly lowWaterMark: number;
+  /**
+   * Written as the metadata of every offset commit, and recognised on assignment: it tells this
+   * member's own commits from other members' (see start-offsets.ts).
+   */
+  readonly commitIdentity: string;
 }
 
 /**
@@ -58,34 +64,52 @@ export class KafkaSource {
       this.assignment = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
       this.offsets.retain(this.assignment);
       this.suspended = false;
-      const restored = (assignment[options.topic] ?? []).filter((p) => checkpointOffset(options.topic, p) !== undefined);
-      if (restored.length > 0) {
+      const partitions = assignment[options.topic] ?? [];
+      if (partitions.length > 0) {
         // Paused here, synchronously, so nothing is fetched before the seek below lands.
-        consumer.pause([{ topic: options.topic, partitions: restored }]);
-        this.seekToCheckpoint(restored).catch((error: unknown) => this.failure?.(error));
+        consumer.pause([{ topic: options.topic, partitions }]);
+        this.seekToStart(partitions).catch((error: unknown) => this.failure?.(error));
       } else {
         this.assigned = true;
       }
-      logger.info({ assignment, leader: payload.isLeader, seekingToCheckpoint: restored }, 'joined consumer group');
+      logger.info({ assignment, leader: payload.isLeader }, 'joined consumer group');
     });
   }
 
   /**
-   * Starts each restored partition at the checkpoint's offset — or at the
-   * group's committed offset when that is further: Kafka commits follow
-   * checkpoints, so a further commit means another member learned those
-   * records after this checkpoint was taken.
+   * Starts each assigned partition where start-offsets.ts decides from the
+   * model's position, the group's committed offset (and who made it) and the
+   * log's bounds; warns when the log is not the one the checkpoint was taken
+   * on or records are learned again.
    */
-  private async seekToCheckpoint(partitions: number[]): Promise<void> {
+  private async seekToStart(partitions: number[]): Promise<void> {
     const topic = this.options.topic;
-    const [committed] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
-    const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    const [[committed], bounds] = await Promise.all([
+      this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] }),
+      this.admin.fetchTopicOffsets(topic),
+    ]);
+    const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, p]));
+    const boundsOf = new Map(bounds.map((b) => [b.partition, b]));
     for (const partition of partitions) {
-      const fromCheckpoint = BigInt(this.checkpointOffset(topic, partition)!);
-      const fromGroup = committedOf.get(partition) ?? -1n;
-      const offset = (fromGroup > fromCheckpoint ? fromGroup : fromCheckpoint).toString();
+      const position = this.checkpointOffset(topic, partition);
+      const commit = committedOf.get(partition);
+      const bound = boundsOf.get(partition);
+      const decision = startOffset({
+        partition,
+        position: position === undefined ? undefined : BigInt(position),
+        committed: commit ? BigInt(commit.offset) : -1n,
+        committedByThisMember: commit?.metadata === this.options.commitIdentity,
+        logStart: BigInt(bound?.low ?? '0'),
+        logEnd: BigInt(bound?.high ?? '0'),
+      });
+      const facts = { topic, partition, position, committed: commit?.offset ?? '-1', logStart: bound?.low, logEnd: bound?.high };
+      if (decision.warning) {
+        this.logger.warn({ ...facts, start: decision.offset?.toString(), records: decision.records?.toString(), reason: decision.warning }, startWarningMessages[decision.warning]);
+      }
+      if (decision.offset === undefined) continue;
+      const offset = decision.offset.toString();
       this.consumer.seek({ topic, partition, offset });
-      this.logger.info({ topic, partition, offset, checkpoint: fromCheckpoint.toString(), committed: fromGroup.toString() }, 'seek');
+      this.logger.info({ ...facts, offset }, 'seek');
     }
     if (!this.draining && !this.flow.paused) this.consumer.resume([{ topic, partitions }]);
     this.assigned = true;
@@ -192,7 +216,7 @@ export class KafkaSource {
     const offsets = [...nextOffsets].filter(({ topic, partition }) => this.assignment.has(`${topic}:${partition}`));
     if (offsets.length === 0) return true;
     try {
-      await this.consumer.commitOffsets(offsets);
+      await this.consumer.commitOffsets(offsets.map((o) => ({ ...o, metadata: this.options.commitIdentity })));
     } catch (error) {
       const type = (error as { type?: unknown }).type;
       if (typeof type !== 'string' || !groupMembershipErrors.has(type)) throw error;
