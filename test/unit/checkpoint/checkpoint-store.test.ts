@@ -14,7 +14,7 @@ describe('CheckpointStore', () => {
     const store = new CheckpointStore<{ n: number }>(dir, 2);
     for (let n = 1; n <= 4; n++) store.write({ n });
     expect(store.loadLatest()?.state).toEqual({ n: 4 });
-    expect(readdirSync(dir).sort()).toEqual(['checkpoint-000000000003.json', 'checkpoint-000000000004.json']);
+    expect(readdirSync(dir).sort()).toEqual(['checkpoint-000000000003.json', 'checkpoint-000000000004.json', 'store-id']);
   });
 
   it('falls back to the previous checkpoint when the newest is torn or corrupt, and says so', () => {
