@@ -22,9 +22,9 @@ import cliProgress from 'cli-progress';
 import { benchDir, loadAverage, pythonEnv, repoDir, writeJson, type BenchContext, type ProgressMessage } from './lib/common.js';
 import { writeReport, type Invocation } from './report.js';
 
-export const BENCHMARKS = ['throughput', 'latency', 'compute', 'ntk-gp', 'memory', 'quality', 'drift'] as const;
+export const BENCHMARKS = ['throughput', 'latency', 'compute', 'ntk-gp', 'memory', 'quality', 'drift', 'serving'] as const;
 type Name = (typeof BENCHMARKS)[number];
-const NEEDS_KAFKA = new Set<Name>(['throughput', 'latency', 'memory', 'quality']);
+const NEEDS_KAFKA = new Set<Name>(['throughput', 'latency', 'memory', 'quality', 'serving']);
 const NEEDS_PYTHON = new Set<Name>(['compute', 'ntk-gp', 'quality']);
 
 interface Options {

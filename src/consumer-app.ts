@@ -245,6 +245,8 @@ async function startLocked(
     },
     publishPredictions,
     modelVersion: () => session.position.batches,
+    // The GP's standard deviation costs O(W²) per record (the mean O(W)): computed only when it is published.
+    scoreUncertainty: sendPredictions !== undefined,
     publishDeadLetters: (rejected) => timed((s) => metrics.stageDuration.observe({ stage: 'dead_letter' }, s), () => publish(rejected)),
     storeCheckpoint: writeCheckpoint,
     committer: {

@@ -31,6 +31,9 @@ export interface KafkaSourceOptions {
  * `eachBatch`, so the synchronous stages run before kafkajs fetches again;
  * the asynchronous tail (dead-letter, commit) is bounded by water marks.
  */
+/** Records emitted between two yields to the event loop (see emitBatch). */
+const yieldEveryRecords = 32;
+
 export class KafkaSource {
   readonly flow: FlowControl;
   readonly offsets = new PartitionOffsets();
@@ -157,7 +160,8 @@ export class KafkaSource {
     this.offsets.seenHighWatermark(batch.topic, batch.partition, batch.highWatermark);
     let emitted = 0;
     for (const message of batch.messages) {
-      if (this.draining || !isRunning() || isStale()) break;
+      // Checked per record: a handover may begin during one of the yields below.
+      if (this.draining || this.suspended || !isRunning() || isStale()) break;
       // resolveOffset only advances kafkajs' fetch position; nothing is committed here.
       resolveOffset(message.offset);
       if (!this.offsets.accept(batch.topic, batch.partition, message.offset)) continue;
@@ -166,6 +170,10 @@ export class KafkaSource {
       this.flow.emitted(1);
       emit(toSourceRecord(batch.topic, batch.partition, message));
       emitted += 1;
+      // A fetch can hold thousands of records, and each minibatch they close is learned synchronously right here:
+      // yielding to the event loop every few records lets HTTP (/predict, /metrics, /healthz) and kafkajs' own I/O
+      // run between minibatches instead of after the whole fetch. A minibatch itself is never split.
+      if (emitted % yieldEveryRecords === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       if (emitted % 512 === 0) await heartbeat();
     }
     // Decided at the end: completions during the heartbeats may already have brought it back down.

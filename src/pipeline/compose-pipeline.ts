@@ -30,6 +30,8 @@ export interface PipelineParts<S> {
   readonly publishPredictions: (predictions: readonly Prediction[]) => Promise<void>;
   /** What a prediction reports as its model version (minibatches learned so far). */
   readonly modelVersion: () => number;
+  /** Score with the NTK-GP's standard deviation for every record (needed only when predictions are published). */
+  readonly scoreUncertainty: boolean;
   readonly position: StreamPosition;
   readonly checkpointPolicy: CheckpointPolicy<S>;
   readonly storeCheckpoint: (state: S) => Promise<void> | void;
@@ -51,7 +53,7 @@ export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<S
         admitTasks(parts.admission),
         batch(parts.batch),
         scale(parts.featureMoments),
-        score(parts.models, parts.modelVersion),
+        score(parts.models, parts.modelVersion, parts.scoreUncertainty),
         learn(parts.models),
         observe(parts.observers),
         // Captured here, in the synchronous part, so the state sits exactly between two batches.

@@ -11,13 +11,15 @@ import type { Batch, ModelScores, ScoredBatch } from './records.js';
 export function score(
   models: readonly Pick<OnlineModel, 'model' | 'predict' | 'predictWithUncertainty'>[],
   modelVersion: () => number,
+  /** Ask models with one for their predictive standard deviation too (the NTK-GP: O(W²) per record instead of O(W)). */
+  uncertainty = true,
 ): OperatorFunction<Batch, ScoredBatch> {
   return map((batch) => {
     const version = modelVersion();
     const queries = [...batch.accepted.map((a) => a.example), ...batch.unlabeled.map((u) => u.example)];
     const started = performance.now();
     const scores = models.map((m): ModelScores => {
-      if (!m.predictWithUncertainty) return { model: m.model, predictions: m.predict(queries) };
+      if (!uncertainty || !m.predictWithUncertainty) return { model: m.model, predictions: m.predict(queries) };
       const { mean, standardDeviation } = m.predictWithUncertainty(queries);
       return { model: m.model, predictions: mean, standardDeviations: standardDeviation };
     });

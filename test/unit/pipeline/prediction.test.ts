@@ -72,3 +72,25 @@ describe('score and predictionsOf', () => {
     expect(rejected.filter((p) => p.learned)).toEqual([]);
   });
 });
+
+describe('score without uncertainty', () => {
+  it('asks no model for its standard deviation, and gives the same means', async () => {
+    let asked = 0;
+    const counting = { ...gpModel, predict: (qs: readonly { x: Float32Array }[]) => Float32Array.from(qs.map((q) => -q.x[0]!)), predictWithUncertainty: (qs: readonly { x: Float32Array }[]) => ((asked += 1), gpModel.predictWithUncertainty(qs)) };
+    const records = [decoded({ task: 'a', x: [1, 2], y: 5 }, 0, 1), decoded({ task: 'a', x: [3, 4] }, 0, 2)];
+    const batch: Batch = {
+      sequence: 0,
+      accepted: records.filter((r): r is Accepted => r.labeled),
+      unlabeled: records.filter((r): r is Unlabeled => !r.labeled),
+      rejected: [],
+      nextOffsets: new Map(),
+      formedAt: 0,
+    };
+    const [plain] = await lastValueFrom(of(batch).pipe(score([counting], () => 0, false), toArray()));
+    expect(asked).toBe(0);
+    expect(plain!.scores[0]!.standardDeviations).toBeUndefined();
+    const [full] = await lastValueFrom(of(batch).pipe(score([counting], () => 0, true), toArray()));
+    expect(asked).toBe(1);
+    expect(Array.from(full!.scores[0]!.predictions)).toEqual(Array.from(plain!.scores[0]!.predictions));
+  });
+});

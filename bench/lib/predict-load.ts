@@ -1,0 +1,61 @@
+/**
+ * An HTTP load process for the serving benchmark: POSTs one body to
+ * /predict at a steady rate, open loop (each request leaves at its
+ * scheduled time whether or not earlier ones have been answered, so a
+ * stalled server shows as latency, not as fewer requests). Forked by
+ * runPredictLoad with its options as argv[2]; reports the result over IPC.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface PredictLoadOptions {
+  readonly url: string;
+  readonly body: string;
+  readonly rate: number;
+  readonly seconds: number;
+}
+
+export interface PredictLoadResult {
+  readonly requests: number;
+  readonly seconds: number;
+  /** Per request, send → whole response read, ms, in send order. */
+  readonly latenciesMs: number[];
+  readonly statuses: Record<string, number>;
+}
+
+async function main(): Promise<void> {
+  const options = JSON.parse(process.argv[2]!) as PredictLoadOptions;
+  const total = Math.round(options.rate * options.seconds);
+  const latenciesMs: number[] = new Array<number>(total);
+  const statuses: Record<string, number> = {};
+  const inFlight: Promise<void>[] = [];
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / options.rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const sent = performance.now();
+    inFlight.push(
+      fetch(options.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: options.body })
+        .then(async (response) => {
+          await response.arrayBuffer();
+          latenciesMs[i] = performance.now() - sent;
+          statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+        })
+        .catch(() => {
+          latenciesMs[i] = Number.NaN;
+          statuses.error = (statuses.error ?? 0) + 1;
+        }),
+    );
+  }
+  await Promise.all(inFlight);
+  const result: PredictLoadResult = { requests: total, seconds: (performance.now() - started) / 1000, latenciesMs, statuses };
+  process.send?.({ type: 'done', result });
+}
+
+main().then(
+  () => process.disconnect?.(),
+  (error: unknown) => {
+    process.stderr.write(`[predict-load] ${String((error as Error).stack ?? error)}\n`);
+    process.exit(1);
+  },
+);
