@@ -11,7 +11,7 @@ import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ArchitectureSpec } from '../src/model/architecture-spec.js';
-import { IncrementalCholesky, IncrementalGP, type IncrementalGPState, gramMatrix } from '../src/ntk/index.js';
+import { IncrementalCholesky, IncrementalGP, type IncrementalGPState, type TriangularBackend, defaultBackend, gramMatrix } from '../src/ntk/index.js';
 import { uniformRandom } from './lib/common.js';
 
 /** Options of {@link runNtkGpBench}. */
@@ -47,6 +47,8 @@ export interface NtkGpBenchRow {
   readonly separateUpdate: Timing;
   /** Factor only, `replaceOldest()`: the same slide fused into one pass over the factor (what the GP uses). */
   readonly fusedUpdate: Timing;
+  /** The same fused slide with the TypeScript fallback kernels, on the same matrices. */
+  readonly fusedUpdateTypeScript: Timing;
   /** Whole `IncrementalGP.add` on a full window: kernel row + fused slide. */
   readonly gpAdd: Timing;
   /** Refactoring the N × N kernel matrix from scratch (excludes building the matrix). */
@@ -70,6 +72,8 @@ export interface NtkGpBenchResult {
   readonly environment: { readonly node: string; readonly platform: string; readonly cpu: string; readonly cores: number };
   readonly spec: ArchitectureSpec;
   readonly noise: number;
+  /** Kernels behind the timed factor (`fusedUpdate`, `separateUpdate`, `gpAdd`). */
+  readonly backend: TriangularBackend;
   readonly rows: readonly NtkGpBenchRow[];
 }
 
@@ -98,7 +102,7 @@ export function runNtkGpBench(options: NtkGpBenchOptions = {}): NtkGpBenchResult
   const rows = sizes.map((n) => {
     const row = measureSize(spec, noise, n, warmup, updates, random);
     log(
-      `N=${n}: slide ${micros(row.separateUpdate)} separate, ${micros(row.fusedUpdate)} fused, ` +
+      `N=${n}: slide ${micros(row.separateUpdate)} separate, ${micros(row.fusedUpdate)} fused (${micros(row.fusedUpdateTypeScript)} TypeScript), ` +
         `GP add ${micros(row.gpAdd)}; refit ${micros(row.refit)}; refit/fused ${row.refitOverFusedUpdate.toFixed(0)}×; ` +
         `factor error ${row.factorRelativeError.toExponential(1)}`,
     );
@@ -110,6 +114,7 @@ export function runNtkGpBench(options: NtkGpBenchOptions = {}): NtkGpBenchResult
     environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length },
     spec,
     noise,
+    backend: defaultBackend(),
     rows,
   };
 }
@@ -143,8 +148,11 @@ function measureSize(
     );
   }
 
+  const fallback = new IncrementalCholesky(n, { jitter: noise, backend: 'typescript' });
+  fallback.refactor(initialWindow, n);
   const separateTimings: Timing[] = [];
   const fusedTimings: Timing[] = [];
+  const fallbackTimings: Timing[] = [];
   for (let u = 0; u < slides; u++) {
     const newest = n + u;
     const kernelRow = gram.subarray(newest * total + u + 1, newest * total + newest);
@@ -156,6 +164,11 @@ function measureSize(
       if (!appended) throw new Error(`unexpected breakdown at N=${n}`);
     });
     if (u >= 2 * warmup) (fused ? fusedTimings : separateTimings).push(timing);
+    const fallbackTiming = timeOnce(() => {
+      if (!fused) fallback.evictOldest();
+      if (!(fused ? fallback.replaceOldest(kernelRow, kappa) : fallback.append(kernelRow, kappa))) throw new Error(`unexpected breakdown at N=${n}`);
+    });
+    if (u >= 2 * warmup && fused) fallbackTimings.push(fallbackTiming);
   }
   const fresh = new IncrementalCholesky(n, { jitter: noise });
   fresh.refactor(principalBlock(gram, total, slides, n), n);
@@ -179,6 +192,7 @@ function measureSize(
     timedUpdates: updates,
     separateUpdate,
     fusedUpdate,
+    fusedUpdateTypeScript: medianTiming(fallbackTimings),
     gpAdd,
     refit,
     gram: gramTiming,

@@ -114,7 +114,7 @@ export async function run(ctx: BenchContext): Promise<NtkGpResult> {
     progress('peers: scipy / LAPACK, GPyTorch', ++done, steps);
     const peers = runPeer(ctx, dir, sizes, noise);
     progress('done', steps, steps);
-    return { benchmark: 'ntk-gp', tangent, shared, peers, backend: 'none (Float64Array)' };
+    return { benchmark: 'ntk-gp', tangent, shared, peers, backend: tangent.backend };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
