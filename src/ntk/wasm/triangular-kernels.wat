@@ -84,9 +84,9 @@
   ;; Givens rotations fold update (= old column 0 below its head, shifted up
   ;; one row) into the trailing block, which is written one column and one
   ;; row up-left. With $solve ≠ 0, also forward-substitutes l against each
-  ;; new column as soon as it is written (the fused slide).
-  (func $sweep (param $n i32) (param $stride i32) (param $factor i32) (param $update i32) (param $l i32) (param $solve i32)
-    (local $remaining i32) (local $k i32) (local $source i32) (local $target i32) (local $off i32) (local $end i32)
+  ;; new column as soon as it is written (the fused slide). Starts at column $k.
+  (func $sweepFrom (param $n i32) (param $stride i32) (param $factor i32) (param $update i32) (param $l i32) (param $solve i32) (param $k i32)
+    (local $remaining i32) (local $source i32) (local $target i32) (local $off i32) (local $end i32)
     (local $pivot f64) (local $incoming f64) (local $radius f64) (local $cosine f64) (local $sine f64) (local $solved f64)
     (local $cosines v128) (local $sines v128) (local $solvedv v128) (local $old v128) (local $carried v128) (local $updated v128)
     (local $oldOne f64) (local $carriedOne f64) (local $updatedOne f64)
@@ -161,10 +161,108 @@
         (br $columns))))
 
   (func (export "evictOldest") (param $n i32) (param $stride i32) (param $factor i32) (param $update i32)
-    (call $sweep (local.get $n) (local.get $stride) (local.get $factor) (local.get $update) (i32.const 0) (i32.const 0)))
+    (call $sweepFrom (local.get $n) (local.get $stride) (local.get $factor) (local.get $update) (i32.const 0) (i32.const 0) (i32.const 0)))
 
+  ;; The fused slide, two sweep steps per pass over the rows: steps k and
+  ;; k + 1 are applied to each row while its update and l entries stay in
+  ;; registers, which halves their loads and stores. Per element the same
+  ;; operations in the same order as one step at a time, so the result is
+  ;; bit-identical to $sweepFrom.
   (func (export "replaceOldest") (param $n i32) (param $stride i32) (param $factor i32) (param $update i32) (param $l i32)
-    (call $sweep (local.get $n) (local.get $stride) (local.get $factor) (local.get $update) (local.get $l) (i32.const 1)))
+    (local $remaining i32) (local $k i32) (local $off i32) (local $end i32) (local $strideBytes i32)
+    (local $source0 i32) (local $target0 i32) (local $source1 i32) (local $target1 i32)
+    (local $pivot f64) (local $incoming f64) (local $radius f64)
+    (local $cosine0 f64) (local $sine0 f64) (local $solved0 f64) (local $cosine1 f64) (local $sine1 f64) (local $solved1 f64)
+    (local $old f64) (local $carried f64) (local $updated f64)
+    (local $c0 v128) (local $s0 v128) (local $v0 v128) (local $c1 v128) (local $s1 v128) (local $v1 v128)
+    (local $oldv v128) (local $carriedv v128) (local $updatedv v128) (local $lv v128)
+    (local.set $remaining (i32.sub (local.get $n) (i32.const 1)))
+    (local.set $end (i32.shl (local.get $remaining) (i32.const 3)))
+    (local.set $strideBytes (i32.shl (local.get $stride) (i32.const 3)))
+    (block $pairsOfColumnsDone
+      (loop $pairsOfColumns
+        (br_if $pairsOfColumnsDone (i32.ge_u (i32.add (local.get $k) (i32.const 1)) (local.get $remaining)))
+        (local.set $target0 (i32.add (local.get $factor) (i32.mul (local.get $k) (local.get $strideBytes))))
+        (local.set $target1 (i32.add (local.get $target0) (local.get $strideBytes)))
+        (local.set $source0 (i32.add (local.get $target1) (i32.const 8)))
+        (local.set $source1 (i32.add (i32.add (local.get $target1) (local.get $strideBytes)) (i32.const 8)))
+        ;; Step k at its head row k.
+        (local.set $off (i32.shl (local.get $k) (i32.const 3)))
+        (local.set $pivot (f64.load (i32.add (local.get $source0) (local.get $off))))
+        (local.set $incoming (f64.load (i32.add (local.get $update) (local.get $off))))
+        (local.set $radius
+          (f64.sqrt (f64.add (f64.mul (local.get $pivot) (local.get $pivot)) (f64.mul (local.get $incoming) (local.get $incoming)))))
+        (local.set $cosine0 (f64.div (local.get $pivot) (local.get $radius)))
+        (local.set $sine0 (f64.div (local.get $incoming) (local.get $radius)))
+        (f64.store (i32.add (local.get $target0) (local.get $off)) (local.get $radius))
+        (local.set $solved0 (f64.div (f64.load (i32.add (local.get $l) (local.get $off))) (local.get $radius)))
+        (f64.store (i32.add (local.get $l) (local.get $off)) (local.get $solved0))
+        ;; Step k at row k + 1, which step k + 1 needs for its head.
+        (local.set $off (i32.add (local.get $off) (i32.const 8)))
+        (local.set $old (f64.load (i32.add (local.get $source0) (local.get $off))))
+        (local.set $carried (f64.load (i32.add (local.get $update) (local.get $off))))
+        (local.set $updated (f64.add (f64.mul (local.get $cosine0) (local.get $old)) (f64.mul (local.get $sine0) (local.get $carried))))
+        (f64.store (i32.add (local.get $target0) (local.get $off)) (local.get $updated))
+        (local.set $incoming (f64.sub (f64.mul (local.get $cosine0) (local.get $carried)) (f64.mul (local.get $sine0) (local.get $old))))
+        (f64.store (i32.add (local.get $update) (local.get $off)) (local.get $incoming))
+        (f64.store (i32.add (local.get $l) (local.get $off))
+          (f64.sub (f64.load (i32.add (local.get $l) (local.get $off))) (f64.mul (local.get $updated) (local.get $solved0))))
+        ;; Step k + 1 at its head row k + 1.
+        (local.set $pivot (f64.load (i32.add (local.get $source1) (local.get $off))))
+        (local.set $radius
+          (f64.sqrt (f64.add (f64.mul (local.get $pivot) (local.get $pivot)) (f64.mul (local.get $incoming) (local.get $incoming)))))
+        (local.set $cosine1 (f64.div (local.get $pivot) (local.get $radius)))
+        (local.set $sine1 (f64.div (local.get $incoming) (local.get $radius)))
+        (f64.store (i32.add (local.get $target1) (local.get $off)) (local.get $radius))
+        (local.set $solved1 (f64.div (f64.load (i32.add (local.get $l) (local.get $off))) (local.get $radius)))
+        (f64.store (i32.add (local.get $l) (local.get $off)) (local.get $solved1))
+        (local.set $c0 (f64x2.splat (local.get $cosine0)))
+        (local.set $s0 (f64x2.splat (local.get $sine0)))
+        (local.set $v0 (f64x2.splat (local.get $solved0)))
+        (local.set $c1 (f64x2.splat (local.get $cosine1)))
+        (local.set $s1 (f64x2.splat (local.get $sine1)))
+        (local.set $v1 (f64x2.splat (local.get $solved1)))
+        ;; Both steps on rows k + 2 .., two rows per iteration.
+        (local.set $off (i32.add (local.get $off) (i32.const 8)))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.gt_u (i32.add (local.get $off) (i32.const 16)) (local.get $end)))
+            (local.set $carriedv (v128.load (i32.add (local.get $update) (local.get $off))))
+            (local.set $lv (v128.load (i32.add (local.get $l) (local.get $off))))
+            (local.set $oldv (v128.load (i32.add (local.get $source0) (local.get $off))))
+            (local.set $updatedv (f64x2.add (f64x2.mul (local.get $c0) (local.get $oldv)) (f64x2.mul (local.get $s0) (local.get $carriedv))))
+            (v128.store (i32.add (local.get $target0) (local.get $off)) (local.get $updatedv))
+            (local.set $carriedv (f64x2.sub (f64x2.mul (local.get $c0) (local.get $carriedv)) (f64x2.mul (local.get $s0) (local.get $oldv))))
+            (local.set $lv (f64x2.sub (local.get $lv) (f64x2.mul (local.get $updatedv) (local.get $v0))))
+            (local.set $oldv (v128.load (i32.add (local.get $source1) (local.get $off))))
+            (local.set $updatedv (f64x2.add (f64x2.mul (local.get $c1) (local.get $oldv)) (f64x2.mul (local.get $s1) (local.get $carriedv))))
+            (v128.store (i32.add (local.get $target1) (local.get $off)) (local.get $updatedv))
+            (v128.store (i32.add (local.get $update) (local.get $off))
+              (f64x2.sub (f64x2.mul (local.get $c1) (local.get $carriedv)) (f64x2.mul (local.get $s1) (local.get $oldv))))
+            (v128.store (i32.add (local.get $l) (local.get $off)) (f64x2.sub (local.get $lv) (f64x2.mul (local.get $updatedv) (local.get $v1))))
+            (local.set $off (i32.add (local.get $off) (i32.const 16)))
+            (br $rows)))
+        (if (i32.lt_u (local.get $off) (local.get $end))
+          (then
+            (local.set $carried (f64.load (i32.add (local.get $update) (local.get $off))))
+            (local.set $old (f64.load (i32.add (local.get $source0) (local.get $off))))
+            (local.set $updated (f64.add (f64.mul (local.get $cosine0) (local.get $old)) (f64.mul (local.get $sine0) (local.get $carried))))
+            (f64.store (i32.add (local.get $target0) (local.get $off)) (local.get $updated))
+            (local.set $carried (f64.sub (f64.mul (local.get $cosine0) (local.get $carried)) (f64.mul (local.get $sine0) (local.get $old))))
+            (f64.store (i32.add (local.get $l) (local.get $off))
+              (f64.sub (f64.load (i32.add (local.get $l) (local.get $off))) (f64.mul (local.get $updated) (local.get $solved0))))
+            (local.set $old (f64.load (i32.add (local.get $source1) (local.get $off))))
+            (local.set $updated (f64.add (f64.mul (local.get $cosine1) (local.get $old)) (f64.mul (local.get $sine1) (local.get $carried))))
+            (f64.store (i32.add (local.get $target1) (local.get $off)) (local.get $updated))
+            (f64.store (i32.add (local.get $update) (local.get $off))
+              (f64.sub (f64.mul (local.get $cosine1) (local.get $carried)) (f64.mul (local.get $sine1) (local.get $old))))
+            (f64.store (i32.add (local.get $l) (local.get $off))
+              (f64.sub (f64.load (i32.add (local.get $l) (local.get $off))) (f64.mul (local.get $updated) (local.get $solved1))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 2)))
+        (br $pairsOfColumns)))
+    ;; An odd last column on its own.
+    (if (i32.lt_u (local.get $k) (local.get $remaining))
+      (then (call $sweepFrom (local.get $n) (local.get $stride) (local.get $factor) (local.get $update) (local.get $l) (i32.const 1) (local.get $k)))))
 
   ;; out ← L(Lᵀv), using transposed as scratch for Lᵀv (all three distinct).
   (func (export "multiply") (param $n i32) (param $stride i32) (param $factor i32) (param $v i32) (param $out i32) (param $transposed i32)
