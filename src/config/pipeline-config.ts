@@ -118,7 +118,7 @@ export const ntkGpSchema = z
     window: positiveInt.default(256),
     /** Noise variance s on the kernel diagonal, in standardised target units. */
     noise: z.number().nonnegative().default(0.1),
-    /** Re-estimate the learning-rate stability margin every this many batches. */
+    /** Batches between estimates of the learning-rate stability margin, one task per estimate, tasks in turn. */
     marginEvery: positiveInt.default(20),
   })
   .strict();
