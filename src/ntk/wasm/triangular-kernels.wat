@@ -16,36 +16,59 @@
   (import "env" "memory" (memory 1))
 
   ;; b ← L⁻¹b by forward substitution, column by column: b[i] -= L[i][j]·b[j].
+  ;; Two columns per pass over the rows, so each b[i] is loaded and stored
+  ;; once per two columns; per element the same operations in the same order.
   (func (export "forwardSubstitute") (param $n i32) (param $stride i32) (param $factor i32) (param $b i32)
-    (local $j i32) (local $column i32) (local $off i32) (local $end i32) (local $solved f64) (local $solvedv v128)
+    (local $j i32) (local $column0 i32) (local $column1 i32) (local $off i32) (local $end i32)
+    (local $solved0 f64) (local $solved1 f64) (local $v0 v128) (local $v1 v128)
     (local.set $end (i32.shl (local.get $n) (i32.const 3)))
-    (block $columnsDone
-      (loop $columns
-        (br_if $columnsDone (i32.ge_u (local.get $j) (local.get $n)))
-        (local.set $column (i32.add (local.get $factor) (i32.shl (i32.mul (local.get $j) (local.get $stride)) (i32.const 3))))
+    (block $pairsOfColumnsDone
+      (loop $pairsOfColumns
+        (br_if $pairsOfColumnsDone (i32.ge_u (i32.add (local.get $j) (i32.const 1)) (local.get $n)))
+        (local.set $column0 (i32.add (local.get $factor) (i32.shl (i32.mul (local.get $j) (local.get $stride)) (i32.const 3))))
+        (local.set $column1 (i32.add (local.get $column0) (i32.shl (local.get $stride) (i32.const 3))))
         (local.set $off (i32.shl (local.get $j) (i32.const 3)))
-        (local.set $solved
-          (f64.div (f64.load (i32.add (local.get $b) (local.get $off))) (f64.load (i32.add (local.get $column) (local.get $off)))))
-        (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $solved))
-        (local.set $solvedv (f64x2.splat (local.get $solved)))
+        (local.set $solved0
+          (f64.div (f64.load (i32.add (local.get $b) (local.get $off))) (f64.load (i32.add (local.get $column0) (local.get $off)))))
+        (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $solved0))
         (local.set $off (i32.add (local.get $off) (i32.const 8)))
-        (block $pairsDone
-          (loop $pairs
-            (br_if $pairsDone (i32.gt_u (i32.add (local.get $off) (i32.const 16)) (local.get $end)))
+        (local.set $solved1
+          (f64.div
+            (f64.sub (f64.load (i32.add (local.get $b) (local.get $off)))
+              (f64.mul (f64.load (i32.add (local.get $column0) (local.get $off))) (local.get $solved0)))
+            (f64.load (i32.add (local.get $column1) (local.get $off)))))
+        (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $solved1))
+        (local.set $v0 (f64x2.splat (local.get $solved0)))
+        (local.set $v1 (f64x2.splat (local.get $solved1)))
+        (local.set $off (i32.add (local.get $off) (i32.const 8)))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.gt_u (i32.add (local.get $off) (i32.const 16)) (local.get $end)))
             (v128.store (i32.add (local.get $b) (local.get $off))
               (f64x2.sub
-                (v128.load (i32.add (local.get $b) (local.get $off)))
-                (f64x2.mul (v128.load (i32.add (local.get $column) (local.get $off))) (local.get $solvedv))))
+                (f64x2.sub
+                  (v128.load (i32.add (local.get $b) (local.get $off)))
+                  (f64x2.mul (v128.load (i32.add (local.get $column0) (local.get $off))) (local.get $v0)))
+                (f64x2.mul (v128.load (i32.add (local.get $column1) (local.get $off))) (local.get $v1))))
             (local.set $off (i32.add (local.get $off) (i32.const 16)))
-            (br $pairs)))
+            (br $rows)))
         (if (i32.lt_u (local.get $off) (local.get $end))
           (then
             (f64.store (i32.add (local.get $b) (local.get $off))
               (f64.sub
-                (f64.load (i32.add (local.get $b) (local.get $off)))
-                (f64.mul (f64.load (i32.add (local.get $column) (local.get $off))) (local.get $solved))))))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $columns))))
+                (f64.sub
+                  (f64.load (i32.add (local.get $b) (local.get $off)))
+                  (f64.mul (f64.load (i32.add (local.get $column0) (local.get $off))) (local.get $solved0)))
+                (f64.mul (f64.load (i32.add (local.get $column1) (local.get $off))) (local.get $solved1))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 2)))
+        (br $pairsOfColumns)))
+    ;; An odd last column: only its diagonal remains.
+    (if (i32.lt_u (local.get $j) (local.get $n))
+      (then
+        (local.set $off (i32.shl (local.get $j) (i32.const 3)))
+        (local.set $column0 (i32.add (local.get $factor) (i32.shl (i32.mul (local.get $j) (local.get $stride)) (i32.const 3))))
+        (f64.store (i32.add (local.get $b) (local.get $off))
+          (f64.div (f64.load (i32.add (local.get $b) (local.get $off))) (f64.load (i32.add (local.get $column0) (local.get $off))))))))
 
   ;; y ← L⁻ᵀy by backward substitution: y[i] = (y[i] − Σ_{j>i} L[j][i]·y[j]) / L[i][i], a dot product down column i.
   (func (export "backwardSubstitute") (param $n i32) (param $stride i32) (param $factor i32) (param $y i32)
