@@ -106,6 +106,7 @@ async function startLocked(
   const totals = new StreamTotals();
   const metrics = new TangentMetrics({ lag: () => assigned?.offsets.lag() ?? [] }, () => totals.prequential());
   metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
+  for (const kind of ['feature', 'target'] as const) metrics.clippedValues.inc({ kind }, 0);
   metrics.buildInfo.set({ version: tangentVersion, backend: backend.name }, 1);
   const livePage = startLivePage(metrics.registry);
   // POST /predict joins once the model exists (below).
@@ -221,7 +222,7 @@ async function startLocked(
   const pipeline = learningPipeline<LearningState>({
     decode: { inputDim: session.spec.inputDim, maxRecordBytes: config.kafka.maxRecordBytes },
     admission: session.tasks,
-    featureMoments: session.featureMoments,
+    scaling: { ...session.scaling, onClipped: (kind, count) => metrics.clippedValues.inc({ kind }, count) },
     batch: {
       size: config.batch.size,
       lingerMs: config.batch.lingerMs > 0 ? config.batch.lingerMs : Number.MAX_SAFE_INTEGER,

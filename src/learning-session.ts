@@ -7,6 +7,8 @@ import { NtkGpBaseline } from './model/ntk-gp-baseline.js';
 import type { OnlineModel } from './model/online-model.js';
 import { OnlineRegressor } from './model/online-regressor.js';
 import { RunningMoments } from './model/running-moments.js';
+import { TargetBands, type ClipPolicy } from './model/outlier-clipping.js';
+import type { ScaleParts } from './pipeline/scale.js';
 import { TaskRegistry } from './model/task-registry.js';
 import { loadTrunkArtifact } from './model/trunk-artifact.js';
 import { DriftWatch, type DriftEvent } from './pipeline/drift-watch.js';
@@ -26,6 +28,8 @@ export class LearningSession {
   readonly network: OnlineRegressor;
   readonly baseline: NtkGpBaseline | undefined;
   readonly featureMoments: RunningMoments;
+  readonly targetBands: TargetBands;
+  readonly clipPolicy: ClipPolicy;
   readonly tasks: TaskRegistry;
   readonly driftWatch: DriftWatch;
   readonly position: StreamPosition;
@@ -51,9 +55,16 @@ export class LearningSession {
         )
       : undefined;
     this.featureMoments = saved ? RunningMoments.fromJSON(saved.featureMoments) : new RunningMoments(this.spec.inputDim);
+    this.clipPolicy = { sigmas: config.scaling.clipSigmas, warmup: config.scaling.warmup };
+    this.targetBands = new TargetBands(this.clipPolicy, saved?.targetBands);
     this.tasks = new TaskRegistry(config.model.maxTasks, saved?.tasks ?? []);
     this.driftWatch = new DriftWatch(config.drift.detectors as DetectorConfig[], config.drift.models, onDrift, saved?.drift);
     this.position = new StreamPosition(saved?.position);
+  }
+
+  /** What the scale stage needs: the feature moments, the target bands and the clipping policy. */
+  get scaling(): ScaleParts {
+    return { featureMoments: this.featureMoments, targetBands: this.targetBands, policy: this.clipPolicy };
   }
 
   /** The network first, then the baseline: all score before any learns. */
@@ -91,6 +102,7 @@ export class LearningSession {
       spec: this.spec,
       position: this.position.toJSON(),
       featureMoments: this.featureMoments.toJSON(),
+      targetBands: this.targetBands.toJSON(),
       tasks: this.tasks.list(),
       network: this.network.toJSON(),
       ntkgp: this.baseline?.toJSON() ?? null,

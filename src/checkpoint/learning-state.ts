@@ -3,6 +3,7 @@ import { sameTrunk } from '../model/architecture-spec.js';
 import type { NtkGpBaselineState } from '../model/ntk-gp-baseline.js';
 import type { OnlineRegressorState } from '../model/online-regressor.js';
 import type { RunningMomentsState } from '../model/running-moments.js';
+import type { TargetBandsState } from '../model/outlier-clipping.js';
 import type { DriftWatchState } from '../pipeline/drift-watch.js';
 import { ModelError } from '../errors.js';
 import type { StreamPositionState } from './stream-position.js';
@@ -12,6 +13,8 @@ export interface LearningState {
   readonly spec: ArchitectureSpec;
   readonly position: StreamPositionState;
   readonly featureMoments: RunningMomentsState;
+  /** Per-task target moments for clipping (robust scaling); absent in checkpoints from before it. */
+  readonly targetBands?: TargetBandsState;
   readonly tasks: string[];
   readonly network: OnlineRegressorState;
   readonly ntkgp: NtkGpBaselineState | null;

@@ -189,6 +189,19 @@ export const checkpointSchema = z
   })
   .strict();
 
+export const scalingSchema = z
+  .object({
+    /**
+     * Robust scaling: a feature or target further than this many standard deviations from its
+     * running mean is clipped to that distance before it updates the moments or is learned
+     * (counted in tangent_clipped_values_total); 0 = no clipping.
+     */
+    clipSigmas: z.number().nonnegative().default(6),
+    /** Values a feature's (or a task's target) moments must have seen before clipping applies. */
+    warmup: z.number().int().nonnegative().default(32),
+  })
+  .strict();
+
 export const batchSchema = z
   .object({
     size: positiveInt.default(64),
@@ -230,6 +243,7 @@ export const pipelineConfigSchema = z
     batch: batchSchema.default(() => batchSchema.parse({})),
     metrics: metricsSchema.default(() => metricsSchema.parse({})),
     serving: servingSchema.default(() => servingSchema.parse({})),
+    scaling: scalingSchema.default(() => scalingSchema.parse({})),
     /** Seconds between the one-line progress summaries on stderr; 0 = off. */
     summaryIntervalSeconds: z.number().nonnegative().default(5),
   })

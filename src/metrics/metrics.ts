@@ -30,6 +30,13 @@ export class TangentMetrics {
     registers: [this.registry],
   });
 
+  readonly clippedValues = new Counter<'kind'>({
+    name: 'tangent_clipped_values_total',
+    help: 'Feature and target values clipped to mean ± scaling.clipSigmas standard deviations before they were learned (robust scaling), by kind: feature or target.',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+
   readonly deadLetters = new Counter<'reason'>({
     name: 'tangent_dead_letters_total',
     help: 'Records sent to the dead-letter topic, by reason.',

@@ -1,5 +1,4 @@
 import type { OperatorFunction } from 'rxjs';
-import type { RunningMoments } from '../model/running-moments.js';
 import type { OnlineModel } from '../model/online-model.js';
 import { admitTasks, type TaskAdmission } from './admit-tasks.js';
 import { batch, type BatchOptions } from './batch.js';
@@ -14,13 +13,13 @@ import { checkpoint, persistCheckpoint, type CheckpointPolicy } from './checkpoi
 import type { CheckpointedBatch, Rejected, SourceRecord } from './records.js';
 import type { Prediction } from './prediction.js';
 import { publish } from './publish.js';
-import { scale } from './scale.js';
+import { scale, type ScaleParts } from './scale.js';
 import { score } from './score.js';
 
 export interface PipelineParts<S> {
   readonly decode: DecodeOptions;
   readonly admission: TaskAdmission;
-  readonly featureMoments: RunningMoments;
+  readonly scaling: ScaleParts;
   readonly batch: BatchOptions;
   /** The network first, then baselines; all score before any learns. */
   readonly models: readonly OnlineModel[];
@@ -52,7 +51,7 @@ export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<S
         decode(parts.decode),
         admitTasks(parts.admission),
         batch(parts.batch),
-        scale(parts.featureMoments),
+        scale(parts.scaling),
         score(parts.models, parts.modelVersion, parts.scoreUncertainty),
         learn(parts.models),
         observe(parts.observers),

@@ -43,7 +43,7 @@ describe('tangent export', () => {
     const stream = new FriedmanStream({ ...defaultFriedmanOptions, seed: 8, tasks});
     for (let b = 0; b < 30; b++) {
       const records = Array.from({ length: 64 }, () => sourceRecord(stream.next()));
-      const formed = await lastValueFrom(of(...records).pipe(decode({ inputDim: 10, maxRecordBytes: 4096 }), batch({ size: 64, lingerMs: 0 }), scale(session.featureMoments)));
+      const formed = await lastValueFrom(of(...records).pipe(decode({ inputDim: 10, maxRecordBytes: 4096 }), batch({ size: 64, lingerMs: 0 }), scale(session.scaling)));
       const examples = formed.accepted.map((a) => a.example);
       session.network.predict(examples);
       for (const model of session.models) model.learn(examples);

@@ -37,7 +37,7 @@ beforeAll(async () => {
   const stream = new FriedmanStream({ ...defaultFriedmanOptions, seed: 3, tasks: ['sensor-0', 'sensor-1'] });
   for (let b = 0; b < 20; b++) {
     const records = Array.from({ length: 64 }, () => sourceRecord(stream.next()));
-    const scored = await lastValueFrom(of(...records).pipe(decode({ inputDim: 10, maxRecordBytes: 4096 }), batch({ size: 64, lingerMs: 0 }), scale(session.featureMoments)));
+    const scored = await lastValueFrom(of(...records).pipe(decode({ inputDim: 10, maxRecordBytes: 4096 }), batch({ size: 64, lingerMs: 0 }), scale(session.scaling)));
     for (const model of session.models) model.learn(scored.accepted.map((a) => a.example));
     session.position.advance(scored);
   }
@@ -76,7 +76,7 @@ describe('POST /predict', () => {
     // The same records through the pipeline's own stages, unlabeled: decode, batch, scale, score.
     const records = queries.map((q) => sourceRecord(q));
     const scored: ScoredBatch = await lastValueFrom(
-      of(...records).pipe(decode({ inputDim: 10, maxRecordBytes: 4096 }), batch({ size: 10, lingerMs: 0 }), scale(session.featureMoments), score(session.models, () => session.position.batches)),
+      of(...records).pipe(decode({ inputDim: 10, maxRecordBytes: 4096 }), batch({ size: 10, lingerMs: 0 }), scale(session.scaling), score(session.models, () => session.position.batches)),
     );
     const [nn, gp] = scored.scores;
     served.predictions.forEach((p, i) => {
