@@ -100,7 +100,7 @@ function requestBody(records: number, seed: number): string {
 export async function run(ctx: BenchContext): Promise<ServingResult> {
   const brokers = brokersOf(ctx);
   const seconds = ctx.quick ? 5 : 30;
-  const backlog = ctx.quick ? 8_000 : 150_000;
+  const backlog = ctx.quick ? 8_000 : 60_000;
   const topic = await freshTopic(brokers, 'serving');
   await startPacedProducer({ brokers, topic, rate: 0, count: backlog, seed: 5 }, (sent) => progress('backlog', sent, backlog));
   const overrides = {};
