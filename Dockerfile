@@ -11,14 +11,22 @@
 # CI also runs outside Docker (test/integration/image-build-steps.test.ts).
 # Build args:
 #   NODE_VERSION      Node.js image tag prefix (default 20; engines: >=20.19)
+#   BUILD_IMAGE       the build stage's base (default node:${NODE_VERSION}-bookworm: Node, npm,
+#                     g++, make, python3)
+#   RUNTIME_IMAGE     the runtime stage's base (default node:${NODE_VERSION}-bookworm-slim)
+#                     Without a registry, infra/containers/images.sh builds stand-ins from Debian:
+#                     --build-arg BUILD_IMAGE=localhost/tangent-node:20-bookworm
+#                     --build-arg RUNTIME_IMAGE=localhost/tangent-node:20-bookworm-slim
 #   TANGENT_NATIVE    required (default): fail the build unless the native backend loads;
 #                     optional: fall back to wasm/cpu (e.g. on arm64, where the route has no wheel)
 
 ARG NODE_VERSION=20
+ARG BUILD_IMAGE=node:${NODE_VERSION}-bookworm
+ARG RUNTIME_IMAGE=node:${NODE_VERSION}-bookworm-slim
 
 # ---------------------------------------------------------------- build stage
 # The full Debian image: g++, make and python3 for node-gyp and the wheel download.
-FROM node:${NODE_VERSION}-bookworm AS build
+FROM ${BUILD_IMAGE} AS build
 ARG TANGENT_NATIVE=required
 ENV TANGENT_VARIANT=cpu \
     TANGENT_NATIVE=${TANGENT_NATIVE} \
@@ -43,7 +51,7 @@ COPY src/ src/
 RUN bash scripts/image-build-steps.sh build verify prune
 
 # -------------------------------------------------------------- runtime stage
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 # tini: PID 1 that forwards SIGTERM (tangent drains and commits on it) and reaps zombies.
 # Debian/Ubuntu point releases replace package versions: pin the base image, not apt versions.
 # hadolint ignore=DL3008

@@ -4,9 +4,12 @@ import { fileURLToPath } from 'node:url';
 /**
  * How integration tests reach a real broker, first that applies:
  *  1. KAFKA_BROKERS when set;
- *  2. a Kafka container (@testcontainers/kafka, Confluent's cp-kafka in KRaft
- *     mode) when a container runtime answers;
- *  3. the local broker from infra/kafka (Maven Central jars, no Docker).
+ *  2. a Kafka container (@testcontainers/kafka, cp-kafka in KRaft mode), only
+ *     when asked with TANGENT_KAFKA_CONTAINER=auto|required;
+ *  3. the local broker from infra/kafka (Maven Central jars, no container): the
+ *     default, fast and independent of any container runtime.
+ * The container path has its own suite (test/containers, run by `npm test`),
+ * which starts its broker with startKafkaContainer below.
  * Every choice says why it was made; the global setup prints it.
  */
 export type BrokerKind = 'env' | 'testcontainers' | 'local';
@@ -38,8 +41,20 @@ export interface BrokerDeps {
   stopLocalBroker(): void;
 }
 
-/** Confluent Platform 8.1 = Apache Kafka 4.1, as infra/kafka; KRaft (KafkaContainer speaks cp-kafka's configuration). */
+/**
+ * Confluent Platform 8.1 = Apache Kafka 4.1, as infra/kafka; KRaft (KafkaContainer
+ * speaks cp-kafka's configuration). TANGENT_KAFKA_IMAGE overrides it, e.g. with the
+ * image infra/containers/images.sh builds where no registry is reachable.
+ */
 export const defaultKafkaImage = 'confluentinc/cp-kafka:8.1.0';
+
+/** The Kafka image for container tests: TANGENT_KAFKA_IMAGE, else the stock cp-kafka. */
+export function kafkaImage(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TANGENT_KAFKA_IMAGE || defaultKafkaImage;
+}
+
+/** Every container the tests start carries it, so a teardown finds what a failed test left. */
+export const testContainerLabel = 'dev.tangent.test';
 /** Clients connect to KafkaContainer's PLAINTEXT listener, published on a random host port. */
 export const kafkaContainerClientPort = 9093;
 const probeTimeoutMs = 15_000;
@@ -75,8 +90,16 @@ export async function probeContainerRuntime(): Promise<RuntimeProbe> {
 
 export async function startKafkaContainer(image: string): Promise<StartedContainerBroker> {
   const { KafkaContainer } = await import('@testcontainers/kafka');
+  const { Wait } = await import('testcontainers');
   // Same shape as the local broker: 3 partitions for auto-created topics, no rebalance delay.
-  const container = await new KafkaContainer(image).withKraft().withEnvironment({ KAFKA_NUM_PARTITIONS: '3' }).start();
+  // Ready when the broker says so: the default port wait execs probes inside the container,
+  // which under Podman leave a conmon process behind for minutes each.
+  const container = await new KafkaContainer(image)
+    .withKraft()
+    .withEnvironment({ KAFKA_NUM_PARTITIONS: '3' })
+    .withLabels({ [testContainerLabel]: 'kafka' })
+    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+    .start();
   const brokers = `${container.getHost()}:${container.getMappedPort(kafkaContainerClientPort)}`;
   return {
     brokers,
@@ -101,24 +124,24 @@ export function stopLocalBroker(): void {
 export const defaultBrokerDeps: BrokerDeps = { probeContainerRuntime, startKafkaContainer, startLocalBroker, stopLocalBroker };
 
 /**
- * TANGENT_KAFKA_CONTAINER: `auto` (default) tries a container when a runtime
- * answers and falls back to the local broker if it cannot start; `off` never
- * tries; `required` fails instead of falling back. TANGENT_KAFKA_IMAGE
+ * TANGENT_KAFKA_CONTAINER: `off` (default) never tries a container; `auto`
+ * tries one when a runtime answers and falls back to the local broker if it
+ * cannot start; `required` fails instead of falling back. TANGENT_KAFKA_IMAGE
  * overrides the image.
  */
 export async function chooseBroker(env: NodeJS.ProcessEnv = process.env, deps: BrokerDeps = defaultBrokerDeps): Promise<BrokerChoice> {
   if (env.KAFKA_BROKERS) {
     return { brokers: env.KAFKA_BROKERS, kind: 'env', startedHere: false, reason: 'KAFKA_BROKERS is set', stop: async () => {} };
   }
-  const mode = env.TANGENT_KAFKA_CONTAINER ?? 'auto';
+  const mode = env.TANGENT_KAFKA_CONTAINER || 'off';
   if (!['auto', 'off', 'required'].includes(mode)) throw new Error(`TANGENT_KAFKA_CONTAINER must be auto, off or required, got "${mode}"`);
   let passedOver: string;
   if (mode === 'off') {
-    passedOver = 'TANGENT_KAFKA_CONTAINER=off';
+    passedOver = env.TANGENT_KAFKA_CONTAINER ? 'TANGENT_KAFKA_CONTAINER=off' : 'a Kafka container only when TANGENT_KAFKA_CONTAINER=auto|required';
   } else {
     const runtime = await deps.probeContainerRuntime();
     if (runtime.available) {
-      const image = env.TANGENT_KAFKA_IMAGE || defaultKafkaImage;
+      const image = kafkaImage(env);
       try {
         const started = await deps.startKafkaContainer(image);
         return {

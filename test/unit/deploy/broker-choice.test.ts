@@ -10,9 +10,9 @@ import {
 
 /**
  * The integration harness's broker choice (test/integration/broker.ts):
- * KAFKA_BROKERS, else a testcontainers Kafka when a container runtime answers,
- * else the local broker from infra/kafka. Effects are faked here; the real
- * paths run in the integration project.
+ * KAFKA_BROKERS, else the local broker from infra/kafka; a testcontainers Kafka
+ * only when TANGENT_KAFKA_CONTAINER asks for one. Effects are faked here; the
+ * real paths run in the integration and containers projects.
  */
 
 const noRuntime: RuntimeProbe = {
@@ -41,9 +41,18 @@ describe('chooseBroker', () => {
     expect(describeChoice(choice)).toBe('[integration] Kafka: KAFKA_BROKERS at broker:9092 (KAFKA_BROKERS is set)');
   });
 
-  it('falls back to the local broker when no container runtime answers, and says why', async () => {
-    const deps = fakes(noRuntime);
+  it('uses the local broker by default, without asking any container runtime', async () => {
+    const deps = fakes({ available: true, description: '/var/run/docker.sock (server 28.2.2)' });
     const choice = await chooseBroker({}, deps);
+    expect(choice).toMatchObject({ kind: 'local', brokers: '127.0.0.1:19392', startedHere: true });
+    expect(choice.reason).toContain('a Kafka container only when TANGENT_KAFKA_CONTAINER=auto|required');
+    expect(deps.probeContainerRuntime).not.toHaveBeenCalled();
+    expect(deps.startKafkaContainer).not.toHaveBeenCalled();
+  });
+
+  it('falls back to the local broker when asked for a container but no runtime answers, and says why', async () => {
+    const deps = fakes(noRuntime);
+    const choice = await chooseBroker({ TANGENT_KAFKA_CONTAINER: 'auto' }, deps);
     expect(choice.kind).toBe('local');
     expect(choice.brokers).toBe('127.0.0.1:19392');
     expect(choice.startedHere).toBe(true);
@@ -56,15 +65,15 @@ describe('chooseBroker', () => {
 
   it('does not stop a local broker it did not start', async () => {
     const deps = fakes(noRuntime, { startLocalBroker: vi.fn(() => ({ brokers: '127.0.0.1:9092', startedHere: false })) });
-    const choice = await chooseBroker({}, deps);
+    const choice = await chooseBroker({ TANGENT_KAFKA_CONTAINER: 'auto' }, deps);
     expect(choice.reason).toContain('already running');
     await choice.stop();
     expect(deps.stopLocalBroker).not.toHaveBeenCalled();
   });
 
-  it('starts a Kafka container (cp-kafka, KRaft) when a runtime answers, and stops it at teardown', async () => {
+  it('starts a Kafka container (cp-kafka, KRaft) when asked and a runtime answers, and stops it at teardown', async () => {
     const deps = fakes({ available: true, description: '/var/run/docker.sock (server 28.2.2)' });
-    const choice = await chooseBroker({}, deps);
+    const choice = await chooseBroker({ TANGENT_KAFKA_CONTAINER: 'auto' }, deps);
     expect(choice).toMatchObject({ kind: 'testcontainers', brokers: 'localhost:32771', startedHere: true });
     expect(deps.startKafkaContainer).toHaveBeenCalledWith(defaultKafkaImage);
     expect(defaultKafkaImage).toMatch(/^confluentinc\/cp-kafka:[78]\./);
@@ -76,7 +85,7 @@ describe('chooseBroker', () => {
 
   it('honours TANGENT_KAFKA_IMAGE and TANGENT_KAFKA_CONTAINER=off', async () => {
     const deps = fakes({ available: true, description: 'docker' });
-    await chooseBroker({ TANGENT_KAFKA_IMAGE: 'confluentinc/cp-kafka:7.9.0' }, deps);
+    await chooseBroker({ TANGENT_KAFKA_CONTAINER: 'auto', TANGENT_KAFKA_IMAGE: 'confluentinc/cp-kafka:7.9.0' }, deps);
     expect(deps.startKafkaContainer).toHaveBeenCalledWith('confluentinc/cp-kafka:7.9.0');
     const off = fakes({ available: true, description: 'docker' });
     const choice = await chooseBroker({ TANGENT_KAFKA_CONTAINER: 'off' }, off);
@@ -88,7 +97,7 @@ describe('chooseBroker', () => {
   it('falls back to the local broker if the container does not start, unless the container is required', async () => {
     const failing = { startKafkaContainer: vi.fn(async () => { throw new Error('pull access denied for confluentinc/cp-kafka\nmore'); }) };
     const deps = fakes({ available: true, description: 'docker' }, failing);
-    const choice = await chooseBroker({}, deps);
+    const choice = await chooseBroker({ TANGENT_KAFKA_CONTAINER: 'auto' }, deps);
     expect(choice.kind).toBe('local');
     expect(choice.reason).toContain('did not start: pull access denied for confluentinc/cp-kafka');
     await expect(chooseBroker({ TANGENT_KAFKA_CONTAINER: 'required' }, fakes({ available: true, description: 'docker' }, failing))).rejects.toThrow(

@@ -27,12 +27,18 @@ type Service = {
   ports?: (string | { published: number | string; target: number })[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test?: string[]; disable?: boolean };
+  profiles?: string[];
   deploy?: any;
 };
 type ComposeModel = { services: Record<string, Service>; volumes?: Record<string, unknown> };
 
 /** Variables the compose files interpolate: unset, so the defaults are what is checked. */
-const composeVariables = ['TANGENT_IMAGE', 'TANGENT_GPU_IMAGE', 'TANGENT_PIPELINE', 'TANGENT_LOG_LEVEL', 'KAFKA_VERSION', 'PROMETHEUS_VERSION', 'GRAFANA_VERSION', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD', 'COMPOSE_FILE', 'COMPOSE_PROJECT_NAME'];
+const composeVariables = [
+  'TANGENT_IMAGE', 'TANGENT_GPU_IMAGE', 'TANGENT_PIPELINE', 'TANGENT_LOG_LEVEL', 'TANGENT_BUILD_IMAGE', 'TANGENT_RUNTIME_IMAGE',
+  'KAFKA_IMAGE', 'PROMETHEUS_IMAGE', 'GRAFANA_VERSION', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD',
+  'KAFKA_HOST_PORT', 'TANGENT_METRICS_HOST_PORT', 'PROMETHEUS_HOST_PORT', 'GRAFANA_HOST_PORT',
+  'COMPOSE_FILE', 'COMPOSE_PROJECT_NAME', 'COMPOSE_PROFILES',
+];
 
 let compose: string;
 let model: ComposeModel;
@@ -113,6 +119,20 @@ describe('docker-compose.yml', () => {
     );
     expect(statSync(repoPath('infra/grafana/provisioning')).isDirectory()).toBe(true);
     expect(statSync(repoPath('infra/grafana/dashboards')).isDirectory()).toBe(true);
+  });
+
+  it('keeps Grafana behind the `grafana` profile, and health-checks Kafka, Prometheus and Grafana', () => {
+    expect(model.services.grafana!.profiles).toEqual(['grafana']);
+    for (const name of ['kafka', 'tangent', 'producer', 'prometheus']) expect(model.services[name]!.profiles, name).toBeUndefined();
+    expect(model.services.prometheus!.healthcheck?.test?.join(' ')).toContain('http://localhost:9090/-/ready');
+    expect(model.services.grafana!.healthcheck?.test?.join(' ')).toContain('http://localhost:3000/api/health');
+    expect(model.services.grafana!.depends_on?.prometheus?.condition).toBe('service_healthy');
+  });
+
+  it('builds tangent from the official Node images unless told otherwise (the Podman route points elsewhere)', () => {
+    const args = (model.services.tangent!.build as unknown as { args: Record<string, string> }).args;
+    expect(args).toEqual({ BUILD_IMAGE: 'node:20-bookworm', RUNTIME_IMAGE: 'node:20-bookworm-slim' });
+    expect(model.services.prometheus!.image).toMatch(/^prom\/prometheus:v\d/);
   });
 
   it('publishes Grafana on 3000, Prometheus on 9090 and the tangent metrics on 9464', () => {

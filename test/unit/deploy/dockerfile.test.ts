@@ -189,11 +189,14 @@ describe.each(['Dockerfile', 'Dockerfile.gpu'])('%s', (file) => {
 });
 
 describe('Dockerfile base images', () => {
-  it('CPU image: Node 20 on Debian (full image to build, slim to run)', () => {
+  it('CPU image: Node 20 on Debian (full image to build, slim to run), each base a build argument', () => {
     const dockerfile = parseDockerfile(readRepoFile('Dockerfile'));
     expect(argDefault(dockerfile, 'NODE_VERSION')).toBe('20');
-    expect(stage(dockerfile, 'build').base).toBe('node:${NODE_VERSION}-bookworm');
-    expect(stage(dockerfile, 'runtime').base).toBe('node:${NODE_VERSION}-bookworm-slim');
+    // Official images by default; infra/containers/images.sh's local stand-ins where no registry answers.
+    expect(stage(dockerfile, 'build').base).toBe('${BUILD_IMAGE}');
+    expect(stage(dockerfile, 'runtime').base).toBe('${RUNTIME_IMAGE}');
+    expect(argDefault(dockerfile, 'BUILD_IMAGE')).toBe('node:${NODE_VERSION}-bookworm');
+    expect(argDefault(dockerfile, 'RUNTIME_IMAGE')).toBe('node:${NODE_VERSION}-bookworm-slim');
   });
 
   it('GPU image: the CUDA and cuDNN that the native route’s TensorFlow wheel pins', () => {
