@@ -15,7 +15,8 @@ args=()
 [[ -n "${TANGENT_RUNTIME_IMAGE:-}" ]] && args+=(--build-arg "RUNTIME_IMAGE=$TANGENT_RUNTIME_IMAGE")
 t=$SECONDS
 if [[ "${TANGENT_CONTAINER_RUNTIME:-}" == podman* ]]; then
-  podman build --layers -t "$tag" "${args[@]}" -f "$PROJECT_ROOT/Dockerfile" "$PROJECT_ROOT"
+  # Docker format: OCI images cannot carry a HEALTHCHECK, and Podman would drop it.
+  podman build --format docker --layers -t "$tag" "${args[@]}" -f "$PROJECT_ROOT/Dockerfile" "$PROJECT_ROOT"
   size="$(podman image inspect "$tag" --format '{{.Size}}')"
 else
   DOCKER_BUILDKIT=1 docker build -t "$tag" "${args[@]}" -f "$PROJECT_ROOT/Dockerfile" "$PROJECT_ROOT"

@@ -7,7 +7,8 @@
 # 1. A runtime that already answers (DOCKER_HOST, /var/run/docker.sock, or the Podman
 #    socket this script started before) is used as it is: nothing is installed or changed.
 # 2. Otherwise, as root with apt-get: Debian's Podman (+ runc, debootstrap, docker-compose),
-#    configured for hosts whose root lacks CAP_SYS_RESOURCE and whose cgroups are hybrid
+#    configured for hosts whose root lacks CAP_SYS_RESOURCE and whose cgroups are hybrid,
+#    with netavark's DNS for compose networks
 #    (/etc/containers/containers.conf, written only when absent or written by this script),
 #    and its Docker-API service on $PODMAN_SOCKET. Not root and no runtime: the reason is
 #    recorded and the container tests skip, saying it.
@@ -45,7 +46,7 @@ if existing="$(working_docker_host)" && [[ "$existing" != "unix://$PODMAN_SOCKET
 fi
 
 # ---------------------------------------------------------------- 2. Podman
-packages=(podman runc uidmap slirp4netns fuse-overlayfs catatonit debootstrap docker-compose curl)
+packages=(podman runc netavark aardvark-dns uidmap slirp4netns fuse-overlayfs catatonit debootstrap docker-compose curl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]} > 0)); then
@@ -76,11 +77,32 @@ default_ulimits = ["nofile=$hard_nofile:$hard_nofile", "nproc=$hard_nproc:$hard_
 
 [engine]
 runtime = "$runtime"
+
+[network]
+# netavark + aardvark-dns: containers on a compose network find each other by name
+# (Debian's Podman otherwise falls back to CNI without DNS).
+network_backend = "netavark"
 CONF
-  if ! cmp -s "$conf.tmp" "$conf"; then mv "$conf.tmp" "$conf"; log "wrote $conf (nofile $hard_nofile, nproc $hard_nproc, runtime $runtime)"; else rm -f "$conf.tmp"; fi
+  if ! cmp -s "$conf.tmp" "$conf"; then
+    mv "$conf.tmp" "$conf"
+    log "wrote $conf (nofile $hard_nofile, nproc $hard_nproc, runtime $runtime, netavark)"
+    # A service started before reads the old settings: restart the one this script started.
+    pid="$(cat "$PODMAN_SERVICE_PID" 2>/dev/null || true)"
+    if pid_matches "$pid" 'system service'; then
+      kill "$pid"; for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      log "stopped the Podman API service started before (pid $pid) to apply them"
+    fi
+  else
+    rm -f "$conf.tmp"
+  fi
 fi
 
 podman info >/dev/null 2>&1 || die "podman info fails: $(podman info 2>&1 | tail -n 3)"
+# A bridge left by the CNI backend holds the same subnet as netavark's podman0 and swallows
+# the traffic to published ports: remove it once netavark is in charge.
+if [[ "$(podman info --format '{{.Host.NetworkBackend}}')" == netavark ]] && ip link show cni-podman0 >/dev/null 2>&1; then
+  ip link delete cni-podman0 && log "removed the CNI backend's bridge cni-podman0 (netavark uses podman0)"
+fi
 
 # The Docker-API service (testcontainers, docker-compose), started once and reused.
 if socket_answers "$PODMAN_SOCKET"; then

@@ -79,8 +79,8 @@ describe('docker-compose.yml, brought up', () => {
       let learned = 0;
       await waitFor(async () => {
         learned = await instantValue('sum(tangent_records_total{result="learned"})').catch(() => 0);
-        return learned >= 5_000;
-      }, 300_000, 'Prometheus to record 5,000 learned records');
+        return learned >= 1_000;
+      }, 300_000, 'Prometheus to record 1,000 learned records');
       const deadLettered = await instantValue('sum(tangent_records_total{result="dead_lettered"})');
       const ps = compose(['ps']);
       console.log(`[containers] compose stack up in ${((Date.now() - started) / 1000).toFixed(0)} s\n${ps.output.trim()}`);

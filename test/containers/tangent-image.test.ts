@@ -54,7 +54,7 @@ describe(`tangent's image (${tangentImage})`, () => {
       })
       .withLabels({ [testContainerLabel]: 'tangent' })
       .withWaitStrategy(Wait.forHealthCheck())
-      .withStartupTimeout(180_000)
+      .withStartupTimeout(300_000)
       .start();
     try {
       const client = await getContainerRuntimeClient();
@@ -80,11 +80,14 @@ describe(`tangent's image (${tangentImage})`, () => {
       expect(backend).toContain('backend="tensorflow"');
       console.log(`[containers] /metrics from the container: ${metrics.split('\n').filter((l) => /^tangent_(records_total|backend_info)/.test(l)).join('; ')}`);
 
-      const stopped = await container.stop({ timeout: 60, remove: false });
+      // testcontainers takes the grace period in milliseconds; tini forwards the SIGTERM to tangent.
+      const stopStarted = Date.now();
+      const stopped = await container.stop({ timeout: 60_000, remove: false });
       const exited = await client.container.inspect(client.container.getById(stopped.getId()));
       expect(exited.State.ExitCode, 'exit code after SIGTERM').toBe(0);
       const { committed, end } = await committedAndEndOffsets(topic, groupId);
       expect(committed).toEqual(end);
+      console.log(`[containers] SIGTERM: exit ${exited.State.ExitCode} after ${((Date.now() - stopStarted) / 1000).toFixed(1)} s; committed offsets ${JSON.stringify(committed)} = end offsets`);
       await client.container.remove(client.container.getById(stopped.getId()), { removeVolumes: true });
     } finally {
       await container.stop().catch(() => {});

@@ -99,6 +99,7 @@ export async function startKafkaContainer(image: string): Promise<StartedContain
     .withEnvironment({ KAFKA_NUM_PARTITIONS: '3' })
     .withLabels({ [testContainerLabel]: 'kafka' })
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+    .withStartupTimeout(300_000)
     .start();
   const brokers = `${container.getHost()}:${container.getMappedPort(kafkaContainerClientPort)}`;
   return {
