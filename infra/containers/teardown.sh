@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Undoes what the container tests and setup.sh left running, also after a failed
 # test (no Ryuk here): containers labelled by the tests or by testcontainers, the
-# compose projects the tests started, then (with --all) the healthcheck ticker and
-# the Podman API service that setup.sh started. Images and the cache stay, so the
-# next run is quick. Never touches a Docker that setup.sh did not start.
+# compose projects the tests started, then (with --all) dangling image layers older
+# than a day, the healthcheck ticker and the Podman API service that setup.sh
+# started. Images and the cache stay, so the next run is quick. Never touches a Docker that setup.sh did not start.
 #   bash infra/containers/teardown.sh [--all]
 set -uo pipefail
 # shellcheck source=common.sh
@@ -25,6 +25,11 @@ if [[ "${TANGENT_CONTAINER_RUNTIME:-}" == podman* ]] && command -v podman >/dev/
 fi
 
 if [[ "${1:-}" == --all ]]; then
+  # Each rebuild after a source change leaves the previous layers dangling; keep a day's
+  # worth (the layer cache of recent builds), drop the rest.
+  if [[ "${TANGENT_CONTAINER_RUNTIME:-}" == podman* ]] && command -v podman >/dev/null 2>&1; then
+    podman image prune -f --filter until=24h >/dev/null 2>&1 || true
+  fi
   for pair in "$HEALTH_TICKER_PID:health-ticker.sh" "$PODMAN_SERVICE_PID:system service"; do
     file="${pair%%:*}"; pattern="${pair#*:}"
     pid="$(cat "$file" 2>/dev/null || true)"
