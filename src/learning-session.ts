@@ -57,7 +57,7 @@ export class LearningSession {
     this.featureMoments = saved ? RunningMoments.fromJSON(saved.featureMoments) : new RunningMoments(this.spec.inputDim);
     this.clipPolicy = { sigmas: config.scaling.clipSigmas, warmup: config.scaling.warmup };
     this.targetBands = new TargetBands(this.clipPolicy, saved?.targetBands);
-    this.tasks = new TaskRegistry(config.model.maxTasks, saved?.tasks ?? []);
+    this.tasks = new TaskRegistry(config.model.maxTasks, { tasks: saved?.tasks ?? [], candidates: saved?.taskCandidates ?? [] });
     this.driftWatch = new DriftWatch(config.drift.detectors as DetectorConfig[], config.drift.models, onDrift, saved?.drift);
     this.position = new StreamPosition(saved?.position);
   }
@@ -104,6 +104,7 @@ export class LearningSession {
       featureMoments: this.featureMoments.toJSON(),
       targetBands: this.targetBands.toJSON(),
       tasks: this.tasks.list(),
+      taskCandidates: this.tasks.toJSON().candidates,
       network: this.network.toJSON(),
       ntkgp: this.baseline?.toJSON() ?? null,
       drift: this.driftWatch.toJSON(),

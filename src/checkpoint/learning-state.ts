@@ -16,6 +16,8 @@ export interface LearningState {
   /** Per-task target moments for clipping (robust scaling); absent in checkpoints from before it. */
   readonly targetBands?: TargetBandsState;
   readonly tasks: string[];
+  /** New tasks seen once while admission needs a second sighting (task-registry.ts); absent in older checkpoints. */
+  readonly taskCandidates?: readonly string[];
   readonly network: OnlineRegressorState;
   readonly ntkgp: NtkGpBaselineState | null;
   readonly drift: DriftWatchState;
