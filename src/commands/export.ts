@@ -44,7 +44,7 @@ export async function exportModels(config: PipelineConfig, out: string): Promise
   for (const { task, layers } of state.network.network.heads) {
     const targetMoments = state.network.targetMoments[task];
     if (!targetMoments) throw new ModelError(`checkpoint ${restored.file} has a head for "${task}" but no target moments`);
-    const model = taskLayersModel({ spec, trunk: state.network.network.trunk, head: layers, featureMoments: state.featureMoments, targetMoments });
+    const model = taskLayersModel({ spec, trunk: state.network.network.trunk, head: layers, featureMoments: state.featureMoments, targetMoments, clip: { sigmas: config.scaling.clipSigmas, warmup: config.scaling.warmup } });
     const path = taskDirectory(task);
     await saveLayersModel(model, join(out, path), { task, modelVersion: state.position.batches, labeledRecords: targetMoments.count, inputDim: spec.inputDim });
     model.dispose();

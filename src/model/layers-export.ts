@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors.js';
 import { decodeFloat32 } from '../math/float-codec.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
+import type { ClipPolicy } from './outlier-clipping.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import type { LayerState } from './trunk-heads-network.js';
 
@@ -15,6 +16,8 @@ import type { LayerState } from './trunk-heads-network.js';
  * Everything tangent does around the weights is folded into them, in float64
  * and rounded once to float32:
  * - NTK parameterisation: `(σ_w/√fan_in)·W` and `σ_b·b` become the weights;
+ * - the scale stage's clipping of outlying features to μ ± clipSigmas·σ: a
+ *   pair of ReLU layers in front (clip(x) = high − relu(high − low − relu(x − low)));
  * - input standardisation `(x − μ)/σ`: into the first layer,
  *   `W₁ ← W₁/σ` (row-wise), `b₁ ← b₁ − (μ/σ)·W₁`;
  * - target de-standardisation `m + s·out`: into the read-out, `W ← s·W`, `b ← s·b + m`.
@@ -26,6 +29,8 @@ export interface ExportSource {
   readonly head: readonly LayerState[];
   readonly featureMoments: RunningMomentsState;
   readonly targetMoments: RunningMomentsState;
+  /** The scale stage's feature clipping: exported as a ReLU layer in front of the trunk when it applies. */
+  readonly clip: ClipPolicy;
 }
 
 interface FoldedLayer {
@@ -77,6 +82,32 @@ export function foldedLayers(source: ExportSource): FoldedLayer[] {
       first.bias[j]! -= mean * w;
     }
   }
+  // Clipping x to [low, high] as two ReLU layers in front, r = relu(x − low) then s = relu((high − low) − r), so that
+  // clip(x) = high − s, whose linear part folds into the first layer. No intermediate grows with |x|: an outlier
+  // is clipped exactly, not as the difference of two large numbers.
+  if (source.clip.sigmas > 0 && features.count >= source.clip.warmup) {
+    const dim = first.fanIn;
+    const identity = (sign: number): Float64Array => {
+      const w = new Float64Array(dim * dim);
+      for (let i = 0; i < dim; i++) w[i * dim + i] = sign;
+      return w;
+    };
+    const low = new Float64Array(dim);
+    const high = new Float64Array(dim);
+    for (let i = 0; i < dim; i++) {
+      const half = source.clip.sigmas * features.standardDeviation(i);
+      low[i] = Math.fround(features.mean[i]! - half);
+      high[i] = Math.fround(features.mean[i]! + half);
+    }
+    const bias = Float64Array.from(first.bias);
+    const weight = Float64Array.from(first.weight, (w) => -w);
+    for (let i = 0; i < dim; i++) for (let j = 0; j < first.width; j++) bias[j]! += high[i]! * first.weight[i * first.width + j]!;
+    layers[0] = { weight, bias, fanIn: dim, width: first.width };
+    layers.unshift(
+      { weight: identity(1), bias: Float64Array.from(low, (l) => -l), fanIn: dim, width: dim },
+      { weight: identity(-1), bias: Float64Array.from(high, (h, i) => h - low[i]!), fanIn: dim, width: dim },
+    );
+  }
   const target = RunningMoments.fromJSON(source.targetMoments);
   const last = layers[layers.length - 1]!;
   const scale = target.standardDeviation(0);
@@ -88,6 +119,9 @@ export function foldedLayers(source: ExportSource): FoldedLayer[] {
 /** One task's network as a tf.Sequential of Dense layers (the caller disposes it). */
 export function taskLayersModel(source: ExportSource): tf.Sequential {
   const layers = foldedLayers(source);
+  const clipLayers = layers.length - source.trunk.length - source.head.length;
+  const nameOf = (i: number): string =>
+    i < clipLayers ? `feature_clip_${i}` : i - clipLayers < source.trunk.length ? `trunk_${i - clipLayers}` : `head_${i - clipLayers - source.trunk.length}`;
   const model = tf.sequential();
   layers.forEach((layer, i) => {
     const last = i === layers.length - 1;
@@ -96,7 +130,7 @@ export function taskLayersModel(source: ExportSource): tf.Sequential {
         units: layer.width,
         activation: last ? 'linear' : 'relu',
         useBias: true,
-        name: `${i < source.trunk.length ? 'trunk' : 'head'}_${i < source.trunk.length ? i : i - source.trunk.length}`,
+        name: nameOf(i),
         ...(i === 0 ? { inputShape: [source.spec.inputDim] } : {}),
       }),
     );

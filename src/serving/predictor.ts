@@ -1,4 +1,5 @@
 import type { OnlineModel } from '../model/online-model.js';
+import { clipToBands, type ClipPolicy } from '../model/outlier-clipping.js';
 import type { RunningMoments } from '../model/running-moments.js';
 import type { Query } from '../pipeline/records.js';
 
@@ -22,6 +23,8 @@ export interface ServedPredictions {
 /** The parts of a learning session the predictor reads, never writes. */
 export interface ServingModel {
   readonly featureMoments: RunningMoments;
+  /** The scale stage's clipping of outlying features, applied the same way here. */
+  readonly clipPolicy: ClipPolicy;
   readonly network: OnlineModel & { hasTask(task: string): boolean };
   readonly baseline: OnlineModel | undefined;
   modelVersion(): number;
@@ -32,16 +35,17 @@ export interface ServingModel {
  * stream. It runs synchronously in one turn of the event loop, and the
  * pipeline's synchronous part (scale, score, learn, checkpoint capture) does
  * too, so it always reads the model between two batches, never half-updated.
- * Features are standardised with the feature moments as they are, without
- * updating them: a request never changes what the model has learned.
+ * Features are clipped and standardised with the feature moments as they
+ * are, as the scale stage does for unlabeled records, without updating them: a request never changes what the model has learned.
  */
 export function predictCurrent(model: ServingModel, queries: readonly Query[]): ServedPredictions {
   const known: Query[] = [];
   const rows: number[] = [];
   queries.forEach((query, i) => {
     if (!model.network.hasTask(query.task)) return;
-    const x = new Float32Array(query.x.length);
-    model.featureMoments.standardize(query.x, x);
+    const x = Float32Array.from(query.x);
+    clipToBands(x, model.featureMoments, model.clipPolicy);
+    model.featureMoments.standardize(x, x);
     known.push({ task: query.task, x, ts: query.ts });
     rows.push(i);
   });

@@ -61,8 +61,10 @@ describe('tangent export', () => {
 
     // Raw features, as a client has them.
     const probe = new FriedmanStream({ ...defaultFriedmanOptions, seed: 77, tasks});
-    const queries = Array.from({ length: 300 }, () => {
+    const queries = Array.from({ length: 300 }, (_, i) => {
       const { task, x } = probe.next();
+      // Every tenth record has an outlying feature, which the scale stage (and the exported model) clips.
+      if (i % 10 === 0) x[i % x.length] = i % 20 === 0 ? 40 : -25;
       return { task, x: Float32Array.from(x), ts: 0 };
     });
     const inputs: Record<string, number[][]> = {};
@@ -72,7 +74,7 @@ describe('tangent export', () => {
     ) as Record<string, number[]>;
 
     const served = predictCurrent(
-      { featureMoments: session.featureMoments, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
+      { featureMoments: session.featureMoments, clipPolicy: session.clipPolicy, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
       queries,
     ).predictions;
     const seen: Record<string, number> = {};
