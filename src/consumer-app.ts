@@ -18,6 +18,7 @@ import { LearningSession, specOf } from './learning-session.js';
 import { MetricsObserver } from './metrics/metrics-observer.js';
 import { startLivePage } from './metrics/live-page.js';
 import { startMetricsServer, type Route } from './metrics/metrics-server.js';
+import { ProgressLiveness } from './metrics/progress-liveness.js';
 import { TangentMetrics } from './metrics/metrics.js';
 import { tangentVersion } from './version.js';
 import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
@@ -102,6 +103,9 @@ async function startLocked(
   // The port is taken before anything connects to Kafka, so a port in use fails the start with its own cause;
   // served before Kafka is reached: /healthz answers while the brokers are tried, /readyz only once partitions are assigned.
   let assigned: KafkaSource | undefined;
+  const liveness = new ProgressLiveness(config.metrics.stallSeconds * 1000, () =>
+    assigned === undefined ? 0 : assigned.flow.inFlight + assigned.offsets.unfetched(),
+  );
   let failed = false;
   const totals = new StreamTotals();
   const metrics = new TangentMetrics({ lag: () => assigned?.offsets.lag() ?? [] }, () => totals.prequential());
@@ -115,7 +119,7 @@ async function startLocked(
   try {
     server = await startMetricsServer(
       metrics.registry,
-      { live: () => !failed, ready: () => assigned !== undefined && assigned.ready && !failed },
+      { live: () => !failed && liveness.live(), ready: () => assigned !== undefined && assigned.ready && !failed },
       config.metrics.host,
       config.metrics.port,
       routes,
@@ -257,7 +261,7 @@ async function startLocked(
       completed: (count) => source.completed(count),
     },
     // Dead letters are counted here, once published: a failed send must not show as dead-lettered.
-    committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }, { observe: (batch) => totals.published(batch) }],
+    committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }, { observe: (batch) => totals.published(batch) }, { observe: () => liveness.progressed() }],
   });
 
   const done = new Promise<void>((resolve, reject) => {

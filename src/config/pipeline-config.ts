@@ -216,6 +216,11 @@ export const metricsSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     /** Records in the sliding window behind the `tangent_prequential_mae` gauge. */
     maeWindow: positiveInt.default(1000),
+    /**
+     * /healthz fails once the consumer has had records to process (in flight or not yet fetched)
+     * and finished no batch for this long; 0 = never (liveness only reflects a failed pipeline).
+     */
+    stallSeconds: z.number().nonnegative().default(120),
   })
   .strict();
 

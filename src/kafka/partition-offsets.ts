@@ -43,6 +43,16 @@ export class PartitionOffsets {
     this.state(topic, partition, value).committed = value;
   }
 
+  /** Records known to be in the log (below its high-water mark) but not fetched yet, summed. */
+  unfetched(): number {
+    let total = 0n;
+    for (const s of this.partitions.values()) {
+      const next = s.nextExpected ?? s.firstSeen;
+      if (s.highWatermark > next) total += s.highWatermark - next;
+    }
+    return Number(total);
+  }
+
   /** Forgets partitions this member no longer owns (after a rebalance). */
   retain(assigned: ReadonlySet<string>): void {
     for (const key of [...this.partitions.keys()]) if (!assigned.has(key)) this.partitions.delete(key);
