@@ -23,6 +23,7 @@ import {
  */
 
 const catalogue = readFileSync(`${repoRoot}docs/metrics.md`, 'utf8');
+const runbookHeadings = [...readFileSync(`${repoRoot}docs/runbook.md`, 'utf8').matchAll(/^## (\S+)$/gm)].map((m) => m[1]);
 
 /** The text under `## heading`, up to the next `## `. */
 function section(markdown: string, heading: string): string {
@@ -245,23 +246,39 @@ describe('the dashboard and the alert rules use catalogued metrics', () => {
       expect(['critical', 'warning', 'info'], `${rule.alert} severity`).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary, `${rule.alert} summary`).toBeTruthy();
       expect(rule.annotations?.description, `${rule.alert} description`).toBeTruthy();
+      const runbook = rule.annotations?.runbook_url ?? '';
+      expect(runbook, `${rule.alert} runbook_url`).toBe(`docs/runbook.md#${rule.alert!.toLowerCase()}`);
+      expect(runbookHeadings, `docs/runbook.md has a section for ${rule.alert}`).toContain(rule.alert);
     }
   });
 
-  it('uses the provisioned datasource uid everywhere and defines every variable it uses', () => {
-    const provisioning = parse(readFileSync(grafanaDatasourcePath, 'utf8')) as { datasources: { uid: string; type: string }[] };
-    const prometheus = provisioning.datasources.find((d) => d.type === 'prometheus')!;
+  it('refers to Prometheus only through a datasource variable (declared in __inputs, so it imports into any Grafana) and defines every variable it uses', () => {
     const text = readFileSync(`${repoRoot}infra/grafana/dashboards/tangent.json`, 'utf8');
     const uids = new Set([...text.matchAll(/"datasource":\s*\{\s*"type":\s*"prometheus",\s*"uid":\s*"([^"]+)"/g)].map((m) => m[1]));
-    expect([...uids]).toEqual([prometheus.uid]);
+    expect([...uids]).toEqual(['${datasource}']);
+    const raw = JSON.parse(text) as { __inputs: { name: string; type: string; pluginId: string }[]; templating: { list: { name: string; type: string; query?: unknown; current?: { value?: string } }[] } };
+    expect(raw.__inputs).toEqual([expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' })]);
+    const datasource = raw.templating.list.find((v) => v.name === 'datasource')!;
+    expect(datasource).toMatchObject({ type: 'datasource', query: 'prometheus', current: { value: '${DS_PROMETHEUS}' } });
+    // The provisioned datasource is the default one, which a datasource variable falls back to outside an import.
+    const provisioning = parse(readFileSync(grafanaDatasourcePath, 'utf8')) as { datasources: { type: string; isDefault?: boolean }[] };
+    expect(provisioning.datasources.find((d) => d.type === 'prometheus')!.isDefault).toBe(true);
 
     const variables = dashboardVariables(dashboard);
-    for (const v of variables) expect(parseLabelValues(v.query ?? ''), `variable ${v.name}: label_values(...)`).toBeDefined();
-    const defined = new Set([...variables.map((v) => v.name), '__rate_interval', '__interval', '__range']);
+    for (const v of variables.filter((variable) => variable.type === 'query')) {
+      expect(parseLabelValues(v.query ?? ''), `variable ${v.name}: label_values(...)`).toBeDefined();
+    }
+    const defined = new Set([...variables.map((v) => v.name), ...raw.__inputs.map((i) => i.name), '__rate_interval', '__interval', '__range']);
     const used = new Set(
       [...text.matchAll(/\$\{?(\w+)|\[\[(\w+)\]\]/g)].map((m) => (m[1] ?? m[2])!).filter((name) => !['__all'].includes(name)),
     );
     expect([...used].filter((name) => !defined.has(name)), 'variables used but not defined').toEqual([]);
     expect(variables.map((v) => v.name)).toContain('task');
+  });
+
+  it('marks only intervals with a drift detection (the annotation query keeps values above 0)', () => {
+    const annotations = dashboardExpressions(dashboard).filter((e) => e.kind === 'annotation');
+    expect(annotations.length).toBeGreaterThan(0);
+    for (const annotation of annotations) expect(annotation.expr, annotation.source).toMatch(/\)\s*>\s*0$/);
   });
 });
