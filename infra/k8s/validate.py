@@ -4,8 +4,8 @@
 
 Built-in kinds: kubernetes-validate's strict JSON schemas (shipped inside its
 wheel, generated from the Kubernetes OpenAPI; additionalProperties false, so a
-misspelt field fails). The CRD kinds tangent uses (KEDA ScaledObject,
-Prometheus Operator ServiceMonitor): the strict schemas in infra/k8s/schemas/,
+misspelt field fails). The CRD kinds tangent uses (KEDA ScaledObject and
+TriggerAuthentication, Prometheus Operator ServiceMonitor): the strict schemas in infra/k8s/schemas/,
 whose ObjectMeta/LabelSelector/HPA-behavior parts reference the same
 Kubernetes definitions. A kind with no schema is an error, not a skip.
 
@@ -30,6 +30,7 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 CRD_SCHEMAS = {
     ("keda.sh/v1alpha1", "ScaledObject"): "scaledobject-keda-v1alpha1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "triggerauthentication-keda-v1alpha1.json",
 }
 
 

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { parse as parseCsv } from 'csv-parse';
 import { SeededRandom } from '../math/seeded-random.js';
 import { FriedmanStream, type FriedmanOptions } from './friedman.js';
 import { randomMalformedRecord, type MalformedRecord } from './malformed-records.js';
@@ -40,32 +41,51 @@ export function* syntheticRecords(count: number, options: SyntheticOptions): Gen
 /**
  * Replays a file: JSONL (one record object per line, passed through as is)
  * or CSV with a header `task,x0..xN,y` (turned into the JSON record format).
+ * CSV goes through csv-parse: quoted fields may hold commas, quotes and line
+ * breaks; a row with a missing or non-numeric cell becomes a record the
+ * consumer dead-letters with its reason.
  */
 export async function* fileRecords(path: string): AsyncGenerator<OutgoingRecord> {
+  if (path.endsWith('.csv')) {
+    yield* csvRecords(path);
+    return;
+  }
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  let header: string[] | undefined;
-  const csv = path.endsWith('.csv');
   for await (const line of lines) {
     if (line.trim() === '') continue;
-    if (!csv) {
-      let key: string | null = null;
-      try {
-        const task = (JSON.parse(line) as { task?: unknown }).task;
-        if (typeof task === 'string') key = task;
-      } catch {
-        // Replayed as is: the consumer dead-letters it with its reason.
-      }
-      yield { key, value: Buffer.from(line) };
-      continue;
+    let key: string | null = null;
+    try {
+      const task = (JSON.parse(line) as { task?: unknown }).task;
+      if (typeof task === 'string') key = task;
+    } catch {
+      // Replayed as is: the consumer dead-letters it with its reason.
     }
-    const cells = line.split(',').map((c) => c.trim());
-    if (!header) {
-      header = cells;
-      continue;
-    }
-    const row = Object.fromEntries(header.map((name, i) => [name, cells[i]]));
-    const featureNames = header.filter((h) => /^x\d+$/.test(h));
-    const record = { task: row.task ?? 'default', x: featureNames.map((n) => Number(row[n])), y: Number(row.y) };
-    yield { key: record.task, value: Buffer.from(JSON.stringify({ ...record, ts: Date.now() })) };
+    yield { key, value: Buffer.from(line) };
   }
+}
+
+async function* csvRecords(path: string): AsyncGenerator<OutgoingRecord> {
+  const rows = createReadStream(path).pipe(
+    parseCsv({ columns: true, trim: true, skip_empty_lines: true, relax_column_count: true, bom: true }),
+  ) as AsyncIterable<Record<string, string | undefined>>;
+  let featureNames: string[] | undefined;
+  for await (const row of rows) {
+    featureNames ??= Object.keys(row)
+      .filter((h) => /^x\d+$/.test(h))
+      .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+    const task = row.task === undefined || row.task === '' ? 'default' : row.task;
+    const record = { task, x: featureNames.map((n) => cellNumber(row[n])), y: cellNumber(row.y) };
+    yield { key: task, value: Buffer.from(JSON.stringify({ ...record, ts: Date.now() })) };
+  }
+}
+
+/**
+ * A number cell; an empty cell is null, never 0 (an empty `y` is an unlabeled
+ * record; an empty feature is rejected), and text stays text, which the
+ * consumer rejects with its reason.
+ */
+function cellNumber(cell: string | undefined): number | string | null {
+  if (cell === undefined || cell === '') return null;
+  const value = Number(cell);
+  return Number.isFinite(value) ? value : cell;
 }

@@ -4,6 +4,8 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
+import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +23,7 @@ import { deployTool, findManifest, readRepoFile, renderKustomization, repoPath, 
  * kubernetes-models packages (npm), and the cross-references between objects.
  */
 
-const kustomizations = ['infra/k8s/base', 'infra/k8s/overlays/example'] as const;
+const kustomizations = ['infra/k8s/base', 'infra/k8s/overlays/example', 'infra/k8s/overlays/sasl'] as const;
 /** Partitions of the topics tangent creates (src/consumer-app.ts) and docker-compose.yml's kafka-init. */
 const topicPartitions = 3;
 /** USER of Dockerfile and Dockerfile.gpu. */
@@ -35,6 +37,8 @@ const models: Record<string, Model> = {
   'v1/Service': Service,
   'apps/v1/Deployment': Deployment,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
+  'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
 };
 
@@ -89,9 +93,9 @@ describe.each(kustomizations)('%s', (dir) => {
   it('renders with kustomize into the expected objects', () => {
     const kinds = manifests().map((m) => m.kind).sort();
     expect(kinds).toEqual(
-      expect.arrayContaining(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'ScaledObject', 'Service', 'ServiceMonitor']),
+      expect.arrayContaining(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'ScaledObject', 'Service', 'ServiceMonitor']),
     );
-    if (dir.includes('overlays/example')) {
+    if (dir.includes('overlays/')) {
       expect(kinds).toContain('Namespace');
       for (const m of manifests().filter((m) => m.kind !== 'Namespace')) expect(m.metadata.namespace, `${m.kind}`).toBe('tangent-example');
     }
@@ -193,6 +197,52 @@ describe.each(kustomizations)('%s', (dir) => {
       allowIdleConsumers: 'false',
     });
     expect(Number(trigger.metadata.lagThreshold)).toBeGreaterThan(0);
+  });
+});
+
+describe('voluntary disruptions and a SASL cluster', () => {
+  it.each(kustomizations)('%s: the PodDisruptionBudget covers exactly the Deployment\'s pods and lets one go at a time', (dir) => {
+    const manifests = rendered.get(dir)!.manifests;
+    const deployment = findManifest(manifests, 'Deployment', 'tangent');
+    const budget = findManifest(manifests, 'PodDisruptionBudget', 'tangent');
+    expect(budget.spec.maxUnavailable).toBe(1);
+    expect(budget.spec.minAvailable).toBeUndefined();
+    const podLabels = deployment.spec.template.metadata.labels as Record<string, string>;
+    for (const [key, value] of Object.entries(budget.spec.selector.matchLabels as Record<string, string>)) expect(podLabels[key], key).toBe(value);
+    expect(budget.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  it('the SASL overlay: KEDA authenticates through a TriggerAuthentication reading the Secret tangent mounts, and the pipeline uses it', () => {
+    const manifests = rendered.get('infra/k8s/overlays/sasl')!.manifests;
+    const scaled = findManifest(manifests, 'ScaledObject', 'tangent');
+    const auth = findManifest(manifests, 'TriggerAuthentication');
+    expect(scaled.spec.triggers[0].authenticationRef).toEqual({ name: auth.metadata.name });
+    expect(auth.metadata.namespace).toBe(scaled.metadata.namespace);
+    const refs = auth.spec.secretTargetRef as { parameter: string; name: string; key: string }[];
+    expect(refs.map((r) => r.parameter).sort()).toEqual(['ca', 'password', 'sasl', 'tls', 'username']);
+    const secretNames = new Set(refs.map((r) => r.name));
+    expect(secretNames.size).toBe(1);
+
+    const deployment = findManifest(manifests, 'Deployment', 'tangent');
+    const container = containerOf(deployment);
+    const volume = deployment.spec.template.spec.volumes.find((v: any) => v.secret?.secretName === [...secretNames][0]);
+    expect(volume, 'the Deployment mounts the same Secret').toBeDefined();
+    const mount = container.volumeMounts.find((m: any) => m.name === volume.name);
+    const files = Object.fromEntries(volume.secret.items.map((i: any) => [i.key, `${mount.mountPath}/${i.path}`]));
+    const config = parsePipelineConfig(parseYaml(findManifest(manifests, 'ConfigMap').data!['pipeline.yaml']!), envOf(container));
+    expect(config.kafka.sasl).toMatchObject({ mechanism: 'scram-sha-512', passwordFile: files.password });
+    expect(config.kafka.ssl).toMatchObject({ enabled: true, caFile: files['ca.crt'] });
+    // KEDA's sasl value for the same mechanism (its spelling: scram_sha512) is in the Secret, documented in the overlay.
+    expect(readRepoFile('infra/k8s/overlays/sasl/kustomization.yaml')).toContain('--from-literal=sasl=scram_sha512');
+  });
+
+  it('strict schemas reject an unknown TriggerAuthentication parameter', () => {
+    const copy = structuredClone(rendered.get('infra/k8s/overlays/sasl')!.manifests);
+    findManifest(copy, 'TriggerAuthentication').spec.secretTargetRef[0].parameter = 'saslMechanism';
+    const failed = strictValidate(copy, 'bad-triggerauthentication').filter((r) => !r.ok);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(new Set(failed.map((r) => r.resource))).toEqual(new Set(['TriggerAuthentication/tangent-kafka']));
+    expect(failed[0]!.error).toContain('saslMechanism');
   });
 });
 
