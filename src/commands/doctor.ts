@@ -1,6 +1,13 @@
+import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { Option, type Command } from 'commander';
+import type { Admin } from 'kafkajs';
+import { pino, type Logger } from 'pino';
+import { prepareDirectory } from '../checkpoint/prepare-directory.js';
+import { loadPipelineConfig } from '../config/load-pipeline-config.js';
+import { checkpointDirectoryOf, type PipelineConfig } from '../config/pipeline-config.js';
+import { connectWithin } from '../kafka/kafka-client.js';
 import { selectBackend, type BackendPreference } from '../model/backend.js';
 
 interface NativeBinding {
@@ -36,32 +43,173 @@ function measureStep(steps: number): number {
   return msPerStep;
 }
 
+/** One line of the checklist: what was checked, what was found, and what to do when it failed. */
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly hint?: string;
+}
+
+export interface DoctorOptions {
+  readonly pipeline?: string;
+  readonly backend?: BackendPreference;
+  readonly json?: boolean;
+}
+
 /** Adds `tangent doctor` to the program. */
 export function addDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('which TensorFlow.js backend loads, its versions, threads and a measured step time')
-    .addOption(new Option('--backend <name>', 'backend to try').choices(['auto', 'tensorflow', 'wasm', 'cpu']).env('TANGENT_BACKEND').default('auto'))
-    .action(async (options: { backend: BackendPreference }) => {
-      process.exitCode = await doctorCommand(options.backend);
+    .description('check a deployment: config, brokers (with SASL/TLS), topic, group lag, metrics port, checkpoints, backend')
+    .option('-p, --pipeline <file>', 'pipeline YAML to check (default: built-in defaults)')
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend to try (default: the pipeline\'s model.backend)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
+    .option('--json', 'print the checks as JSON')
+    .addHelpText('after', '\nExit code 0 when every check passes, 1 when one fails, 2 when the config itself is invalid.')
+    .action(async (options: DoctorOptions) => {
+      process.exitCode = await doctorCommand(options);
     });
 }
 
-/** `tangent doctor`: which backend loads, its versions and threads, and a measured step time. */
-export async function doctorCommand(preference: BackendPreference): Promise<number> {
-  const choice = await selectBackend(preference);
-  const binding = (tf.backend() as unknown as { binding?: NativeBinding }).binding;
-  const msPerStep = measureStep(20);
-  const report = {
-    backend: choice.name,
-    package: choice.source,
-    tfjsVersion: tf.version.tfjs,
-    tensorflowVersion: binding?.TF_Version ?? null,
-    // libtensorflow's intra-op pool defaults to one thread per core; wasm and cpu run on the JS thread in Node.
-    threads: choice.name === 'tensorflow' ? availableParallelism() : 1,
-    skipped: choice.skipped,
-    step: { model: '32→256→256→1 ReLU, batch 256, SGD', msPerStep: Number(msPerStep.toFixed(3)), recordsPerSecond: Math.round((256 * 1000) / msPerStep) },
-  };
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  return 0;
+function failure(error: unknown): string {
+  return error instanceof Error ? error.message.split('\n').join('; ') : String(error);
+}
+
+async function kafkaChecks(config: PipelineConfig, logger: Logger): Promise<Check[]> {
+  const { brokers, sasl, ssl, topic, groupId } = config.kafka;
+  const security = [sasl ? `SASL ${sasl.mechanism} as ${sasl.username}` : undefined, ssl?.enabled ? 'TLS' : undefined].filter(Boolean).join(', ') || 'plaintext';
+  const started = performance.now();
+  let admin: Admin;
+  try {
+    admin = await connectWithin(config.kafka, logger, Math.min(config.kafka.connectTimeoutMs, 10_000));
+  } catch (error) {
+    return [
+      {
+        name: 'brokers',
+        ok: false,
+        detail: `${brokers.join(', ')} (${security}): ${failure(error)}`,
+        hint: 'check kafka.brokers (or KAFKA_BROKERS), the network path, and kafka.ssl / kafka.sasl against the cluster',
+      },
+    ];
+  }
+  const checks: Check[] = [{ name: 'brokers', ok: true, detail: `${brokers.join(', ')} reachable (${security}) in ${Math.round(performance.now() - started)} ms` }];
+  try {
+    if (!(await admin.listTopics()).includes(topic)) {
+      checks.push({
+        name: 'input topic',
+        ok: config.kafka.createTopics,
+        detail: `${topic} does not exist${config.kafka.createTopics ? ' (kafka.createTopics: tangent creates it at start)' : ''}`,
+        ...(config.kafka.createTopics ? {} : { hint: 'create it (kafka-topics.sh --create), fix a typo in kafka.topic, or set kafka.createTopics: true' }),
+      });
+      return checks;
+    }
+    const ends = await admin.fetchTopicOffsets(topic);
+    checks.push({ name: 'input topic', ok: true, detail: `${topic}: ${ends.length} partitions, ${ends.reduce((n, p) => n + Number(BigInt(p.high) - BigInt(p.low)), 0).toLocaleString('en-US')} records` });
+    const [group] = (await admin.describeGroups([groupId])).groups;
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const position = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    let lag = 0n;
+    let withCommit = 0;
+    for (const end of ends) {
+      const at = position.get(end.partition) ?? -1n;
+      if (at >= 0n) withCommit += 1;
+      const from = at >= 0n ? at : config.kafka.fromBeginning ? BigInt(end.low) : BigInt(end.high);
+      lag += BigInt(end.high) - from;
+    }
+    // kafkajs reports a group that never committed as Dead.
+    const state = group?.state === 'Dead' && withCommit === 0 ? 'not created yet' : (group?.state ?? 'Unknown');
+    checks.push({
+      name: 'consumer group',
+      ok: state !== 'Dead',
+      detail: `${groupId}: ${state}, ${group?.members.length ?? 0} members, lag ${lag.toLocaleString('en-US')} (committed offsets on ${withCommit}/${ends.length} partitions)`,
+      ...(state === 'Empty' && lag > 0n ? { hint: 'no member is consuming: start tangent run' } : {}),
+    });
+  } catch (error) {
+    checks.push({ name: 'input topic', ok: false, detail: failure(error), hint: 'the principal may lack Describe/Read on the topic or group (ACLs)' });
+  } finally {
+    await admin.disconnect();
+  }
+  return checks;
+}
+
+async function portCheck(host: string, port: number): Promise<Check> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    await new Promise((resolve) => server.close(resolve));
+    return { name: 'metrics port', ok: true, detail: `${host}:${port} free` };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return {
+      name: 'metrics port',
+      ok: false,
+      detail: `${host}:${port}: ${code === 'EADDRINUSE' ? 'in use by another process' : failure(error)}`,
+      hint: 'another tangent may be running here; pick metrics.port (or TANGENT_METRICS_PORT)',
+    };
+  }
+}
+
+function checkpointCheck(config: PipelineConfig): Check {
+  const dir = checkpointDirectoryOf(config);
+  try {
+    prepareDirectory(dir, 'checkpoint.dir');
+    return { name: 'checkpoint dir', ok: true, detail: `${dir} writable` };
+  } catch (error) {
+    return { name: 'checkpoint dir', ok: false, detail: failure(error), hint: 'give checkpoint.dir a writable directory (a volume in a container)' };
+  }
+}
+
+async function backendCheck(preference: BackendPreference): Promise<Check> {
+  try {
+    const choice = await selectBackend(preference);
+    const binding = (tf.backend() as unknown as { binding?: NativeBinding }).binding;
+    const msPerStep = measureStep(20);
+    const threads = choice.name === 'tensorflow' ? availableParallelism() : 1;
+    const version = binding?.TF_Version ? `, TensorFlow ${binding.TF_Version}` : '';
+    return {
+      name: 'backend',
+      ok: true,
+      detail:
+        `${choice.name} (${choice.source}${version}, ${threads} thread${threads === 1 ? '' : 's'}): reference step ${msPerStep.toFixed(2)} ms ` +
+        `(32→256→256→1, batch 256: ${Math.round((256 * 1000) / msPerStep).toLocaleString('en-US')} records/s)`,
+      ...(choice.name === 'tensorflow' || preference !== 'auto' ? {} : { hint: `the native backend did not load (${choice.skipped.join('; ')}): see infra/tfjs` }),
+    };
+  } catch (error) {
+    return { name: 'backend', ok: false, detail: failure(error), hint: 'see infra/tfjs for installing the native backend' };
+  }
+}
+
+function print(checks: readonly Check[]): void {
+  const width = Math.max(...checks.map((c) => c.name.length));
+  for (const check of checks) {
+    process.stdout.write(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(width)}  ${check.detail}\n`);
+    if (check.hint) process.stdout.write(`  ${' '.repeat(width)}  → ${check.hint}\n`);
+  }
+}
+
+/** `tangent doctor`: the checklist; exit code 0 when all pass, 1 when one fails, 2 for an invalid config. */
+export async function doctorCommand(options: DoctorOptions, logger: Logger = pino({ level: 'silent' })): Promise<number> {
+  let config: PipelineConfig;
+  const source = options.pipeline ?? 'built-in defaults';
+  try {
+    config = loadPipelineConfig(options.pipeline);
+  } catch (error) {
+    const checks: Check[] = [{ name: 'config', ok: false, detail: `${source}: ${failure(error)}`, hint: "fix the fields named; 'tangent config schema' gives editors the schema" }];
+    if (options.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+    else print(checks);
+    return 2;
+  }
+  const checks: Check[] = [
+    { name: 'config', ok: true, detail: `${source} valid (topic ${config.kafka.topic}, group ${config.kafka.groupId})` },
+    ...(await kafkaChecks(config, logger)),
+    await portCheck(config.metrics.host, config.metrics.port),
+    checkpointCheck(config),
+    await backendCheck(options.backend ?? config.model.backend),
+  ];
+  if (options.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+  else print(checks);
+  return checks.every((c) => c.ok) ? 0 : 1;
 }
