@@ -20,7 +20,10 @@ export function buildProgram(): Command {
     .helpOption('-h, --help', 'show help for a command')
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`tangent: ${text.replace(/^error: /, '')}`) })
+    .configureOutput({
+      // One line: commander puts its "(Did you mean …?)" suggestion on a line of its own.
+      outputError: (text, write) => write(`tangent: ${text.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}`),
+    })
     .addHelpText(
       'after',
       `

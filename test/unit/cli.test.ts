@@ -33,6 +33,7 @@ describe('tangent CLI', () => {
 
   it.each([
     [['produce', '--bogus'], "unknown option '--bogus'"],
+    [['run', '--pipelin', 'x.yaml'], "unknown option '--pipelin' (Did you mean --pipeline?)"],
     [['doctor', 'bogus'], "too many arguments for 'doctor'"],
     [['frobnicate'], "unknown command 'frobnicate'"],
     [['pretrain', '--input', 'topic:x'], "required option '-o, --out <dir>' not specified"],
@@ -41,6 +42,7 @@ describe('tangent CLI', () => {
     const result = tangent(...args);
     expect(result.status).toBe(2);
     expect(result.stderr.split('\n')[0]).toContain(`tangent: ${message}`);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
   it('prints its version, and help for every command with exit code 0', () => {
