@@ -21,6 +21,7 @@ import { startMetricsServer, type Route } from './metrics/metrics-server.js';
 import { ProgressLiveness } from './metrics/progress-liveness.js';
 import { TangentMetrics } from './metrics/metrics.js';
 import { tangentVersion } from './version.js';
+import { LearningRateObserver } from './metrics/learning-rate-observer.js';
 import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
 import { ProgressLine } from './metrics/progress-line.js';
 import { predictRoute } from './serving/predict-route.js';
@@ -229,6 +230,8 @@ async function startLocked(
     scaling: { ...session.scaling, onClipped: (kind, count) => metrics.clippedValues.inc({ kind }, count) },
     batch: {
       size: config.batch.size,
+      warmup: config.batch.warmup,
+      formedBefore: session.position.batches,
       lingerMs: config.batch.lingerMs > 0 ? config.batch.lingerMs : Number.MAX_SAFE_INTEGER,
       scheduler: lingerScheduler,
     },
@@ -236,7 +239,8 @@ async function startLocked(
     observers: [
       totals,
       metricsObserver,
-      ...(session.baseline ? [new NtkGpObserver(session.baseline, metrics, config.ntkgp.marginEvery, logger)] : []),
+      new LearningRateObserver(metrics, logger),
+      ...(session.baseline ? [new NtkGpObserver(session.baseline, metrics)] : []),
       session.driftWatch,
       progress,
       ...(options.observers ?? []),

@@ -41,6 +41,9 @@ export class LearningSession {
       {
         spec: this.spec,
         learningRate: config.model.learningRate,
+        learningRateSafety: config.model.learningRateSafety,
+        marginEvery: config.ntkgp.marginEvery,
+        readout: config.model.readout,
         seed: config.model.seed,
         fineTune: { ...config.fineTune, batchSize: config.batch.size },
       },
@@ -50,7 +53,7 @@ export class LearningSession {
     if (!saved && config.model.pretrainedTrunk) this.network.network.loadTrunk(loadTrunkArtifact(config.model.pretrainedTrunk, this.spec));
     this.baseline = config.ntkgp.enabled
       ? new NtkGpBaseline(
-          { spec: this.spec, window: config.ntkgp.window, noise: config.ntkgp.noise, learningRate: config.model.learningRate },
+          { spec: this.spec, window: config.ntkgp.window, noise: config.ntkgp.noise },
           saved?.ntkgp ?? undefined,
         )
       : undefined;

@@ -205,7 +205,7 @@ export async function pretrainCommand(options: PretrainOptions, logger: Logger):
   const { epochs } = options;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const batchSize = options.batchSize ?? config.batch.size;
-  const learningRate = options.learningRate ?? config.model.learningRate;
+  const learningRate = options.learningRate ?? (config.model.learningRate === 'auto' ? 0.5 : config.model.learningRate);
   const seedValue = options.seed ?? config.model.seed;
   const spec = specOf(config);
 

@@ -89,8 +89,15 @@ export const modelSchema = z
     activation: z.enum(['relu', 'erf']).default('relu'),
     sigmaW2: z.number().positive().default(2),
     sigmaB2: z.number().nonnegative().default(0.1),
-    /** η: SGD learning rate of the heads (NTK parameterisation wants O(1) rates). */
-    learningRate: z.number().positive().default(0.5),
+    /**
+     * η: SGD learning rate of the heads. `auto` derives it per task and step from the NTK
+     * spectrum of the step (η = learningRateSafety · 2/(λ'_max + λ'_min), docs/model.md).
+     */
+    learningRate: z.union([z.literal('auto'), z.number().positive()]).default('auto'),
+    /** Under `learningRate: auto`, the stability margin η·(λ'_max + λ'_min)/2 the rate keeps. */
+    learningRateSafety: z.number().positive().max(1).default(0.5),
+    /** `zero`: each new head's read-out starts at 0, so it predicts the task's running mean until it learns. */
+    readout: z.enum(['zero', 'random']).default('zero'),
     maxTasks: positiveInt.default(64),
     /** Directory of a trunk saved by `tangent pretrain`; must match this model's trunk spec. */
     pretrainedTrunk: z.string().min(1).optional(),
@@ -118,7 +125,7 @@ export const ntkGpSchema = z
     window: positiveInt.default(256),
     /** Noise variance s on the kernel diagonal, in standardised target units. */
     noise: z.number().nonnegative().default(0.1),
-    /** Batches between estimates of the learning-rate stability margin, one task per estimate, tasks in turn. */
+    /** With an explicit model.learningRate: estimate its stability margin on one network step in this many. */
     marginEvery: positiveInt.default(20),
   })
   .strict();
@@ -204,7 +211,9 @@ export const scalingSchema = z
 
 export const batchSchema = z
   .object({
-    size: positiveInt.default(64),
+    size: positiveInt.default(16),
+    /** Cold start: the stream's first batches hold 1, 2, 4, ... records, up to `size`. */
+    warmup: z.boolean().default(true),
     /** Flush a partial batch this long after its first record; 0 = count-based only (deterministic replay). */
     lingerMs: z.number().int().nonnegative().default(200),
   })

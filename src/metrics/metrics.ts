@@ -224,7 +224,14 @@ export class TangentMetrics {
 
   readonly stabilityMargin = new Gauge<'task'>({
     name: 'tangent_lr_stability_margin',
-    help: "η·(λ_max + λ_min)/2 of the linearised step on the task's NTK window; the dynamics are stable below 1.",
+    help: "η·(λ'_max + λ'_min)/2 of the network's last step on the task, λ' the eigenvalues of the step's (2/B)·NTK; stable below 1.",
+    labelNames: ['task'],
+    registers: [this.registry],
+  });
+
+  readonly learningRate = new Gauge<'task'>({
+    name: 'tangent_learning_rate',
+    help: "The η of the network's last step on the task's head (the trunk moves at fineTune.trunkLearningRateRatio times the smallest).",
     labelNames: ['task'],
     registers: [this.registry],
   });

@@ -15,8 +15,6 @@ export interface NtkGpBaselineConfig {
   readonly window: number;
   /** Noise variance s, in standardised target units. */
   readonly noise: number;
-  /** The network's η, for the learning-rate stability margin. */
-  readonly learningRate: number;
 }
 
 /** What the observe stage exports about one task's GP after a batch. */
@@ -158,20 +156,6 @@ export class NtkGpBaseline implements OnlineModel {
   /** Per task, what the last `learn` did. */
   status(): readonly GpTaskStatus[] {
     return this.lastStatus;
-  }
-
-  /**
-   * η·(λ_max + λ_min)/2 of the linearised step on a task's window. The
-   * network's loss is a mean of squared errors, so one gradient step moves
-   * the outputs by η·(2/N)·Θ_NN·residual: the eigenvalues are those of
-   * (2/N)·Θ_NN. Below 1 the linearised dynamics are stable.
-   */
-  stabilityMargin(task: string): number | undefined {
-    const entry = this.tasks.get(task);
-    if (!entry || entry.gp.size < 2) return undefined;
-    const options = { tolerance: 1e-4, maxIterations: 50 };
-    const scale = 2 / entry.gp.size;
-    return (this.config.learningRate * scale * (entry.gp.lambdaMax(options) + entry.gp.lambdaMin(options))) / 2;
   }
 
   taskNames(): string[] {

@@ -4,8 +4,29 @@ export type ModelName = 'nn' | 'ntkgp';
 
 export interface FineTunePhase {
   readonly steps: number;
+  /** A rejected step ends the phase: the trunk goes back to where the phase found it and η halves. */
   readonly rejectedSteps: number;
   readonly seconds: number;
+  /** Set when a rejected step halved η: the new factor on it. */
+  readonly learningRateScale?: number;
+}
+
+/** The η a step used for one task's head, and its stability margin η·(λ'_max + λ'_min)/2 (NaN when not estimated). */
+export interface TaskLearningRate {
+  readonly task: string;
+  readonly learningRate: number;
+  readonly margin: number;
+}
+
+/** What the divergence protection did after repeated rejected steps. */
+export interface LearningRateBackoff {
+  readonly rejectedInARow: number;
+  /** Rejected steps since the model was created (checkpoints excluded). */
+  readonly rejectedSteps: number;
+  /** The factor on η from now on. */
+  readonly learningRateScale: number;
+  /** Tasks whose heads started over. */
+  readonly resetTasks: readonly string[];
 }
 
 export interface LearnResult {
@@ -15,6 +36,9 @@ export interface LearnResult {
   readonly loss: number;
   /** Present when the batch triggered a fine-tuning phase of the trunk. */
   readonly fineTune?: FineTunePhase;
+  /** The network's η per task of the batch. */
+  readonly learningRates?: readonly TaskLearningRate[];
+  readonly backoff?: LearningRateBackoff;
 }
 
 /** Predictions in target units with the predictive standard deviation of y. */

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Example, Query } from '../pipeline/records.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import type { FineTunePhase, LearnResult, OnlineModel } from './online-model.js';
+import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-rate.js';
+import type { FineTunePhase, LearnResult, OnlineModel, TaskLearningRate } from './online-model.js';
 import { StratifiedReservoir, type ReplayState } from './replay-buffer.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import { TrunkHeadsNetwork, type NetworkState, type TaskGroup } from './trunk-heads-network.js';
@@ -18,10 +19,23 @@ export interface FineTuneConfig {
 
 export interface OnlineRegressorConfig {
   readonly spec: ArchitectureSpec;
-  readonly learningRate: number;
+  /** η of the heads; `auto` derives it per task and step from the NTK spectrum (see learning-rate.ts). */
+  readonly learningRate: number | 'auto';
+  /** Under `auto`: η = safety · 2/(λ'_max + λ'_min), i.e. the stability margin it keeps. */
+  readonly learningRateSafety?: number;
+  /**
+   * `zero` starts every head's read-out at 0, so an untrained head predicts
+   * exactly the task's running target mean; `random` is the plain NTK init.
+   */
+  readonly readout?: 'zero' | 'random';
   readonly seed: number;
   readonly fineTune: FineTuneConfig;
+  /** With an explicit η, its stability margin is estimated on one step in this many (default 20). */
+  readonly marginEvery?: number;
 }
+
+/** Rejected steps in a row that halve the learning rate and reset the heads involved. */
+export const rejectedStepsBeforeBackoff = 3;
 
 interface StepResult {
   readonly applied: boolean;
@@ -37,6 +51,9 @@ export interface OnlineRegressorState {
   readonly replay: ReplayState;
   readonly batchesSinceFineTune: number;
   readonly fineTunePending: boolean;
+  /** Divergence protection: the factor on η after backoffs (1 = none); absent in older checkpoints. */
+  readonly learningRateScale?: number;
+  readonly rejectedInARow?: number;
 }
 
 interface PreparedBatch {
@@ -65,18 +82,28 @@ export class OnlineRegressor implements OnlineModel {
   readonly replay: StratifiedReservoir;
   private batchesSinceFineTune = 0;
   private fineTunePending = false;
+  /** Halved on every backoff of the divergence protection. */
+  learningRateScale = 1;
+  private rejectedInARow = 0;
+  rejectedSteps = 0;
+  private stepsSinceMargin = 0;
 
   constructor(
     readonly config: OnlineRegressorConfig,
     saved?: OnlineRegressorState,
   ) {
-    this.network = saved ? TrunkHeadsNetwork.fromJSON(config.spec, saved.network) : new TrunkHeadsNetwork(config.spec, config.seed);
+    const readout = config.readout ?? 'random';
+    this.network = saved
+      ? TrunkHeadsNetwork.fromJSON(config.spec, saved.network, readout)
+      : new TrunkHeadsNetwork(config.spec, config.seed, readout);
     for (const [task, moments] of Object.entries(saved?.targetMoments ?? {})) this.targetMoments.set(task, RunningMoments.fromJSON(moments));
     this.replay = saved
       ? StratifiedReservoir.fromJSON(saved.replay)
       : new StratifiedReservoir(config.fineTune.replayPerTask, config.seed ^ 0x2e91a7);
     this.batchesSinceFineTune = saved?.batchesSinceFineTune ?? 0;
     this.fineTunePending = saved?.fineTunePending ?? false;
+    this.learningRateScale = saved?.learningRateScale ?? 1;
+    this.rejectedInARow = saved?.rejectedInARow ?? 0;
   }
 
   toJSON(): OnlineRegressorState {
@@ -86,6 +113,8 @@ export class OnlineRegressor implements OnlineModel {
       replay: this.replay.toJSON(),
       batchesSinceFineTune: this.batchesSinceFineTune,
       fineTunePending: this.fineTunePending,
+      learningRateScale: this.learningRateScale,
+      rejectedInARow: this.rejectedInARow,
     };
   }
 
@@ -172,11 +201,57 @@ export class OnlineRegressor implements OnlineModel {
       this.replay.add(example);
     }
     const batch = this.prepare(examples);
-    const rates = new Map(this.network.headVariables(batch.groups.map((g) => g.task)).map((v) => [v, this.config.learningRate]));
-    const result = this.sgdStep(batch, rates);
+    const learningRates = this.learningRates(batch, 0);
+    const rates = new Map<tf.Variable, number>();
+    for (const { task, learningRate } of learningRates) for (const v of this.network.headVariables([task])) rates.set(v, learningRate);
+    const step = this.sgdStep(batch, rates);
+    const backoff = this.afterStep(step.applied, batch.groups.map((g) => g.task));
     this.batchesSinceFineTune += 1;
     const due = this.config.fineTune.every > 0 && this.batchesSinceFineTune >= this.config.fineTune.every;
+    const result: LearnResult = { ...step, learningRates, ...(backoff ? { backoff } : {}) };
     return due || this.fineTunePending ? { ...result, fineTune: this.fineTune() } : result;
+  }
+
+  /**
+   * η per task for a step on `batch` whose trunk moves at `trunkRatio`·η:
+   * the configured number, or under `auto` safety·2/(λ'_max + λ'_min) of the
+   * step's own kernel on the task's rows; times the backoff scale.
+   */
+  private learningRates(batch: PreparedBatch, trunkRatio: number): TaskLearningRate[] {
+    const dim = this.config.spec.inputDim;
+    const explicit = this.config.learningRate;
+    // An explicit η needs the spectrum only for its margin: estimated on one step in marginEvery.
+    if (explicit !== 'auto' && this.stepsSinceMargin++ % (this.config.marginEvery ?? 20) !== 0) {
+      return batch.groups.map(({ task }) => ({ task, learningRate: explicit * this.learningRateScale, margin: Number.NaN }));
+    }
+    return batch.groups.map(({ task, start, count }) => {
+      const rows = Float64Array.from(batch.input.subarray(start * dim, (start + count) * dim));
+      const spectrum = stepSpectrum(this.config.spec, rows, batch.targets.length, trunkRatio);
+      const auto = Number.isFinite(spectrum.extremesSum) ? stableLearningRate(spectrum, this.config.learningRateSafety ?? 0.5) : 0;
+      const base = this.config.learningRate === 'auto' ? auto : this.config.learningRate;
+      const learningRate = base * this.learningRateScale;
+      return { task, learningRate, margin: stabilityMargin(learningRate, spectrum) };
+    });
+  }
+
+  /**
+   * Divergence protection: after `rejectedStepsBeforeBackoff` rejected steps
+   * in a row, η is halved and the heads involved start over (weights whose
+   * loss is not finite cannot be stepped back to health).
+   */
+  private afterStep(applied: boolean, tasks: readonly string[]): LearnResult['backoff'] {
+    if (applied) {
+      this.rejectedInARow = 0;
+      return undefined;
+    }
+    this.rejectedSteps += 1;
+    this.rejectedInARow += 1;
+    if (this.rejectedInARow < rejectedStepsBeforeBackoff) return undefined;
+    const rejectedInARow = this.rejectedInARow;
+    this.rejectedInARow = 0;
+    this.learningRateScale /= 2;
+    for (const task of tasks) this.network.resetHead(task);
+    return { rejectedInARow, rejectedSteps: this.rejectedSteps, learningRateScale: this.learningRateScale, resetTasks: [...tasks] };
   }
 
   /** Asks for a fine-tuning phase after the next learned batch (e.g. on drift). */
@@ -193,23 +268,36 @@ export class OnlineRegressor implements OnlineModel {
     const { steps, batchSize } = this.config.fineTune;
     let rejectedSteps = 0;
     let taken = 0;
+    const trunkBefore = this.network.trunkVariables().map((v) => tf.clone(v));
     for (; taken < steps; taken++) {
       const sample = this.replay.sample(batchSize);
       if (sample.length === 0) break;
-      if (!this.fineTuneStep(sample).applied) rejectedSteps += 1;
+      if (!this.fineTuneStep(sample).applied) {
+        rejectedSteps += 1;
+        break;
+      }
     }
+    // A rejected fine-tuning step means the trunk diverged: it goes back to where the phase found it, and η halves.
+    if (rejectedSteps > 0) {
+      this.network.trunkVariables().forEach((v, i) => v.assign(trunkBefore[i]!));
+      this.learningRateScale /= 2;
+      this.rejectedSteps += rejectedSteps;
+    }
+    trunkBefore.forEach((t) => t.dispose());
     this.batchesSinceFineTune = 0;
     this.fineTunePending = false;
-    return { steps: taken, rejectedSteps, seconds: (performance.now() - started) / 1000 };
+    return { steps: taken, rejectedSteps, seconds: (performance.now() - started) / 1000, ...(rejectedSteps > 0 ? { learningRateScale: this.learningRateScale } : {}) };
   }
 
-  /** One fine-tuning step on given examples: trunk at ρ·η, their heads at η. */
+  /** One fine-tuning step on given examples: their heads at η (per task), the trunk at ρ·(the smallest of those η). */
   fineTuneStep(examples: readonly Example[]): { applied: boolean; loss: number } {
     const batch = this.prepare(examples);
+    const ratio = this.config.fineTune.trunkLearningRateRatio;
+    const learningRates = this.learningRates(batch, ratio);
     const rates = new Map<tf.Variable, number>();
-    const trunkRate = this.config.fineTune.trunkLearningRateRatio * this.config.learningRate;
+    const trunkRate = ratio * Math.min(...learningRates.map((r) => r.learningRate));
     for (const v of this.network.trunkVariables()) rates.set(v, trunkRate);
-    for (const v of this.network.headVariables(batch.groups.map((g) => g.task))) rates.set(v, this.config.learningRate);
+    for (const { task, learningRate } of learningRates) for (const v of this.network.headVariables([task])) rates.set(v, learningRate);
     return this.sgdStep(batch, rates);
   }
 

@@ -17,9 +17,16 @@ export class TrunkHeadsNetwork {
   readonly heads = new Map<string, NtkDense[]>();
   private headsCreated = 0;
 
+  /**
+   * @param readout - `zero` starts each head's read-out layer (weights and
+   *   bias) at 0: an untrained head outputs exactly 0, the task's standardised
+   *   mean. Its gradients are the plain NTK ones (the read-out's gradient does
+   *   not depend on its own weights), so the kernel of a head step is unchanged.
+   */
   constructor(
     readonly spec: ArchitectureSpec,
     private readonly seed: number,
+    readonly readout: 'zero' | 'random' = 'random',
   ) {
     let fanIn = spec.inputDim;
     this.trunk = spec.hidden.map((width, i) => {
@@ -39,14 +46,22 @@ export class TrunkHeadsNetwork {
     if (!head) {
       const headSeed = this.seed + 1_000_003 * (this.headsCreated += 1);
       let fanIn = this.trunkWidth;
+      const last = this.spec.headHidden.length;
       head = [...this.spec.headHidden, 1].map((width, i) => {
         const layer = createNtkDense(fanIn, width, headSeed + 1000 * i, `${this.namePrefix}/head/${task}/${i}`);
+        if (i === last && this.readout === 'zero') tf.tidy(() => (layer.weight.assign(tf.zerosLike(layer.weight)), layer.bias.assign(tf.zerosLike(layer.bias))));
         fanIn = width;
         return layer;
       });
       this.heads.set(task, head);
     }
     return head;
+  }
+
+  /** A fresh head for `task` (after a divergence), seeded as a new head would be. */
+  resetHead(task: string): void {
+    this.removeHead(task);
+    this.head(task);
   }
 
   removeHead(task: string): void {
@@ -103,8 +118,8 @@ export class TrunkHeadsNetwork {
     trunk.forEach((state, i) => assignLayer(this.trunk[i]!, state, `trunk layer ${i}`));
   }
 
-  static fromJSON(spec: ArchitectureSpec, state: NetworkState): TrunkHeadsNetwork {
-    const network = new TrunkHeadsNetwork(spec, state.seed);
+  static fromJSON(spec: ArchitectureSpec, state: NetworkState, readout: 'zero' | 'random' = 'random'): TrunkHeadsNetwork {
+    const network = new TrunkHeadsNetwork(spec, state.seed, readout);
     network.loadTrunk(state.trunk);
     network.headsCreated = 0;
     for (const { task, layers } of state.heads) {

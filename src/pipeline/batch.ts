@@ -9,7 +9,22 @@ export interface BatchOptions {
    * latency of a slow stream; 0 = never (deterministic replay).
    */
   readonly lingerMs: number;
+  /**
+   * Cold start: the stream's k-th batch (counting from 0 over the whole
+   * stream, restarts included) holds min(size, 2^k) records, so the models
+   * take their first steps after 1, 2, 4, ... records instead of after a
+   * whole batch.
+   */
+  readonly warmup?: boolean;
+  /** Batches the stream has formed before this subscription (from the checkpoint), for the warm-up sizes. */
+  readonly formedBefore?: number;
   readonly scheduler?: SchedulerLike;
+}
+
+/** The size of the stream's `index`-th batch. */
+export function batchSizeAt(index: number, options: Pick<BatchOptions, 'size' | 'warmup'>): number {
+  if (!options.warmup || index >= 31) return options.size;
+  return Math.min(options.size, 2 ** index);
 }
 
 /**
@@ -46,7 +61,7 @@ export function batch(options: BatchOptions): OperatorFunction<Decoded, Batch> {
           else unlabeled.push(decoded);
           const { topic, partition, offset } = decoded.source;
           nextOffsets.set(`${topic}:${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
-          if (accepted.length + unlabeled.length + rejected.length >= options.size) flush();
+          if (accepted.length + unlabeled.length + rejected.length >= batchSizeAt((options.formedBefore ?? 0) + sequence, options)) flush();
           else if (options.lingerMs > 0 && linger === undefined) linger = scheduler.schedule(flush, options.lingerMs);
         },
         error: (error: unknown) => subscriber.error(error),

@@ -101,5 +101,5 @@ describe('fine-tuning after an abrupt drift', () => {
     expect(pre(fineTuned.errors)).toBeLessThan(0.9 * pre(none.errors));
     // ...and, with its replay renewed, re-learns faster than a frozen random trunk after it.
     expect(post(fineTuned.errors)).toBeLessThan(0.92 * post(none.errors));
-  });
+  }, 180_000);
 });

@@ -88,3 +88,29 @@ describe('batch', () => {
     });
   });
 });
+
+describe('batch warm-up (cold start)', () => {
+  it('forms batches of 1, 2, 4, ... records up to size, then size', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const source = cold('gggggggggggggggggg|', { g: good() });
+      expectObservable(source.pipe(batch({ size: 4, lingerMs: 0, warmup: true }), sizes)).toBe('x-y---z---w---v---(u|)', {
+        x: '1+0',
+        y: '2+0',
+        z: '4+0',
+        w: '4+0',
+        v: '4+0',
+        u: '3+0',
+      });
+    });
+  });
+
+  it('continues the warm-up sizes after a restart from the batches already formed', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const source = cold('gggggg|', { g: good() });
+      expectObservable(source.pipe(batch({ size: 8, lingerMs: 0, warmup: true, formedBefore: 2 }), sizes)).toBe('---x--(y|)', {
+        x: '4+0',
+        y: '2+0',
+      });
+    });
+  });
+});

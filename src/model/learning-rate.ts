@@ -1,0 +1,61 @@
+import { gramMatrix } from '../ntk/kernel.js';
+import { symmetricEigen } from '../ntk/symmetric-eigen.js';
+import type { ArchitectureSpec } from './architecture-spec.js';
+
+/**
+ * The learning rate from the NTK spectrum.
+ *
+ * One SGD step on the mean squared error over a minibatch of B rows moves
+ * the (linearised) outputs on those rows by `−η·(2/B)·Θ_b·r`, where Θ_b is
+ * the kernel of the parameters the step moves, on the b rows of the step's
+ * task, and r the residuals in standardised target units. Gradient descent
+ * on that quadratic converges for η < 2/λ'_max and fastest at
+ * η = 2/(λ'_max + λ'_min), with λ' the eigenvalues of (2/B)·Θ_b. tangent
+ * takes `safety` times that rate, so its stability margin
+ * η·(λ'_max + λ'_min)/2 is `safety` by construction.
+ */
+export interface StepSpectrum {
+  /** λ'_max + λ'_min of (2/B)·Θ_b. */
+  readonly extremesSum: number;
+}
+
+/**
+ * The kernel a step moves the outputs with. An online step moves only the
+ * task's head: with a linear head that is the read-out's NNGP kernel K, with
+ * hidden head layers it lies between K and the NTK Θ, and Θ bounds it. A
+ * fine-tuning step moves the head at η and the trunk at ρ·η: K + ρ·(Θ − K)
+ * for a linear head, Θ as the bound otherwise.
+ */
+export function stepKernel(spec: ArchitectureSpec, X: Float64Array, trunkRatio: number): Float64Array {
+  if (spec.headHidden.length > 0) return gramMatrix(spec, X, 'ntk');
+  const readout = gramMatrix(spec, X, 'nngp');
+  if (trunkRatio === 0) return readout;
+  const tangent = gramMatrix(spec, X, 'ntk');
+  for (let i = 0; i < readout.length; i++) readout[i] = readout[i]! + trunkRatio * (tangent[i]! - readout[i]!);
+  return readout;
+}
+
+/**
+ * λ'_max + λ'_min of (2/B)·Θ for the rows X (one task's rows of a step) in a
+ * step whose loss averages over `batchRows` rows.
+ */
+export function stepSpectrum(spec: ArchitectureSpec, X: Float64Array, batchRows: number, trunkRatio: number): StepSpectrum {
+  const rows = X.length / spec.inputDim;
+  const kernel = stepKernel(spec, X, trunkRatio);
+  // Non-finite rows have no spectrum; their step is rejected by the numerical guard anyway.
+  if (!kernel.every(Number.isFinite)) return { extremesSum: Number.NaN };
+  const { values } = symmetricEigen(kernel, rows);
+  const scale = 2 / batchRows;
+  return { extremesSum: scale * (values[rows - 1]! + Math.max(values[0]!, 0)) };
+}
+
+/** `safety`·2/(λ'_max + λ'_min): the rate whose stability margin is `safety`. */
+export function stableLearningRate(spectrum: StepSpectrum, safety: number): number {
+  return (safety * 2) / spectrum.extremesSum;
+}
+
+/** η·(λ'_max + λ'_min)/2: below 1 the linearised step is stable and no faster than optimal. */
+export function stabilityMargin(learningRate: number, spectrum: StepSpectrum): number {
+  return (learningRate * spectrum.extremesSum) / 2;
+}
+
