@@ -14,6 +14,7 @@ import type { MemoryResult } from './benchmarks/memory.js';
 import type { NtkGpResult } from './benchmarks/ntk-gp.js';
 import type { QualityResult } from './benchmarks/quality.js';
 import type { ServingResult } from './benchmarks/serving.js';
+import type { QualityRealResult } from './benchmarks/quality-real.js';
 import type { ThroughputResult } from './benchmarks/throughput.js';
 
 interface Meta {
@@ -301,7 +302,7 @@ export function writeReport(options: ReportOptions): void {
     const parts: string[] = [
       '## 6. Quality against River on FriedmanDrift',
       when(quality),
-      `River ${quality.river}'s \`synth.FriedmanDrift\` (seed 42) written as JSONL, replayed through Kafka into tangent's default pipeline (NN + NTK-GP window ${(quality.streams[0]?.tangentSettings.ntkgp as { window?: number } | undefined)?.window ?? '?'}, ${describePipeline(quality.streams[0]?.tangentSettings)}; one task, so one partition and the file's order, checked record by record); River's models each behind \`preprocessing.StandardScaler\`, predict-then-learn on the same records in Python. tangent scores a batch of 64 before learning it (test-then-train per minibatch); River per record. Wall-clock: River's loop per model; tangent's pipeline (both models, Kafka decode included) from the first learned batch to the last, with the seconds inside each model's learn step beside it.`,
+      `River ${quality.river}'s \`synth.FriedmanDrift\` (seed 42) written as JSONL, replayed through Kafka into tangent's default pipeline (NN + NTK-GP window ${(quality.streams[0]?.tangentSettings.ntkgp as { window?: number } | undefined)?.window ?? '?'}, ${describePipeline(quality.streams[0]?.tangentSettings)}; one task, so one partition and the file's order, checked record by record); River's models each behind \`preprocessing.StandardScaler\`, predict-then-learn on the same records in Python. tangent scores a batch of ${(quality.streams[0]?.tangentSettings.batch as { size?: number } | undefined)?.size ?? '?'} before learning it (test-then-train per minibatch, the first batches smaller: warm-up); River per record. Wall-clock: River's loop per model; tangent's pipeline (both models, Kafka decode included) from the first learned batch to the last, with the seconds inside each model's learn step beside it.`,
     ];
     for (const stream of quality.streams) {
       const segments = Object.keys(Object.values(stream.models)[0]?.metrics ?? {});
@@ -318,7 +319,79 @@ export function writeReport(options: ReportOptions): void {
         image(`quality-${stream.drift}`),
       );
     }
+    for (const stream of quality.streams) {
+      const mae = (name: string): number | undefined => stream.models[name]?.metrics.overall?.mae;
+      const river = Object.keys(stream.models).filter((n) => n.startsWith('river '));
+      const nn = mae('tangent nn');
+      const gp = mae('tangent ntkgp');
+      const tree = mae('river HoeffdingTreeRegressor');
+      const others = Object.keys(stream.models).filter((n) => n !== 'tangent ntkgp').map(mae).filter((x): x is number => x !== undefined);
+      if (nn !== undefined && tree !== undefined) goals.push({ benchmark: 'quality', goal: `FriedmanDrift ${stream.drift}: network ≤ River's HoeffdingTreeRegressor`, measured: `MAE ${fix(nn, 3)} vs ${fix(tree, 3)}`, met: nn <= tree });
+      if (gp !== undefined && river.length > 0) goals.push({ benchmark: 'quality', goal: `FriedmanDrift ${stream.drift}: NTK-GP the best model`, measured: `MAE ${fix(gp, 3)} vs best other ${fix(Math.min(...others), 3)}`, met: gp <= Math.min(...others) });
+    }
     sections.push(parts.join('\n'));
+  }
+
+  const real = read<QualityRealResult>(outDir, 'quality-real');
+  if (real) {
+    machines.push(real.machine);
+    const modelNames = [...new Set(real.datasets.flatMap((d) => Object.keys(d.models)))];
+    const maeRows = real.datasets.map((d) => [`${d.dataset.name} (${int(d.dataset.records)} × ${d.dataset.features.length})`, ...modelNames.map((m) => fix(d.models[m]?.mae, 3))]);
+    const rmseRows = real.datasets.map((d) => [d.dataset.name, ...modelNames.map((m) => fix(d.models[m]?.rmse, 3))]);
+    const etaRows = real.datasets.map((d) => [
+      d.dataset.name,
+      sig(d.learningRate.first),
+      sig(d.learningRate.median),
+      `${sig(d.learningRate.min)} – ${sig(d.learningRate.max)}`,
+      sig(d.learningRate.last),
+      fix(d.learningRate.maxMargin, 3),
+    ]);
+    const checkRows = real.datasets.flatMap((d) =>
+      d.batchSizeChecks.map((c) => {
+        const nn = c.summary.prequential.find((p) => p.model === 'nn');
+        const gp = c.summary.prequential.find((p) => p.model === 'ntkgp');
+        return [d.dataset.name, String(c.batchSize), fix(nn?.mae, 3), fix(gp?.mae, 3), int(nn?.nonFinite), int(c.summary.rejectedSteps.nn ?? 0), `${sig(c.learningRate.min)} – ${sig(c.learningRate.max)}`, fix(c.learningRate.maxMargin, 3)];
+      }),
+    );
+    const first = real.datasets[0];
+    sections.push(
+      [
+        '## 6b. Quality on real data against River',
+        when(real),
+        `Real regression datasets bundled in PyPI wheels (nothing downloaded at run time): ${real.datasets.map((d) => `${d.dataset.name} — ${d.dataset.source}`).join('; ')}. Each replayed through Kafka in its own order into tangent's **default** pipeline (only \`model.inputDim\` set: ${describePipeline(first?.tangentSettings)}, batch ${(first?.tangentSettings.batch as { size?: number } | undefined)?.size ?? '?'}) with \`run --until-end\` semantics; River ${real.river}'s models each behind \`preprocessing.StandardScaler\` under \`evaluate.progressive_val_score\`; the running mean is River's \`dummy.StatisticRegressor(stats.Mean())\`. Whole-stream prequential MAE (target units; every record predicted before it is learned):`,
+        '',
+        table(['dataset', ...modelNames], maeRows),
+        '',
+        'Whole-stream prequential RMSE:',
+        '',
+        table(['dataset', ...modelNames], rmseRows),
+        '',
+        "The η `learningRate: auto` chose for the network's head steps (per step: safety · 2/(λ'_max + λ'_min) of the step's (2/B)·kernel; the first step is a warm-up batch of one record), and the largest stability margin η·(λ'_max + λ'_min)/2 of any step:",
+        '',
+        table(['dataset', 'η first step', 'η median', 'η range', 'η last step', 'max margin'], etaRows),
+        ...(checkRows.length > 0
+          ? ['', 'Divergence check, the same replays at other `batch.size` values (defaults otherwise):', '', table(['dataset', 'batch.size', 'MAE nn', 'MAE ntkgp', 'non-finite nn', 'rejected nn steps', 'η range', 'max margin'], checkRows)]
+          : []),
+      ].join('\n'),
+    );
+    for (const d of real.datasets) {
+      const mae = (name: string): number | null | undefined => d.models[name]?.mae;
+      const nn = mae('tangent nn');
+      const gp = mae('tangent ntkgp');
+      const mean = mae('running mean');
+      const linear = mae('river LinearRegression');
+      const river = Object.keys(d.models).filter((n) => n.startsWith('river ')).map(mae).filter((x): x is number => typeof x === 'number');
+      if (typeof nn === 'number' && typeof mean === 'number' && typeof linear === 'number') {
+        goals.push({ benchmark: 'quality-real', goal: `${d.dataset.name}: network ≤ running mean and ≤ River LinearRegression`, measured: `MAE ${fix(nn, 3)} vs ${fix(mean, 3)} and ${fix(linear, 3)}`, met: nn <= mean && nn <= linear });
+      }
+      if (typeof gp === 'number' && river.length > 0) {
+        goals.push({ benchmark: 'quality-real', goal: `${d.dataset.name}: NTK-GP ≤ best of River's four (target: on 2 of 3 datasets)`, measured: `MAE ${fix(gp, 3)} vs ${fix(Math.min(...river), 3)}`, met: gp <= Math.min(...river) });
+      }
+      const diverged = d.batchSizeChecks.filter((c) => c.summary.prequential.some((p) => p.nonFinite > 0) || (c.summary.rejectedSteps.nn ?? 0) > 0);
+      if (d.batchSizeChecks.length > 0) {
+        goals.push({ benchmark: 'quality-real', goal: `${d.dataset.name}: no non-finite prediction, no rejected step at batch.size ${d.batchSizeChecks.map((c) => c.batchSize).join(', ')}`, measured: diverged.length === 0 ? 'none' : `at batch.size ${diverged.map((c) => c.batchSize).join(', ')}`, met: diverged.length === 0 });
+      }
+    }
   }
 
   const drift = read<DriftResult>(outDir, 'drift');

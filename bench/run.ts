@@ -22,10 +22,10 @@ import cliProgress from 'cli-progress';
 import { benchDir, loadAverage, pythonEnv, repoDir, writeJson, type BenchContext, type ProgressMessage } from './lib/common.js';
 import { writeReport, type Invocation } from './report.js';
 
-export const BENCHMARKS = ['throughput', 'latency', 'compute', 'ntk-gp', 'memory', 'quality', 'drift', 'serving'] as const;
+export const BENCHMARKS = ['throughput', 'latency', 'compute', 'ntk-gp', 'memory', 'quality', 'quality-real', 'drift', 'serving'] as const;
 type Name = (typeof BENCHMARKS)[number];
-const NEEDS_KAFKA = new Set<Name>(['throughput', 'latency', 'memory', 'quality', 'serving']);
-const NEEDS_PYTHON = new Set<Name>(['compute', 'ntk-gp', 'quality']);
+const NEEDS_KAFKA = new Set<Name>(['throughput', 'latency', 'memory', 'quality', 'quality-real', 'serving']);
+const NEEDS_PYTHON = new Set<Name>(['compute', 'ntk-gp', 'quality', 'quality-real']);
 
 interface Options {
   readonly quick: boolean;

@@ -14,6 +14,7 @@ import { KafkaSource } from './kafka/kafka-source.js';
 import { predictionsPublisher } from './kafka/predictions-publisher.js';
 import { FlushableScheduler, RebalanceHandover } from './kafka/rebalance-handover.js';
 import { prepareTopics, topicMaxMessageBytes } from './kafka/topics.js';
+import { spansToEnd, whenEndReached } from './kafka/end-of-stream.js';
 import { LearningSession, specOf } from './learning-session.js';
 import { MetricsObserver } from './metrics/metrics-observer.js';
 import { startLivePage } from './metrics/live-page.js';
@@ -45,6 +46,8 @@ export interface RunningConsumer {
   readonly metricsAddress: { host: string; port: number };
   /** Records behind the end of the assigned partitions, summed. */
   totalLag(): number;
+  /** With `untilEnd`: resolves once every record that existed at start is learned (or dead-lettered). */
+  readonly endReached: Promise<void> | undefined;
   /** Resolves when the pipeline has ended (after stop(), or rejects on a fatal error). */
   readonly done: Promise<void>;
   /**
@@ -57,6 +60,8 @@ export interface RunningConsumer {
 export interface ConsumerOptions {
   /** Extra watchers of every learned batch (custom sinks, evaluation harnesses). */
   readonly observers?: readonly BatchObserver[];
+  /** Watch for the end offsets that exist at start (`run --until-end`): see `endReached`. */
+  readonly untilEnd?: boolean;
 }
 
 /** Partitions for topics tangent creates itself (records, dead letters, events). */
@@ -161,6 +166,12 @@ async function startLocked(
     await closeServer();
     throw error;
   }
+  const spans = options.untilEnd
+    ? await spansToEnd(admin, config.kafka.topic, config.kafka.groupId, config.kafka.fromBeginning, (partition) =>
+        restored?.state.position.offsets.find((o) => o.topic === config.kafka.topic && o.partition === partition)?.offset,
+      )
+    : undefined;
+  if (spans) logger.info({ spans: spans.map((s) => ({ partition: s.partition, from: s.start.toString(), to: s.end.toString() })) }, 'learning until these end offsets');
 
   // Drift events are informational: published in order, off the hot path; a failed send is logged, not fatal.
   let eventsPublished: Promise<unknown> = Promise.resolve();
@@ -325,6 +336,7 @@ async function startLocked(
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      endWatch?.cancel();
       await source.drain();
       const ended = await done.then(
         () => true,
@@ -354,11 +366,21 @@ async function startLocked(
       );
     })());
 
+  const endWatch = spans
+    ? whenEndReached(
+        spans,
+        (partition) => session.position.offsetOf(config.kafka.topic, partition),
+        () => session.position.learned + session.position.deadLettered,
+        () => lingerScheduler.flushNow(),
+      )
+    : undefined;
+  void done.catch(() => endWatch?.cancel());
+
   const totalLag = (): number => {
     let lag = 0;
     for (const partition of source.offsets.lag()) lag += partition.lag;
     return lag;
   };
 
-  return { backend, metrics, progress, totals, session, restoredFrom: restored?.file, metricsAddress, totalLag, done, stop };
+  return { backend, metrics, progress, totals, session, restoredFrom: restored?.file, metricsAddress, totalLag, endReached: endWatch?.promise, done, stop };
 }

@@ -179,7 +179,7 @@ export function uniformRandom(seed: number): () => number {
 /** The pipeline settings that shape a tangent run, recorded beside its numbers. */
 export function pipelineSettings(config: PipelineConfig): Record<string, unknown> {
   return {
-    model: { hidden: config.model.hidden, learningRate: config.model.learningRate },
+    model: { hidden: config.model.hidden, learningRate: config.model.learningRate, learningRateSafety: config.model.learningRateSafety, readout: config.model.readout },
     fineTune: config.fineTune,
     batch: config.batch,
     ntkgp: config.ntkgp,

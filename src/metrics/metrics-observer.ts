@@ -84,7 +84,7 @@ export class MetricsObserver implements BatchObserver {
       m.sgdSteps.inc({ model: learned.model, result: learned.applied ? 'applied' : 'rejected' });
       if (learned.fineTune) {
         const { steps, rejectedSteps } = learned.fineTune;
-        m.sgdSteps.inc({ model: learned.model, result: 'applied' }, steps - rejectedSteps);
+        m.sgdSteps.inc({ model: learned.model, result: 'applied' }, Math.max(0, steps - rejectedSteps));
         m.sgdSteps.inc({ model: learned.model, result: 'rejected' }, rejectedSteps);
       }
       if (Number.isFinite(learned.loss)) m.trainingLoss.set({ model: learned.model }, learned.loss);

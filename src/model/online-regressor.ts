@@ -269,9 +269,10 @@ export class OnlineRegressor implements OnlineModel {
     let rejectedSteps = 0;
     let taken = 0;
     const trunkBefore = this.network.trunkVariables().map((v) => tf.clone(v));
-    for (; taken < steps; taken++) {
+    while (taken < steps) {
       const sample = this.replay.sample(batchSize);
       if (sample.length === 0) break;
+      taken += 1;
       if (!this.fineTuneStep(sample).applied) {
         rejectedSteps += 1;
         break;
