@@ -211,7 +211,7 @@ export const scalingSchema = z
 
 export const batchSchema = z
   .object({
-    size: positiveInt.default(16),
+    size: positiveInt.default(64),
     /** Cold start: the stream's first batches hold 1, 2, 4, ... records, up to `size`. */
     warmup: z.boolean().default(true),
     /** Flush a partial batch this long after its first record; 0 = count-based only (deterministic replay). */

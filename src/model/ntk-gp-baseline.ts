@@ -40,6 +40,9 @@ export class NtkGpBaseline implements OnlineModel {
   private lastStatus: GpTaskStatus[] = [];
   private readonly lastVariance = new Map<string, number>();
   private varianceSamples = 0;
+  /** Records scoring already added to their window (learn skips them). */
+  private readonly added = new WeakSet<Query>();
+  private readonly addSeconds = new Map<string, number>();
 
   constructor(
     readonly config: NtkGpBaselineConfig,
@@ -79,23 +82,14 @@ export class NtkGpBaseline implements OnlineModel {
   /**
    * Means for every record (O(N) each); the O(N²) predictive variance only
    * for one task's first record per call, tasks in turn, which is all the
-   * variance gauge needs and keeps a call's cost independent of the task count.
+   * variance gauge needs. Record by record within the batch: each labeled
+   * record is predicted by the GP of every record before it (earlier batches
+   * and the earlier records of this one) and added to its window right after,
+   * so the GP's prequential error does not depend on the batch size. Still
+   * test-then-train: no record is predicted by a GP that holds it.
    */
   predict(examples: readonly Query[]): Float32Array {
-    const predictions = new Float32Array(examples.length);
-    const dim = this.config.spec.inputDim;
-    const byTask = this.rowsByTask(examples);
-    const sampled = [...byTask.keys()][this.varianceSamples++ % byTask.size];
-    for (const [name, rows] of byTask) {
-      const { gp, moments } = this.task(name);
-      const X = new Float64Array(rows.length * dim);
-      rows.forEach((row, k) => X.set(examples[row]!.x, k * dim));
-      const mean = gp.predictMean(X);
-      const std = moments.standardDeviation(0);
-      rows.forEach((row, k) => (predictions[row] = moments.mean[0]! + std * mean[k]!));
-      if (name === sampled) this.lastVariance.set(name, gp.predict(X.subarray(0, dim)).variance[0]!);
-    }
-    return predictions;
+    return this.scoreInOrder(examples, false).mean;
   }
 
   /**
@@ -104,22 +98,47 @@ export class NtkGpBaseline implements OnlineModel {
    * for the variance. The means equal {@link predict}'s exactly.
    */
   predictWithUncertainty(examples: readonly Query[]): PredictiveDistribution {
+    return this.scoreInOrder(examples, true);
+  }
+
+  private scoreInOrder(examples: readonly Query[], withVariance: boolean): PredictiveDistribution {
     const mean = new Float32Array(examples.length);
     const standardDeviation = new Float32Array(examples.length);
-    const dim = this.config.spec.inputDim;
-    for (const [name, rows] of this.rowsByTask(examples)) {
+    const x = new Float64Array(this.config.spec.inputDim);
+    const byTask = this.rowsByTask(examples);
+    const sampled = [...byTask.keys()][this.varianceSamples++ % Math.max(1, byTask.size)];
+    for (const [name, rows] of byTask) {
       const { gp, moments } = this.task(name);
-      const X = new Float64Array(rows.length * dim);
-      rows.forEach((row, k) => X.set(examples[row]!.x, k * dim));
-      const prediction = gp.predict(X);
-      const std = moments.standardDeviation(0);
+      let addSeconds = 0;
       rows.forEach((row, k) => {
-        mean[row] = moments.mean[0]! + std * prediction.mean[k]!;
-        standardDeviation[row] = std * Math.sqrt(prediction.variance[k]! + gp.noise);
+        const query = examples[row]!;
+        x.set(query.x);
+        const std = moments.standardDeviation(0);
+        if (withVariance) {
+          const prediction = gp.predict(x);
+          mean[row] = moments.mean[0]! + std * prediction.mean[0]!;
+          standardDeviation[row] = std * Math.sqrt(prediction.variance[0]! + gp.noise);
+          if (k === 0) this.lastVariance.set(name, prediction.variance[0]!);
+        } else {
+          mean[row] = moments.mean[0]! + std * gp.predictMean(x)[0]!;
+          if (k === 0 && name === sampled) this.lastVariance.set(name, gp.predict(x).variance[0]!);
+        }
+        const y = (query as Partial<Example>).y;
+        if (typeof y !== 'number') return;
+        const started = performance.now();
+        this.addPoint(gp, moments, x, y);
+        addSeconds += (performance.now() - started) / 1000;
+        this.added.add(query);
       });
-      this.lastVariance.set(name, prediction.variance[0]!);
+      this.addSeconds.set(name, (this.addSeconds.get(name) ?? 0) + addSeconds);
     }
     return { mean, standardDeviation };
+  }
+
+  /** The task's moments learn the target, then the window learns the point in the updated standardised units. */
+  private addPoint(gp: IncrementalGP, moments: RunningMoments, x: Float64Array, y: number): void {
+    moments.update([y]);
+    gp.add(x, (y - moments.mean[0]!) / moments.standardDeviation(0));
   }
 
   /** Whether the task has a GP (it has been scored at least once). */
@@ -127,27 +146,28 @@ export class NtkGpBaseline implements OnlineModel {
     return this.tasks.has(task);
   }
 
+  /** Adds the records that scoring has not already added (a caller that learns without scoring). */
   learn(examples: readonly Example[]): LearnResult {
     const status: GpTaskStatus[] = [];
     const x = new Float64Array(this.config.spec.inputDim);
     for (const [name, rows] of this.rowsByTask(examples)) {
       const { gp, moments } = this.task(name);
-      for (const row of rows) moments.update([examples[row]!.y]);
-      const mean = moments.mean[0]!;
-      const std = moments.standardDeviation(0);
       const started = performance.now();
       for (const row of rows) {
-        x.set(examples[row]!.x);
-        gp.add(x, (examples[row]!.y - mean) / std);
+        const example = examples[row]!;
+        if (this.added.delete(example)) continue;
+        x.set(example.x);
+        this.addPoint(gp, moments, x, example.y);
       }
       status.push({
         task: name,
         windowSize: gp.size,
         refactorCount: gp.refactorCount,
-        updateSeconds: (performance.now() - started) / 1000,
+        updateSeconds: (performance.now() - started) / 1000 + (this.addSeconds.get(name) ?? 0),
         pointsAdded: rows.length,
         meanPredictiveVariance: this.lastVariance.get(name) ?? Number.NaN,
       });
+      this.addSeconds.delete(name);
     }
     this.lastStatus = status;
     return { applied: true, loss: 0 };
