@@ -2,6 +2,8 @@ import type { StreamTotals } from './stream-totals.js';
 
 /** What `tangent run --until-end` prints on stdout when it is done: JSON, numbers in target units. */
 export interface RunSummary {
+  /** Tells the summary apart from the JSON log lines on the same stdout. */
+  readonly summary: 'until-end';
   readonly learned: number;
   readonly deadLettered: number;
   readonly deadLettersByReason: Record<string, number>;
@@ -15,6 +17,7 @@ const finiteOrNull = (value: number): number | null => (Number.isFinite(value) ?
 /** The summary, from the same totals the metrics and the progress line read. */
 export function runSummary(totals: StreamTotals): RunSummary {
   return {
+    summary: 'until-end',
     learned: totals.learned,
     deadLettered: totals.deadLettered,
     deadLettersByReason: Object.fromEntries(totals.deadLetters),

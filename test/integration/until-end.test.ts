@@ -41,8 +41,10 @@ describe('tangent run --until-end', () => {
     expect(code, stderr).toBe(0);
 
     const lines = stdout.trim().split('\n');
-    const summary = JSON.parse(lines[lines.length - 1]!) as RunSummary;
-    console.log(`[until-end] ${lines[lines.length - 1]}`);
+    const summaries = lines.filter((l) => l.startsWith('{"summary":"until-end"'));
+    expect(summaries).toHaveLength(1);
+    const summary = JSON.parse(summaries[0]!) as RunSummary;
+    console.log(`[until-end] ${summaries[0]}`);
     expect(summary.learned).toBe(records.length - bad.length);
     expect(summary.deadLettered).toBe(bad.length);
     expect(Object.values(summary.deadLettersByReason).reduce((a, b) => a + b, 0)).toBe(bad.length);
