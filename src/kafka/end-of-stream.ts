@@ -21,13 +21,28 @@ export async function spansToEnd(
   fromBeginning: boolean,
   checkpointOffset: (partition: number) => string | undefined,
 ): Promise<PartitionSpan[]> {
-  const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  const [ends, [committed]] = await Promise.all([
+    retrying(() => admin.fetchTopicOffsets(topic)),
+    retrying(() => admin.fetchOffsets({ groupId, topics: [topic] })),
+  ]);
   const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
   return ends.map(({ partition, low, high }) => {
     const known = [committedOf.get(partition) ?? -1n, BigInt(checkpointOffset(partition) ?? '-1')].reduce((a, b) => (a > b ? a : b));
     const start = known >= 0n ? known : fromBeginning ? BigInt(low) : BigInt(high);
     return { partition, start, end: BigInt(high) };
   });
+}
+
+/** A fresh broker's group coordinator may still be loading: retriable errors are retried for a while. */
+async function retrying<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * Math.min(attempt, 8)));
+    }
+  }
 }
 
 /** True when every partition's next offset to learn has reached its end offset. */
