@@ -61,7 +61,8 @@ export class TargetBands {
     if (!moments) this.moments.set(task, (moments = new RunningMoments(1)));
     const value = Float64Array.of(y);
     const clipped = clipToBands(value, moments, this.policy) > 0;
-    moments.update(value);
+    // Only unclipped targets move the band (see scale.ts).
+    if (!clipped) moments.update(value);
     return { y: value[0]!, clipped };
   }
 

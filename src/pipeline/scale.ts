@@ -31,8 +31,11 @@ export function scale(parts: ScaleParts): OperatorFunction<Batch, Batch> {
     let targets = 0;
     const accepted = batch.accepted.map((record): Accepted => {
       const { example } = record;
-      features += clipToBands(example.x, moments, policy);
-      moments.update(example.x);
+      const clipped = clipToBands(example.x, moments, policy);
+      features += clipped;
+      // A clipped record does not move the moments: band-edge values would widen the band a little
+      // each time, and a run of extremes would widen it without bound.
+      if (clipped === 0) moments.update(example.x);
       moments.standardize(example.x, example.x);
       const target = targetBands.clip(example.task, example.y);
       if (!target.clipped) return record;
