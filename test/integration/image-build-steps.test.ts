@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { uniqueName } from './kafka-helpers.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import { testKafka, uniqueName } from './kafka-helpers.js';
 
 /**
  * The container images' steps, run outside Docker so they cannot rot while
@@ -89,7 +90,9 @@ describe('scripts/image-build-steps.sh (the Dockerfile steps, without Docker)', 
     cpSync(join(buildDir, 'scripts/image-build-steps.sh'), join(runtimeDir, 'scripts/image-build-steps.sh'));
     cpSync(join(buildDir, 'pipelines'), join(runtimeDir, 'pipelines'), { recursive: true });
 
+    // tangent refuses a missing input topic (kafka.createTopics is off by default): create it, as a deployment would.
     const topic = uniqueName('image-start-check');
+    await ensureTopics(testKafka(), [topic], 3);
     const output = steps(
       runtimeDir,
       ['verify', 'start-check'],
