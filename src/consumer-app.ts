@@ -7,13 +7,28 @@ import { DirectoryLock } from './checkpoint/directory-lock.js';
 import { prepareDirectory } from './checkpoint/prepare-directory.js';
 import { ConfigError } from './errors.js';
 import { validateLearningState, type LearningState } from './checkpoint/learning-state.js';
-import { checkpointDirectoryOf, deadLetterTopicOf, eventsTopicOf, predictionsTopicOf, type PipelineConfig } from './config/pipeline-config.js';
+import { planRestore } from './checkpoint/restore-plan.js';
+import { decodeChangelogValue, encodeChangelogValue } from './checkpoint/state-changelog.js';
+import { TaskFloors } from './checkpoint/task-floors.js';
+import type { TaskState } from './checkpoint/task-state.js';
+import { newestMergedTrunk, trunkRecordFormat, TrunkSync, type TrunkRecord } from './checkpoint/trunk-sync.js';
+import {
+  checkpointDirectoryOf,
+  deadLetterTopicOf,
+  eventsTopicOf,
+  predictionsTopicOf,
+  stateTopicOf,
+  trunkTopicOf,
+  type PipelineConfig,
+} from './config/pipeline-config.js';
+import { CompactedTopicView } from './kafka/compacted-topic-view.js';
+import { publishTaskStates, readTaskStates } from './kafka/task-state-topic.js';
 import { connectWithin, createGroupConsumer, createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
-import { KafkaSource } from './kafka/kafka-source.js';
+import { KafkaSource, type AssignmentRestore } from './kafka/kafka-source.js';
 import { predictionsPublisher } from './kafka/predictions-publisher.js';
 import { FlushableScheduler, RebalanceHandover } from './kafka/rebalance-handover.js';
-import { prepareTopics, topicMaxMessageBytes } from './kafka/topics.js';
+import { compactedTopicConfig, ensureTopics, prepareTopics, topicMaxMessageBytes } from './kafka/topics.js';
 import { spansToEnd, whenEndReached } from './kafka/end-of-stream.js';
 import { LearningSession, specOf } from './learning-session.js';
 import { MetricsObserver } from './metrics/metrics-observer.js';
@@ -29,6 +44,7 @@ import { predictRoute } from './serving/predict-route.js';
 import { predictCurrent } from './serving/predictor.js';
 import { StreamTotals } from './metrics/stream-totals.js';
 import { selectBackend, type BackendChoice } from './model/backend.js';
+import { RunningMoments } from './model/running-moments.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
 import type { DriftEvent } from './pipeline/drift-watch.js';
 import type { BatchObserver } from './pipeline/observe.js';
@@ -41,6 +57,10 @@ export interface RunningConsumer {
   /** What this consumer did since it started: the one count behind the metrics, the progress line and the stop log. */
   readonly totals: StreamTotals;
   readonly session: LearningSession;
+  /** Trunk averaging with the other members (undefined when off). */
+  readonly trunkSync: TrunkSync | undefined;
+  /** Per assignment: task states read from the changelog, how many replaced this member's own, how many tasks it gave up. */
+  readonly restores: { readonly read: number; readonly restored: number; readonly forgotten: number }[];
   /** The checkpoint the session started from, if any. */
   readonly restoredFrom: string | undefined;
   readonly metricsAddress: { host: string; port: number };
@@ -62,6 +82,12 @@ export interface ConsumerOptions {
   readonly observers?: readonly BatchObserver[];
   /** Watch for the end offsets that exist at start (`run --until-end`): see `endReached`. */
   readonly untilEnd?: boolean;
+}
+
+/** What a checkpoint captures: the member's whole state (the local cache) and each task's (the changelog). */
+interface Snapshot {
+  readonly state: LearningState;
+  readonly tasks: TaskState[];
 }
 
 /** Partitions for topics tangent creates itself (records, dead letters, events). */
@@ -151,6 +177,12 @@ async function startLocked(
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
   let deadLetterMaxBytes: number;
+  const stateTopic = config.state.changelog ? stateTopicOf(config) : undefined;
+  const trunkTopic = config.state.trunkSyncBatches > 0 ? trunkTopicOf(config) : undefined;
+  const stateTopics = [...(stateTopic ? [stateTopic] : []), ...(trunkTopic ? [trunkTopic] : [])];
+  let stateMaxBytes = 0;
+  let trunkMaxBytes = 0;
+  let stateView: CompactedTopicView | undefined;
   try {
     const probe = await connectWithin(config.kafka, logger, config.kafka.connectTimeoutMs);
     try {
@@ -160,9 +192,17 @@ async function startLocked(
       await probe.disconnect();
     }
     deadLetterMaxBytes = await topicMaxMessageBytes(kafka, deadLetterTopic);
+    // One partition each: every member reads all of it (a task's state must be found by whoever gets its partition).
+    if (stateTopics.length > 0) await ensureTopics(kafka, stateTopics, 1, compactedTopicConfig);
+    if (stateTopic) stateMaxBytes = await topicMaxMessageBytes(kafka, stateTopic);
+    if (trunkTopic) trunkMaxBytes = await topicMaxMessageBytes(kafka, trunkTopic);
     await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);
+    if (stateTopics.length > 0) {
+      stateView = new CompactedTopicView(kafka, admin, stateTopics, config.kafka.groupId, logger);
+      await stateView.start();
+    }
   } catch (error) {
-    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect(), ...(stateView ? [stateView.stop()] : [])]);
     await closeServer();
     throw error;
   }
@@ -187,11 +227,86 @@ async function startLocked(
   };
   const session = new LearningSession(config, onDrift, restored?.state);
 
+  const floors = new TaskFloors();
+  const restores: { read: number; restored: number; forgotten: number }[] = [];
+  let memberId: string | undefined;
+  let groupMembers: ReadonlySet<string> = new Set();
+  const publishedTrunks = (): TrunkRecord[] => {
+    if (!trunkTopic || !stateView) return [];
+    const view = stateView;
+    return view.keys(trunkTopic).flatMap((key) => {
+      try {
+        const record = decodeChangelogValue(key, (k) => view.get(trunkTopic, k)) as TrunkRecord;
+        return record.format === trunkRecordFormat && record.spec.hidden.join() === session.spec.hidden.join() ? [record] : [];
+      } catch (error) {
+        logger.warn({ topic: trunkTopic, member: key, reason: (error as Error).message }, 'skipping an unreadable trunk record');
+        return [];
+      }
+    });
+  };
+  /** Only a member without any state of its own starts from the group's trunk. */
+  let adoptGroupTrunk = !restored;
+  /**
+   * On every assignment: restores the assigned partitions' tasks from the
+   * changelog where it is newer than what this member holds, forgets tasks
+   * that moved away, and says where each partition resumes (restore-plan.ts).
+   */
+  const restoreAssigned = async (partitions: number[]): Promise<AssignmentRestore> => {
+    const topic = config.kafka.topic;
+    if (stateView) await stateView.caughtUp();
+    if (trunkTopic) {
+      const described = await admin.describeGroups([config.kafka.groupId]);
+      groupMembers = new Set(described.groups[0]?.members.map((m) => m.memberId) ?? []);
+      const newest = adoptGroupTrunk ? newestMergedTrunk(publishedTrunks(), config.state.trunkMaxAgeSeconds * 1000) : undefined;
+      if (newest) {
+        session.network.network.loadTrunk(newest.trunk);
+        const moments = RunningMoments.fromJSON(newest.featureMoments);
+        session.featureMoments.count = moments.count;
+        session.featureMoments.mean.set(moments.mean);
+        session.featureMoments.m2.set(moments.m2);
+        logger.info({ featureRecords: moments.count }, "started from the group's newest merged trunk");
+      }
+      adoptGroupTrunk = false;
+    }
+    const changelog =
+      stateTopic && stateView
+        ? readTaskStates(stateView, stateTopic, session.spec, (task, reason) => logger.warn({ task, reason }, 'skipping an unreadable task state')).filter(
+            (state) => state.source.topic === topic,
+          )
+        : [];
+    const held = session.ledger.tasks().flatMap((task) => {
+      const source = session.ledger.sourceOf(task)!;
+      return source.topic === topic ? [{ task, partition: source.partition, offset: session.position.offsetOf(topic, source.partition) }] : [];
+    });
+    const plan = planRestore({ assigned: partitions, held, changelog });
+    for (const task of plan.forget) session.forgetTask(task);
+    for (const state of plan.restore) session.restoreTask(state);
+    floors.clear();
+    for (const [task, floor] of plan.floors) floors.set(task, topic, floor.partition, floor.offset);
+    // Positions of partitions this member lost are no longer its own; those it kept without any task state stand.
+    const earlier = new Map(session.position.toJSON().offsets.filter((o) => o.topic === topic).map((o) => [o.partition, o.offset]));
+    for (const partition of earlier.keys()) if (!partitions.includes(partition)) session.position.resumeAt(topic, partition, undefined);
+    restores.push({ read: changelog.length, restored: plan.restore.length, forgotten: plan.forget.length });
+    logger.info(
+      { partitions, restoredTasks: plan.restore.map((s) => s.task), forgottenTasks: plan.forget, start: Object.fromEntries(plan.start) },
+      'restored the assigned partitions',
+    );
+    return {
+      positionOf: (partition) => plan.start.get(partition) ?? earlier.get(partition),
+      started: (partition, offset) => {
+        session.position.resumeAt(topic, partition, offset);
+        // Starting below the states' own position (the log was recreated or truncated): their floors no longer apply.
+        const own = plan.start.get(partition);
+        if (offset !== undefined && own !== undefined && BigInt(offset) < BigInt(own)) floors.dropPartition(topic, partition);
+      },
+    };
+  };
+
   const source = new KafkaSource(
     consumer,
     { ...config.kafka, commitIdentity: `tangent-store:${store.id}` },
     logger,
-    (topic, partition) => session.position.offsetOf(topic, partition),
+    restoreAssigned,
     admin,
     (paused, inFlight) => {
       metrics.paused.set(paused ? 1 : 0);
@@ -199,19 +314,54 @@ async function startLocked(
     },
   );
   assigned = source;
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    memberId = payload.memberId;
+  });
   if (restored) metrics.lastCheckpointAt = statSync(restored.file).mtimeMs;
 
   /** Batches learned up to the newest stored checkpoint. */
   let storedBatches = restored?.state.position.batches ?? 0;
-  const writeCheckpoint = (state: LearningState): void => {
+  /**
+   * The local file first (a cache: fast restarts), then the task states of the partitions this
+   * member owns to the changelog; offsets are committed only after both.
+   */
+  const storeSnapshot = async ({ state, tasks }: Snapshot): Promise<void> => {
     const started = performance.now();
     const { file } = store.write(state);
     storedBatches = state.position.batches;
+    if (stateTopic) {
+      const owned = tasks.filter((t) => source.owns(t.source.topic, t.source.partition));
+      await publishTaskStates(producer, stateTopic, owned, stateMaxBytes);
+    }
     metrics.checkpointDuration.observe((performance.now() - started) / 1000);
     metrics.checkpoints.inc();
     metrics.checkpointBytes.set(statSync(file).size);
     metrics.lastCheckpointAt = Date.now();
   };
+  const captureSnapshot = (): Snapshot => ({ state: session.capture(), tasks: stateTopic ? session.captureTasks() : [] });
+
+  // Trunk publications go out in order, off the hot path; a failed send is logged (the next period publishes again).
+  let trunkPublished: Promise<unknown> = Promise.resolve();
+  const trunkSync = trunkTopic
+    ? new TrunkSync(session.spec, config.state.trunkSyncBatches, config.state.trunkMaxAgeSeconds * 1000, {
+        self: () => memberId,
+        peers: () => groupMembers,
+        published: publishedTrunks,
+        trunk: () => session.network.network.trunkState(),
+        loadTrunk: (trunk) => session.network.network.loadTrunk(trunk),
+        featureMoments: () => session.featureMoments.toJSON(),
+        publish: (record) => {
+          trunkPublished = trunkPublished
+            .then(() =>
+              producer.send({
+                topic: trunkTopic,
+                messages: encodeChangelogValue(record.member, record, trunkMaxBytes).map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+              }),
+            )
+            .catch((error: unknown) => logger.warn({ err: error, topic: trunkTopic }, 'cannot publish the trunk'));
+        },
+      })
+    : undefined;
 
   const metricsObserver = new MetricsObserver(metrics, config.metrics.maeWindow, () => session.tasks.size, {
     models: session.models.map((m) => m.model),
@@ -235,8 +385,9 @@ async function startLocked(
   };
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
-  const pipeline = learningPipeline<LearningState>({
+  const pipeline = learningPipeline<Snapshot>({
     decode: { inputDim: session.spec.inputDim, maxRecordBytes: config.kafka.maxRecordBytes },
+    skip: { learned: floors, released: (count) => source.completed(count) },
     admission: session.tasks,
     scaling: { ...session.scaling, onClipped: (kind, count) => metrics.clippedValues.inc({ kind }, count) },
     batch: {
@@ -248,6 +399,8 @@ async function startLocked(
     },
     models: session.models,
     observers: [
+      session.ledger,
+      ...(trunkSync ? [trunkSync] : []),
       totals,
       metricsObserver,
       new LearningRateObserver(metrics, logger),
@@ -261,14 +414,14 @@ async function startLocked(
       everyBatches: config.checkpoint.every,
       intervalMs: config.checkpoint.intervalSeconds * 1000,
       takeRequest: () => session.takeCheckpointRequest(),
-      capture: () => session.capture(),
+      capture: captureSnapshot,
     },
     publishPredictions,
     modelVersion: () => session.position.batches,
     // The GP's standard deviation costs O(W²) per record (the mean O(W)): computed only when it is published.
     scoreUncertainty: sendPredictions !== undefined,
     publishDeadLetters: (rejected) => timed((s) => metrics.stageDuration.observe({ stage: 'dead_letter' }, s), () => publish(rejected)),
-    storeCheckpoint: writeCheckpoint,
+    storeCheckpoint: storeSnapshot,
     committer: {
       commit: async (offsets) => {
         await timed((s) => metrics.stageDuration.observe({ stage: 'commit' }, s), () => source.commit(offsets));
@@ -299,15 +452,16 @@ async function startLocked(
     whenIdle: () => source.whenIdle(),
     checkpointAndCommit: async () => {
       // The pipeline is idle (nothing emitted, nothing in flight): the state holds exactly the records up to the position.
-      const state = session.capture();
-      if (state.position.batches > storedBatches) writeCheckpoint(state);
-      return source.commit(state.position.offsets);
+      const snapshot = captureSnapshot();
+      if (snapshot.state.position.batches > storedBatches) await storeSnapshot(snapshot);
+      return source.commit(snapshot.state.position.offsets);
     },
     stopping: () => source.isDraining,
     maxMillis: 15_000,
   });
 
-  const disconnect = (): Promise<unknown> => Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+  const disconnect = (): Promise<unknown> =>
+    Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect(), ...(stateView ? [stateView.stop()] : [])]);
   routes.push({
     method: '*',
     path: '/predict',
@@ -344,11 +498,12 @@ async function startLocked(
       );
       if (ended && session.position.batches > 0) {
         // The pipeline is idle: the state holds exactly the records up to the position.
-        const state = session.capture();
-        writeCheckpoint(state);
-        await source.commit(state.position.offsets).catch((error: unknown) => logger.warn({ err: error }, 'final commit failed'));
+        const snapshot = captureSnapshot();
+        await storeSnapshot(snapshot);
+        await source.commit(snapshot.state.position.offsets).catch((error: unknown) => logger.warn({ err: error }, 'final commit failed'));
       }
       await eventsPublished;
+      await trunkPublished;
       await disconnect();
       await closeServer();
       session.dispose();
@@ -382,5 +537,5 @@ async function startLocked(
     return lag;
   };
 
-  return { backend, metrics, progress, totals, session, restoredFrom: restored?.file, metricsAddress, totalLag, endReached: endWatch?.promise, done, stop };
+  return { backend, metrics, progress, totals, session, trunkSync, restores, restoredFrom: restored?.file, metricsAddress, totalLag, endReached: endWatch?.promise, done, stop };
 }

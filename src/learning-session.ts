@@ -1,6 +1,8 @@
 import type { PipelineConfig } from './config/pipeline-config.js';
 import type { LearningState } from './checkpoint/learning-state.js';
 import { StreamPosition } from './checkpoint/stream-position.js';
+import { TaskLedger } from './checkpoint/task-ledger.js';
+import { taskStateFormat, type TaskState } from './checkpoint/task-state.js';
 import type { DetectorConfig } from './drift/drift-detector.js';
 import type { ArchitectureSpec } from './model/architecture-spec.js';
 import { NtkGpBaseline } from './model/ntk-gp-baseline.js';
@@ -33,6 +35,8 @@ export class LearningSession {
   readonly tasks: TaskRegistry;
   readonly driftWatch: DriftWatch;
   readonly position: StreamPosition;
+  /** Each task's partition and learned count: what moves a task's state with its partition. */
+  readonly ledger: TaskLedger;
   private checkpointRequested = false;
 
   constructor(config: PipelineConfig, onDrift: (events: readonly DriftEvent[]) => void, saved?: LearningState) {
@@ -63,6 +67,7 @@ export class LearningSession {
     this.tasks = new TaskRegistry(config.model.maxTasks, { tasks: saved?.tasks ?? [], candidates: saved?.taskCandidates ?? [] });
     this.driftWatch = new DriftWatch(config.drift.detectors as DetectorConfig[], config.drift.models, onDrift, saved?.drift);
     this.position = new StreamPosition(saved?.position);
+    this.ledger = new TaskLedger(saved?.taskSources);
   }
 
   /** What the scale stage needs: the feature moments, the target bands and the clipping policy. */
@@ -111,7 +116,53 @@ export class LearningSession {
       network: this.network.toJSON(),
       ntkgp: this.baseline?.toJSON() ?? null,
       drift: this.driftWatch.toJSON(),
+      taskSources: this.ledger.toJSON(),
     };
+  }
+
+  /**
+   * One task's state, taken between two batches like {@link capture}; its
+   * position is the next offset of the task's partition. Undefined for a task
+   * whose records have not been through a batch yet.
+   */
+  captureTask(task: string): TaskState | undefined {
+    const source = this.ledger.sourceOf(task);
+    const offset = source && this.position.offsetOf(source.topic, source.partition);
+    if (!source || offset === undefined) return undefined;
+    return {
+      format: taskStateFormat,
+      spec: this.spec,
+      task,
+      source: { topic: source.topic, partition: source.partition, offset },
+      learned: source.learned,
+      network: this.network.taskState(task),
+      ntkgp: this.baseline?.taskState(task) ?? null,
+      drift: this.driftWatch.taskState(task),
+    };
+  }
+
+  /** Every task's state, e.g. for the state changelog at a checkpoint. */
+  captureTasks(): TaskState[] {
+    return this.ledger.tasks().flatMap((task) => this.captureTask(task) ?? []);
+  }
+
+  /** Replaces what the session holds for a task with a state restored from elsewhere (the state changelog). */
+  restoreTask(state: TaskState): void {
+    this.tasks.adopt(state.task);
+    this.network.loadTask(state.task, state.network);
+    if (state.ntkgp) this.baseline?.loadTask(state.ntkgp);
+    else this.baseline?.forgetTask(state.task);
+    this.driftWatch.loadTask(state.task, state.drift);
+    this.ledger.set(state.task, { topic: state.source.topic, partition: state.source.partition, learned: state.learned });
+  }
+
+  /** Drops a task whose partition another member owns now (its state lives on in the changelog). */
+  forgetTask(task: string): void {
+    this.tasks.remove(task);
+    this.network.forgetTask(task);
+    this.baseline?.forgetTask(task);
+    this.driftWatch.forgetTask(task);
+    this.ledger.delete(task);
   }
 
   dispose(): void {

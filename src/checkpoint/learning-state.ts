@@ -7,6 +7,7 @@ import type { TargetBandsState } from '../model/outlier-clipping.js';
 import type { DriftWatchState } from '../pipeline/drift-watch.js';
 import { ModelError } from '../errors.js';
 import type { StreamPositionState } from './stream-position.js';
+import type { TaskSource } from './task-ledger.js';
 
 /** Everything that must survive a crash for every record to affect the model exactly once. */
 export interface LearningState {
@@ -21,6 +22,8 @@ export interface LearningState {
   readonly network: OnlineRegressorState;
   readonly ntkgp: NtkGpBaselineState | null;
   readonly drift: DriftWatchState;
+  /** Each task's partition and learned count (absent in checkpoints of older versions). */
+  readonly taskSources?: Record<string, TaskSource>;
 }
 
 /** Refuses a checkpoint made for another architecture instead of loading weights of the wrong shape. */

@@ -39,6 +39,13 @@ export class StreamPosition {
     this.batches += 1;
   }
 
+  /** Where a partition resumes after an assignment (undefined: not known until its first batch). */
+  resumeAt(topic: string, partition: number, offset: string | undefined): void {
+    const key = `${topic}:${partition}`;
+    if (offset === undefined) this.offsets.delete(key);
+    else this.offsets.set(key, { topic, partition, offset });
+  }
+
   offsetOf(topic: string, partition: number): string | undefined {
     return this.offsets.get(`${topic}:${partition}`)?.offset;
   }

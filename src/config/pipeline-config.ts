@@ -209,6 +209,24 @@ export const scalingSchema = z
   })
   .strict();
 
+export const stateSchema = z
+  .object({
+    /**
+     * Keep each task's state in a compacted changelog topic (the source of truth; local
+     * checkpoints are a cache), so a task's state moves with its partition between members.
+     */
+    changelog: z.boolean().default(true),
+    /** The changelog topic; defaults to `<groupId>.state`. */
+    topic: z.string().min(1).optional(),
+    /** The shared-trunk topic; defaults to `<groupId>.trunk`. */
+    trunkTopic: z.string().min(1).optional(),
+    /** Publish the trunk and merge the other members' every this many learned batches (0 = no trunk sync). */
+    trunkSyncBatches: z.number().int().nonnegative().default(20),
+    /** Trunks published longer ago than this are left out of the average. */
+    trunkMaxAgeSeconds: z.number().positive().default(120),
+  })
+  .strict();
+
 export const batchSchema = z
   .object({
     size: positiveInt.default(64),
@@ -254,6 +272,7 @@ export const pipelineConfigSchema = z
     ntkgp: ntkGpSchema.default(() => ntkGpSchema.parse({})),
     drift: driftSchema.default(() => driftSchema.parse({})),
     checkpoint: checkpointSchema.default(() => checkpointSchema.parse({})),
+    state: stateSchema.default(() => stateSchema.parse({})),
     batch: batchSchema.default(() => batchSchema.parse({})),
     metrics: metricsSchema.default(() => metricsSchema.parse({})),
     serving: servingSchema.default(() => servingSchema.parse({})),
@@ -292,6 +311,14 @@ export function checkpointDirectoryOf(config: PipelineConfig): string {
 
 export function predictionsTopicOf(config: PipelineConfig): string {
   return config.serving.predictionsTopic ?? `${config.kafka.topic}.predictions`;
+}
+
+export function stateTopicOf(config: PipelineConfig): string {
+  return config.state.topic ?? `${config.kafka.groupId}.state`;
+}
+
+export function trunkTopicOf(config: PipelineConfig): string {
+  return config.state.trunkTopic ?? `${config.kafka.groupId}.trunk`;
 }
 
 export function deadLetterTopicOf(kafka: KafkaConfig): string {

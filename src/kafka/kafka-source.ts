@@ -8,6 +8,14 @@ import { PartitionOffsets } from './partition-offsets.js';
 import { startOffset, startWarningMessages } from './start-offsets.js';
 import { toSourceRecord } from './source-record.js';
 
+/** What the application restored for a new assignment, and what it is told back. */
+export interface AssignmentRestore {
+  /** The next offset the restored state has learned up to in a partition; undefined when it has none. */
+  positionOf(partition: number): string | undefined;
+  /** Where the partition starts (undefined: at the group's committed offset, else `fromBeginning`). */
+  started(partition: number, offset: string | undefined): void;
+}
+
 /** Commit errors that mean "not a member of the current generation", not "Kafka is broken". */
 const groupMembershipErrors = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
 
@@ -50,14 +58,15 @@ export class KafkaSource {
   private failure: ((error: unknown) => void) | undefined;
 
   /**
-   * @param checkpointOffset - the next offset the restored model has learned up to, per partition
-   * @param admin - reads the group's committed offsets when seeking to checkpoint offsets
+   * @param restore - on every assignment (also an empty one): restores the assigned partitions' state
+   *   (restore-plan.ts) and tells the position it has learned up to in each
+   * @param admin - reads the group's committed offsets and the log bounds
    */
   constructor(
     private readonly consumer: Consumer,
     private readonly options: KafkaSourceOptions,
     private readonly logger: Logger,
-    private readonly checkpointOffset: (topic: string, partition: number) => string | undefined,
+    private readonly restore: (partitions: number[]) => Promise<AssignmentRestore>,
     private readonly admin: Admin,
     private readonly onFlowChange: (paused: boolean, inFlight: number) => void = () => {},
   ) {
@@ -68,25 +77,26 @@ export class KafkaSource {
       this.offsets.retain(this.assignment);
       this.suspended = false;
       const partitions = assignment[options.topic] ?? [];
-      if (partitions.length > 0) {
-        // Paused here, synchronously, so nothing is fetched before the seek below lands.
-        consumer.pause([{ topic: options.topic, partitions }]);
-        this.seekToStart(partitions).catch((error: unknown) => this.failure?.(error));
-      } else {
-        this.assigned = true;
-      }
+      // Paused here, synchronously, so nothing is fetched before the state is restored and the seeks below land.
+      if (partitions.length > 0) consumer.pause([{ topic: options.topic, partitions }]);
+      this.seekToStart(partitions).catch((error: unknown) => this.failure?.(error));
       logger.info({ assignment, leader: payload.isLeader }, 'joined consumer group');
     });
   }
 
   /**
-   * Starts each assigned partition where start-offsets.ts decides from the
-   * model's position, the group's committed offset (and who made it) and the
+   * Restores the assigned partitions' state, then starts each where
+   * start-offsets.ts decides from the restored state's position, the group's committed offset (and who made it) and the
    * log's bounds; warns when the log is not the one the checkpoint was taken
    * on or records are learned again.
    */
   private async seekToStart(partitions: number[]): Promise<void> {
     const topic = this.options.topic;
+    const restore = await this.restore(partitions);
+    if (partitions.length === 0) {
+      this.assigned = true;
+      return;
+    }
     const [[committed], bounds] = await Promise.all([
       this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] }),
       this.admin.fetchTopicOffsets(topic),
@@ -94,7 +104,7 @@ export class KafkaSource {
     const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, p]));
     const boundsOf = new Map(bounds.map((b) => [b.partition, b]));
     for (const partition of partitions) {
-      const position = this.checkpointOffset(topic, partition);
+      const position = restore.positionOf(partition);
       const commit = committedOf.get(partition);
       const bound = boundsOf.get(partition);
       const decision = startOffset({
@@ -109,13 +119,22 @@ export class KafkaSource {
       if (decision.warning) {
         this.logger.warn({ ...facts, start: decision.offset?.toString(), records: decision.records?.toString(), reason: decision.warning }, startWarningMessages[decision.warning]);
       }
+      const hasCommit = commit !== undefined && BigInt(commit.offset) >= 0n;
+      restore.started(partition, decision.offset?.toString() ?? (hasCommit ? commit.offset : undefined));
       if (decision.offset === undefined) continue;
       const offset = decision.offset.toString();
+      // A seek may go back to records emitted before (a state older than this member's fetch position).
+      this.offsets.rewind(topic, partition);
       this.consumer.seek({ topic, partition, offset });
       this.logger.info({ ...facts, offset }, 'seek');
     }
     if (!this.draining && !this.flow.paused) this.consumer.resume([{ topic, partitions }]);
     this.assigned = true;
+  }
+
+  /** Whether this member owns the partition now. */
+  owns(topic: string, partition: number): boolean {
+    return this.assignment.has(`${topic}:${partition}`);
   }
 
   /** Ready once the group has given this member its assignment. */
@@ -125,7 +144,7 @@ export class KafkaSource {
 
   readonly records$ = new Observable<SourceRecord>((subscriber) => {
     this.emitterComplete = () => subscriber.complete();
-    this.failure = (error) => subscriber.error(new KafkaError('cannot seek to checkpoint offsets', { topic: this.options.topic }, { cause: error }));
+    this.failure = (error) => subscriber.error(new KafkaError('cannot restore the assigned partitions', { topic: this.options.topic }, { cause: error }));
     const start = async (): Promise<void> => {
       await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning });
       await this.consumer.run({

@@ -53,6 +53,12 @@ export class PartitionOffsets {
     return Number(total);
   }
 
+  /** Accepts records from anywhere again after a seek (which may go back to records emitted before). */
+  rewind(topic: string, partition: number): void {
+    const state = this.partitions.get(`${topic}:${partition}`);
+    if (state) state.nextExpected = undefined;
+  }
+
   /** Forgets partitions this member no longer owns (after a rebalance). */
   retain(assigned: ReadonlySet<string>): void {
     for (const key of [...this.partitions.keys()]) if (!assigned.has(key)) this.partitions.delete(key);

@@ -2,7 +2,12 @@ import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { ConfigError, KafkaError } from '../errors.js';
 
 /** Creates the topics that are missing; existing topics are left as they are. */
-export async function ensureTopics(kafka: Kafka, topics: readonly string[], partitions: number): Promise<void> {
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: readonly string[],
+  partitions: number,
+  configEntries: readonly { name: string; value: string }[] = [],
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -11,7 +16,7 @@ export async function ensureTopics(kafka: Kafka, topics: readonly string[], part
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
+        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1, configEntries: [...configEntries] })),
       });
     }
   } catch (cause) {
@@ -20,6 +25,9 @@ export async function ensureTopics(kafka: Kafka, topics: readonly string[], part
     await admin.disconnect();
   }
 }
+
+/** Compacted topics keep the newest record of every key: what a changelog needs. */
+export const compactedTopicConfig = [{ name: 'cleanup.policy', value: 'compact' }] as const;
 
 /** The broker's default `max.message.bytes` (1 MiB + 12): what a topic without its own setting accepts per record batch. */
 export const defaultMaxMessageBytes = 1_048_588;

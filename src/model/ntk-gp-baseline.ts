@@ -4,8 +4,15 @@ import type { ArchitectureSpec } from './architecture-spec.js';
 import type { LearnResult, OnlineModel, PredictiveDistribution } from './online-model.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 
+/** One task's GP: the window's points and targets (the factor is rebuilt from them) and the target moments. */
+export interface NtkGpTaskState {
+  readonly task: string;
+  readonly gp: IncrementalGPState;
+  readonly moments: RunningMomentsState;
+}
+
 export interface NtkGpBaselineState {
-  readonly tasks: { task: string; gp: IncrementalGPState; moments: RunningMomentsState }[];
+  readonly tasks: NtkGpTaskState[];
 }
 
 export interface NtkGpBaselineConfig {
@@ -51,6 +58,23 @@ export class NtkGpBaseline implements OnlineModel {
     for (const { task, gp, moments } of saved?.tasks ?? []) {
       this.tasks.set(task, { gp: IncrementalGP.fromJSON(gp), moments: RunningMoments.fromJSON(moments) });
     }
+  }
+
+  /** One task's GP as saved state, or undefined when it has none. */
+  taskState(task: string): NtkGpTaskState | undefined {
+    const entry = this.tasks.get(task);
+    return entry ? { task, gp: entry.gp.toJSON(), moments: entry.moments.toJSON() } : undefined;
+  }
+
+  /** Replaces the task's GP with a saved one; its Cholesky factor is rebuilt from the window (O(W³)). */
+  loadTask({ task, gp, moments }: NtkGpTaskState): void {
+    this.tasks.set(task, { gp: IncrementalGP.fromJSON(gp), moments: RunningMoments.fromJSON(moments) });
+    this.lastVariance.delete(task);
+  }
+
+  forgetTask(task: string): void {
+    this.tasks.delete(task);
+    this.lastVariance.delete(task);
   }
 
   toJSON(): NtkGpBaselineState {

@@ -3,9 +3,9 @@ import type { Example, Query } from '../pipeline/records.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
 import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-rate.js';
 import type { FineTunePhase, LearnResult, OnlineModel, TaskLearningRate } from './online-model.js';
-import { StratifiedReservoir, type ReplayState } from './replay-buffer.js';
+import { StratifiedReservoir, type ReplayState, type TaskReservoirState } from './replay-buffer.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
-import { TrunkHeadsNetwork, type NetworkState, type TaskGroup } from './trunk-heads-network.js';
+import { TrunkHeadsNetwork, type LayerState, type NetworkState, type TaskGroup } from './trunk-heads-network.js';
 
 export interface FineTuneConfig {
   /** Run a fine-tuning phase every this many learned batches; 0 = only on demand. */
@@ -54,6 +54,13 @@ export interface OnlineRegressorState {
   /** Divergence protection: the factor on η after backoffs (1 = none); absent in older checkpoints. */
   readonly learningRateScale?: number;
   readonly rejectedInARow?: number;
+}
+
+/** What the regressor holds for one task alone: its head, its target moments, its replay. */
+export interface RegressorTaskState {
+  readonly head: LayerState[] | null;
+  readonly targetMoments: RunningMomentsState | null;
+  readonly replay: TaskReservoirState | null;
 }
 
 interface PreparedBatch {
@@ -116,6 +123,23 @@ export class OnlineRegressor implements OnlineModel {
       learningRateScale: this.learningRateScale,
       rejectedInARow: this.rejectedInARow,
     };
+  }
+
+  /** One task's part of the state, to move the task to another member. */
+  taskState(task: string): RegressorTaskState {
+    return {
+      head: this.network.headState(task) ?? null,
+      targetMoments: this.targetMoments.get(task)?.toJSON() ?? null,
+      replay: this.replay.taskState(task) ?? null,
+    };
+  }
+
+  /** Replaces whatever this regressor holds for the task with a saved task state. */
+  loadTask(task: string, state: RegressorTaskState): void {
+    this.forgetTask(task);
+    if (state.head) this.network.loadHead(task, state.head);
+    if (state.targetMoments) this.targetMoments.set(task, RunningMoments.fromJSON(state.targetMoments));
+    if (state.replay) this.replay.loadTask(state.replay);
   }
 
   /** Whether the task has a head: it has been scored at least once. */

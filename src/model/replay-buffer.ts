@@ -2,10 +2,19 @@ import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
 import { SeededRandom } from '../math/seeded-random.js';
 import type { Example } from '../pipeline/records.js';
 
+/** One task's reservoir: how many it has seen and the kept examples (features as base64 float32). */
+export interface TaskReservoirState {
+  readonly task: string;
+  readonly seen: number;
+  readonly x: string;
+  readonly y: number[];
+  readonly ts: number[];
+}
+
 export interface ReplayState {
   readonly capacityPerTask: number;
   readonly random: number;
-  readonly tasks: { task: string; seen: number; x: string; y: number[]; ts: number[] }[];
+  readonly tasks: TaskReservoirState[];
 }
 
 /**
@@ -49,28 +58,36 @@ export class StratifiedReservoir {
     this.reservoirs.delete(task);
   }
 
+  /** One task's reservoir as saved state, or undefined when it has none. */
+  taskState(task: string): TaskReservoirState | undefined {
+    const r = this.reservoirs.get(task);
+    if (!r) return undefined;
+    const dim = r.items[0]?.x.length ?? 0;
+    const x = new Float32Array(r.items.length * dim);
+    r.items.forEach((e, i) => x.set(e.x, i * dim));
+    return { task, seen: r.seen, x: encodeFloat32(x), y: r.items.map((e) => e.y), ts: r.items.map((e) => e.ts) };
+  }
+
+  /** Replaces one task's reservoir with a saved one (the sampling RNG stays this reservoir's own). */
+  loadTask({ task, seen, x, y, ts }: TaskReservoirState): void {
+    const features = decodeFloat32(x);
+    const dim = y.length > 0 ? features.length / y.length : 0;
+    const items = y.map((target, i) => ({ task, x: features.slice(i * dim, (i + 1) * dim), y: target, ts: ts[i]! }));
+    this.reservoirs.set(task, { seen, items });
+  }
+
   toJSON(): ReplayState {
     return {
       capacityPerTask: this.capacityPerTask,
       random: this.random.state,
-      tasks: [...this.reservoirs].map(([task, r]) => {
-        const dim = r.items[0]?.x.length ?? 0;
-        const x = new Float32Array(r.items.length * dim);
-        r.items.forEach((e, i) => x.set(e.x, i * dim));
-        return { task, seen: r.seen, x: encodeFloat32(x), y: r.items.map((e) => e.y), ts: r.items.map((e) => e.ts) };
-      }),
+      tasks: [...this.reservoirs.keys()].map((task) => this.taskState(task)!),
     };
   }
 
   static fromJSON(state: ReplayState): StratifiedReservoir {
     const reservoir = new StratifiedReservoir(state.capacityPerTask, 0);
     reservoir.random = SeededRandom.fromState(state.random);
-    for (const { task, seen, x, y, ts } of state.tasks) {
-      const features = decodeFloat32(x);
-      const dim = y.length > 0 ? features.length / y.length : 0;
-      const items = y.map((target, i) => ({ task, x: features.slice(i * dim, (i + 1) * dim), y: target, ts: ts[i]! }));
-      reservoir.reservoirs.set(task, { seen, items });
-    }
+    for (const task of state.tasks) reservoir.loadTask(task);
     return reservoir;
   }
 

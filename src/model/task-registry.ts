@@ -55,6 +55,19 @@ export class TaskRegistry implements TaskAdmission {
     return 'admitted';
   }
 
+  /** Takes in a task whose state moved here from another member (it had a head there, so it keeps one). */
+  adopt(task: string): void {
+    this.tasks.add(task);
+  }
+
+  remove(task: string): void {
+    this.tasks.delete(task);
+  }
+
+  has(task: string): boolean {
+    return this.tasks.has(task);
+  }
+
   get size(): number {
     return this.tasks.size;
   }

@@ -112,6 +112,23 @@ export class TrunkHeadsNetwork {
     };
   }
 
+  /** One task's head as saved state, or undefined when the task has none. */
+  headState(task: string): LayerState[] | undefined {
+    return this.heads.get(task)?.map(layerState);
+  }
+
+  /** Gives `task` the saved head (creating the head if needed), e.g. when the task's partition moves here. */
+  loadHead(task: string, layers: readonly LayerState[]): void {
+    const head = this.head(task);
+    if (layers.length !== head.length) throw new ModelError(`saved head "${task}" has ${layers.length} layers, the architecture ${head.length}`);
+    layers.forEach((layer, i) => assignLayer(head[i]!, layer, `head "${task}" layer ${i}`));
+  }
+
+  /** The trunk's weights as saved state (for trunk synchronisation between members). */
+  trunkState(): LayerState[] {
+    return this.trunk.map(layerState);
+  }
+
   /** Copies the trunk's weights from a saved state (a pretrained trunk, a checkpoint). */
   loadTrunk(trunk: readonly LayerState[]): void {
     if (trunk.length !== this.trunk.length) throw new ModelError(`saved trunk has ${trunk.length} layers, the architecture ${this.trunk.length}`);

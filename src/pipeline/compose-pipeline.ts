@@ -15,9 +15,12 @@ import type { Prediction } from './prediction.js';
 import { publish } from './publish.js';
 import { scale, type ScaleParts } from './scale.js';
 import { score } from './score.js';
+import { skipLearned, type LearnedRecords } from './skip-learned.js';
 
 export interface PipelineParts<S> {
   readonly decode: DecodeOptions;
+  /** Records already in a restored task state, and where their flow-control slot goes back. */
+  readonly skip: { readonly learned: LearnedRecords; readonly released: (count: number) => void };
   readonly admission: TaskAdmission;
   readonly scaling: ScaleParts;
   readonly batch: BatchOptions;
@@ -49,6 +52,7 @@ export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<S
     records
       .pipe(
         decode(parts.decode),
+        skipLearned(parts.skip.learned, parts.skip.released),
         admitTasks(parts.admission),
         batch(parts.batch),
         scale(parts.scaling),

@@ -90,6 +90,24 @@ export class DriftWatch implements BatchObserver {
     if (events.length > 0) this.onDrift(events);
   }
 
+  /** The detector streams of one task (both models), as saved state. */
+  taskState(task: string): DriftWatchState {
+    return { streams: this.toJSON().streams.filter((s) => s.task === task) };
+  }
+
+  /** Replaces the task's detector streams with saved ones. */
+  loadTask(task: string, saved: DriftWatchState): void {
+    this.forgetTask(task);
+    for (const s of saved.streams) {
+      if (s.task !== task) continue;
+      this.streams.set(`${s.model}\u0000${s.task}`, { task, model: s.model, recordsSeen: s.recordsSeen, detectors: s.detectors.map((d) => restoreDetector(d)) });
+    }
+  }
+
+  forgetTask(task: string): void {
+    for (const [key, s] of this.streams) if (s.task === task) this.streams.delete(key);
+  }
+
   toJSON(): DriftWatchState {
     return {
       streams: [...this.streams.values()].map((s) => ({

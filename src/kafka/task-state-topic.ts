@@ -1,0 +1,48 @@
+import type { Producer } from 'kafkajs';
+import { decodeChangelogValue, encodeChangelogValue, isChunkKey, type ChangelogMessage } from '../checkpoint/state-changelog.js';
+import { parseTaskState, type TaskState } from '../checkpoint/task-state.js';
+import type { ArchitectureSpec } from '../model/architecture-spec.js';
+import type { CompactedTopicView } from './compacted-topic-view.js';
+
+/**
+ * Writes task states to the changelog, each in as many records as its size
+ * needs, in requests under the topic's record-batch limit; resolves once the
+ * broker has them all (acks from all in-sync replicas), so offsets committed
+ * afterwards never lead the states.
+ */
+export async function publishTaskStates(producer: Producer, topic: string, states: readonly TaskState[], maxMessageBytes: number): Promise<number> {
+  let bytes = 0;
+  let request: ChangelogMessage[] = [];
+  let requestBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (request.length === 0) return;
+    await producer.send({ topic, acks: -1, messages: request.map((m) => ({ key: m.key, value: m.value, headers: m.headers })) });
+    request = [];
+    requestBytes = 0;
+  };
+  for (const state of states) {
+    for (const message of encodeChangelogValue(state.task, state, maxMessageBytes)) {
+      const size = message.value.length + Buffer.byteLength(message.key) + 256;
+      if (requestBytes + size > maxMessageBytes / 2) await flush();
+      request.push(message);
+      requestBytes += size;
+      bytes += message.value.length;
+    }
+  }
+  await flush();
+  return bytes;
+}
+
+/** Every task state in the view; one that cannot be read is reported and left out. */
+export function readTaskStates(view: CompactedTopicView, topic: string, spec: ArchitectureSpec, onUnreadable: (task: string, reason: string) => void): TaskState[] {
+  const states: TaskState[] = [];
+  for (const key of view.keys(topic)) {
+    if (isChunkKey(key)) continue;
+    try {
+      states.push(parseTaskState(decodeChangelogValue(key, (k) => view.get(topic, k)), spec));
+    } catch (error) {
+      onUnreadable(key, (error as Error).message);
+    }
+  }
+  return states;
+}
