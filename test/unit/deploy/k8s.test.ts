@@ -1,7 +1,6 @@
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
-import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
@@ -33,7 +32,6 @@ type Model = { new (data: any): { validate(): void } };
 const models: Record<string, Model> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Namespace': Namespace,
-  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'v1/Service': Service,
   'apps/v1/Deployment': Deployment,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
@@ -93,8 +91,10 @@ describe.each(kustomizations)('%s', (dir) => {
   it('renders with kustomize into the expected objects', () => {
     const kinds = manifests().map((m) => m.kind).sort();
     expect(kinds).toEqual(
-      expect.arrayContaining(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'ScaledObject', 'Service', 'ServiceMonitor']),
+      expect.arrayContaining(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'ScaledObject', 'Service', 'ServiceMonitor']),
     );
+    // The state is in Kafka: nothing needs a shared (ReadWriteMany) or any persistent volume.
+    expect(kinds).not.toContain('PersistentVolumeClaim');
     if (dir.includes('overlays/')) {
       expect(kinds).toContain('Namespace');
       for (const m of manifests().filter((m) => m.kind !== 'Namespace')) expect(m.metadata.namespace, `${m.kind}`).toBe('tangent-example');
@@ -140,9 +140,9 @@ describe.each(kustomizations)('%s', (dir) => {
     const mounts = Object.fromEntries(container.volumeMounts.map((m: any) => [m.name, m.mountPath]));
     const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
     expect(mounts.checkpoints).toBe('/var/lib/tangent');
-    const claim = volumes.checkpoints.persistentVolumeClaim.claimName;
-    const pvc = findManifest(manifests(), 'PersistentVolumeClaim', claim);
-    expect(pvc.spec.accessModes).toEqual(['ReadWriteMany']);
+    // Local checkpoints are a per-pod cache; the state a rescheduled pod restores is in Kafka.
+    expect(volumes.checkpoints.emptyDir).toBeDefined();
+    expect(volumes.checkpoints.persistentVolumeClaim).toBeUndefined();
     expect(mounts.pipeline).toBe('/etc/tangent');
     findManifest(manifests(), 'ConfigMap', volumes.pipeline.configMap.name);
   });
@@ -155,7 +155,8 @@ describe.each(kustomizations)('%s', (dir) => {
     expect(config.metrics.port).toBe(9464);
     expect(config.metrics.host).toBe('0.0.0.0');
     expect(config.kafka.brokers.join(',')).toBe(envOf(container).KAFKA_BROKERS);
-    // Checkpoints on the PVC (the root file system is read-only).
+    // Checkpoints on the emptyDir (the root file system is read-only); the state changelog on.
+    expect(config.state.changelog).toBe(true);
     const checkpointMount = container.volumeMounts.find((m: any) => m.name === 'checkpoints').mountPath;
     expect(config.checkpoint.dir === checkpointMount || config.checkpoint.dir.startsWith(`${checkpointMount}/`)).toBe(true);
   });
