@@ -40,7 +40,8 @@ class ReplayLog implements BatchObserver {
   readonly learningRates: number[] = [];
   readonly margins: number[] = [];
   observe(batch: LearnedBatch): void {
-    for (const { example } of batch.accepted) this.y.push(example.y);
+    // The record's own target: the scale stage may have clipped example.y to what the models learn from.
+    for (const { source } of batch.accepted) this.y.push((JSON.parse(source.value!.toString('utf8')) as { y: number }).y);
     for (const { model, predictions } of batch.scores) {
       const list = (this.predictions[model] ??= []);
       for (let i = 0; i < batch.accepted.length; i++) list.push(predictions[i]!);
