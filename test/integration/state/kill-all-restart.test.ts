@@ -47,7 +47,7 @@ describe('all members killed, restarted with new ids and empty directories', () 
       [...syntheticRecords(recordCount, { friedman: { ...defaultFriedmanOptions, drift: 'none', tasks, seed: 9 }, malformedFraction: 0, maxRecordBytes: 64 * 1024 })],
       partitions,
     );
-    const first = ['a', 'b', 'c'].map((id) => new ConsumerProcess(writePipeline(tempDir(`kill-all-${id}`), pipelineFor(topic, groupId)), { TANGENT_INSTANCE_ID: id }));
+    const first = ['a', 'b', 'c'].map((id) => new ConsumerProcess(writePipeline(tempDir(`kill-all-${id}`), pipelineFor(topic, groupId)), { TANGENT_INSTANCE_ID: id, TANGENT_METRICS_PORT: '0' }));
     let atKill: Awaited<ReturnType<typeof groupOffsets>>;
     try {
       await waitFor(
@@ -65,7 +65,7 @@ describe('all members killed, restarted with new ids and empty directories', () 
     atKill = await groupOffsets(topic, groupId);
 
     // New instance ids, new (empty) checkpoint directories: only Kafka holds the state.
-    const second = ['d', 'e', 'f'].map((id) => new ConsumerProcess(writePipeline(tempDir(`kill-all-${id}`), pipelineFor(topic, groupId)), { TANGENT_INSTANCE_ID: id }));
+    const second = ['d', 'e', 'f'].map((id) => new ConsumerProcess(writePipeline(tempDir(`kill-all-${id}`), pipelineFor(topic, groupId)), { TANGENT_INSTANCE_ID: id, TANGENT_METRICS_PORT: '0' }));
     try {
       await waitFor(
         async () => {
