@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultFriedmanOptions } from '../../../src/demo/friedman.js';
 import { syntheticRecords, type OutgoingRecord } from '../../../src/demo/record-sources.js';
 import { deadLetterHeaders } from '../../../src/kafka/dead-letter-publisher.js';
+import { batchSizeAt } from '../../../src/pipeline/batch.js';
 import type { LearningState } from '../../../src/checkpoint/learning-state.js';
 import { readTopic, uniqueName, waitFor } from '../kafka-helpers.js';
 import {
@@ -32,8 +33,9 @@ import {
  */
 const batchSize = 64;
 const checkpointEvery = 10;
-/** 790 full batches: the last checkpoint covers every record, no partial batch is left at the end. */
-const recordCount = batchSize * checkpointEvery * 79;
+/** 790 batches (the warm-up's 1, 2, 4, … 32 records, then full ones): the last checkpoint covers every record, no partial batch is left at the end. */
+const batchCount = checkpointEvery * 79;
+const recordCount = Array.from({ length: batchCount }, (_, index) => batchSizeAt(index, { size: batchSize, warmup: true })).reduce((a, b) => a + b, 0);
 const kills = 6;
 
 function pipelineFor(topic: string, groupId: string, dir: string): Record<string, unknown> {
@@ -94,7 +96,7 @@ describe('kill -9 of the consumer process', () => {
     const topic = uniqueName('faults-kill');
     const records: OutgoingRecord[] = [
       ...syntheticRecords(recordCount, {
-        friedman: { ...defaultFriedmanOptions, drift: 'abrupt', driftPositions: [recordCount / 3, (2 * recordCount) / 3], seed: 23 },
+        friedman: { ...defaultFriedmanOptions, drift: 'abrupt', driftPositions: [Math.floor(recordCount / 3), Math.floor((2 * recordCount) / 3)], seed: 23 },
         malformedFraction: 0.05,
         maxRecordBytes: 64 * 1024,
       }),
@@ -110,7 +112,7 @@ describe('kill -9 of the consumer process', () => {
     await runToEnd(writePipeline(referenceDir, pipelineFor(topic, referenceGroup, referenceDir)), topic, referenceGroup, 400_000);
     const referenceSeconds = (performance.now() - started) / 1000;
     const reference = latestCheckpoint(referenceDir, referenceGroup)!.state;
-    expect(reference.position).toMatchObject({ learned: goodCount, deadLettered: badCount, batches: recordCount / batchSize });
+    expect(reference.position).toMatchObject({ learned: goodCount, deadLettered: badCount, batches: batchCount });
 
     // 2. The same stream, killed with SIGKILL at random points and restarted each time.
     const crashGroup = `${topic}-crashed`;
@@ -161,7 +163,7 @@ describe('kill -9 of the consumer process', () => {
     const leftovers = readdirSync(join(crashDir, crashGroup)).filter((name) => name.includes('.tmp-'));
 
     // Counts from the final state: every good record learned once, every bad one dead-lettered once.
-    expect(recovered.position).toMatchObject({ learned: goodCount, deadLettered: badCount, batches: recordCount / batchSize });
+    expect(recovered.position).toMatchObject({ learned: goodCount, deadLettered: badCount, batches: batchCount });
     expect(recovered.position.offsets).toEqual([{ topic, partition: 0, offset: String(recordCount) }]);
     const difference = maxAbsDifference(networkWeights(reference), networkWeights(recovered));
     const parts = compareStates(reference, recovered);
