@@ -7,7 +7,7 @@ import { readTopic, uniqueName, waitFor } from '../kafka-helpers.js';
 import { ConsumerProcess, committedSum, fullyCommitted, groupOffsets, produceAll, sleep, tempDir, writePipeline } from './fault-helpers.js';
 
 /**
- * kill -9 of the consumer while it publishes predictions: 10,177 records (30%
+ * kill -9 of the consumer while it publishes predictions: 9,919 records (30%
  * unlabeled, 2% malformed), killed at random points and restarted, against an
  * uninterrupted run. Deterministic mode (one partition, count-based batches,
  * the pure-JS backend; see docs/reliability.md): a record scored again after a
