@@ -95,8 +95,10 @@ describe('process lifecycle', () => {
     const kafka = testKafka();
     await ensureTopics(kafka, [topic], 1);
     const dir = tempDir('backpressure');
-    const highWaterMark = 2_000;
-    const lowWaterMark = 500;
+    // The source hands records to the pipeline 32 at a time and learning runs inline, so the fetch loop itself
+    // keeps in-flight records to a few hundred; marks below that make the pause/resume path do the bounding.
+    const highWaterMark = 256;
+    const lowWaterMark = 96;
     const pipeline = writePipeline(dir, {
       kafka: { topic, groupId, highWaterMark, lowWaterMark },
       // The default model (hidden [64, 64], GP window 256): the slow learner.
