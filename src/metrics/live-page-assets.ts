@@ -183,7 +183,7 @@ export const livePageScript = String.raw`'use strict';
     const rates = keysOf(samples.map(function (s) { return s.learningRate; }));
     const el = document.getElementById('stability');
     if (marginTasks.length === 0 && rates.length === 0) {
-      el.innerHTML = '<div class="empty">no estimate yet (η and its margin appear after the network's first step)</div>';
+      el.innerHTML = '<div class="empty">no estimate yet (η and its margin appear after the first learning step)</div>';
       return;
     }
     const series = [];
