@@ -360,6 +360,8 @@ describe('the dashboard and the alert rules against a real Prometheus scraping a
       return samples >= 20;
     }, 120_000, '20 scrapes of the tangent target');
     await waitFor(async () => (await server.rules()).every((g) => g.rules.every((r) => !r.lastEvaluation.startsWith('0001'))), 30_000, 'every rule to be evaluated');
+    // The drift panels and annotation need a detection in Prometheus: how soon ADWIN confirms the burst's drift depends on the machine's pace.
+    await waitFor(async () => resultSize(await server.query('sum(tangent_drift_detections_total) > 0')) > 0, 180_000, 'a scraped drift detection');
   });
 
   afterAll(async () => {
