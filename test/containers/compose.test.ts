@@ -82,7 +82,12 @@ describe('docker-compose.yml, brought up', () => {
         return learned >= 1_000;
       }, 300_000, 'Prometheus to record 1,000 learned records');
       const deadLettered = await instantValue('sum(tangent_records_total{result="dead_lettered"})');
-      const ps = compose(['ps']);
+      // Health is checked on a ticker (no systemd here): a service shows "health: starting" until its first check passes.
+      let ps = compose(['ps']);
+      await waitFor(() => {
+        ps = compose(['ps']);
+        return ['kafka', 'prometheus'].every((service) => new RegExp(`${project}_${service}_1\\s.*\\(healthy\\)`).test(ps.output));
+      }, 120_000, 'Kafka and Prometheus to report healthy');
       console.log(`[containers] compose stack up in ${((Date.now() - started) / 1000).toFixed(0)} s\n${ps.output.trim()}`);
       console.log(
         `[containers] Prometheus target tangent: ${tangentTarget!.health} (${tangentTarget!.scrapeUrl}); ` +

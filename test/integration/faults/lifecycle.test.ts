@@ -158,7 +158,9 @@ describe('process lifecycle', () => {
         `RSS ${mib(baselineRss)} MiB idle, peak ${mib(firstHalfPeakRss)} MiB in the first 20 s, ${mib(peakRss)} MiB over 40 s`,
     );
     expect(learned).toBeLessThan(total); // the producer was faster
-    expect(pauses).toBeGreaterThan(0);
+    // The source may cross the high-water mark and come back under it within one fetch (completions during its
+    // heartbeats): it then resumes without pausing the consumer, so the paused gauge counts as well as the log.
+    expect(pauses + pausedSamples).toBeGreaterThan(0);
     expect(resumes).toBeGreaterThan(0);
     // Bounds: in flight at most the high-water mark plus one fetch (kafkajs' maxBytesPerPartition, 1 MiB, ≈ 7,000 records of ~150 B);
     // memory: the idle process plus 256 MiB, whatever the backlog.
