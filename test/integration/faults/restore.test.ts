@@ -47,7 +47,9 @@ describe('restore never skips records', () => {
     const topic = uniqueName('faults-corrupt-newest');
     await produceAll(topic, [...good(2_000, 31)], 1);
     const base = testConfig(topic, settings(topic));
-    const config = { ...base, checkpoint: { ...base.checkpoint, every: 5, intervalSeconds: 0, keep: 5 } };
+    // Local checkpoints only: with the changelog on, the task states in Kafka are newer than the torn file and
+    // the restart needs no fallback; this pins the path where the local files are all there is.
+    const config = { ...base, checkpoint: { ...base.checkpoint, every: 5, intervalSeconds: 0, keep: 5 }, state: { ...base.state, changelog: false } };
     await runUntil(config, recordingLogger().logger, 2_000);
     const dir = join(config.checkpoint.dir, config.kafka.groupId);
     const files = readdirSync(dir).filter((f) => /^checkpoint-\d+\.json$/.test(f)).sort();
