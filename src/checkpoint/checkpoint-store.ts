@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TangentError } from '../errors.js';
+import { processAlive } from './process-alive.js';
 
 /**
  * Checkpoints on a local (or mounted) file system: each one a JSON file
@@ -26,15 +27,6 @@ interface Envelope {
 const filePattern = /^checkpoint-(\d{12})\.json$/;
 const temporaryPattern = /^checkpoint-\d{12}\.json\.tmp-(\d+)$/;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class CheckpointError extends TangentError {}
 
 export class CheckpointStore<T> {
@@ -54,7 +46,7 @@ export class CheckpointStore<T> {
     // A writer killed between writing its temp file and renaming it leaves the temp file behind for good.
     for (const name of readdirSync(dir)) {
       const pid = temporaryPattern.exec(name)?.[1];
-      if (pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid))) unlinkSync(join(dir, name));
+      if (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid))) unlinkSync(join(dir, name));
     }
     const idFile = join(dir, 'store-id');
     if (!existsSync(idFile)) writeFileSync(idFile, `${randomUUID()}\n`);

@@ -2,20 +2,12 @@ import { closeSync, openSync, readFileSync, unlinkSync, utimesSync, writeSync, s
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError } from './checkpoint-store.js';
+import { processAlive } from './process-alive.js';
 
 interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly startedAt: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -67,7 +59,7 @@ export class DirectoryLock {
           continue;
         }
       }
-      const gone = owner && owner.host === me.host ? owner.pid !== process.pid && !alive(owner.pid) : ageMs > staleMs;
+      const gone = owner && owner.host === me.host ? owner.pid !== process.pid && !processAlive(owner.pid) : ageMs > staleMs;
       if (!gone) {
         throw new CheckpointError(
           `checkpoint directory ${dir} is in use by another member (${owner ? `pid ${owner.pid} on ${owner.host}, since ${owner.startedAt}` : 'unknown owner'}): ` +
