@@ -12,6 +12,7 @@ import { produceRecords } from '../../../src/demo/produce.js';
 import type { OutgoingRecord } from '../../../src/demo/record-sources.js';
 import { ensureTopics } from '../../../src/kafka/topics.js';
 import { brokers, committedAndEndOffsets, testKafka } from '../kafka-helpers.js';
+import { batchSizeAt } from '../../../src/pipeline/batch.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const kafkaScripts = join(repoRoot, 'infra/kafka/');
@@ -210,4 +211,9 @@ export function localBroker(): { port: number; runDir: string; pid(): number | u
       execFileSync('bash', [`${kafkaScripts}start.sh`], { env: { ...env, KAFKA_KEEP_DATA: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
     },
   };
+}
+
+/** Records in the stream's first `batchCount` count-based batches, warm-up included (1, 2, 4, … then `batchSize`). */
+export function recordsInBatches(batchCount: number, batchSize: number): number {
+  return Array.from({ length: batchCount }, (_, index) => batchSizeAt(index, { size: batchSize, warmup: true })).reduce((a, b) => a + b, 0);
 }

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { defaultFriedmanOptions } from '../../../src/demo/friedman.js';
 import { syntheticRecords, type OutgoingRecord } from '../../../src/demo/record-sources.js';
-import { batchSizeAt } from '../../../src/pipeline/batch.js';
 import type { Prediction } from '../../../src/pipeline/prediction.js';
 import { readTopic, uniqueName, waitFor } from '../kafka-helpers.js';
-import { ConsumerProcess, committedSum, fullyCommitted, groupOffsets, produceAll, sleep, tempDir, writePipeline } from './fault-helpers.js';
+import { ConsumerProcess, committedSum, fullyCommitted, groupOffsets, produceAll, recordsInBatches, sleep, tempDir, writePipeline } from './fault-helpers.js';
 
 /**
  * kill -9 of the consumer while it publishes predictions: 9,919 records (30%
@@ -17,7 +16,7 @@ import { ConsumerProcess, committedSum, fullyCommitted, groupOffsets, produceAll
 const batchSize = 64;
 const checkpointEvery = 10;
 /** Whole checkpoint intervals (the warm-up's 1, 2, 4, … 32 records, then full batches): with count-based batches the last batch must be full to be learned. */
-const recordCount = Array.from({ length: checkpointEvery * 16 }, (_, index) => batchSizeAt(index, { size: batchSize, warmup: true })).reduce((a, b) => a + b, 0);
+const recordCount = recordsInBatches(checkpointEvery * 16, batchSize);
 const kills = 4;
 
 function pipelineFor(topic: string, groupId: string, dir: string): Record<string, unknown> {

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { defaultFriedmanOptions } from '../../../src/demo/friedman.js';
 import { syntheticRecords, type OutgoingRecord } from '../../../src/demo/record-sources.js';
 import { deadLetterHeaders } from '../../../src/kafka/dead-letter-publisher.js';
-import { batchSizeAt } from '../../../src/pipeline/batch.js';
 import type { LearningState } from '../../../src/checkpoint/learning-state.js';
 import { readTopic, uniqueName, waitFor } from '../kafka-helpers.js';
 import {
@@ -16,6 +15,7 @@ import {
   maxAbsDifference,
   networkWeights,
   produceAll,
+  recordsInBatches,
   sleep,
   tempDir,
   writePipeline,
@@ -35,7 +35,7 @@ const batchSize = 64;
 const checkpointEvery = 10;
 /** 790 batches (the warm-up's 1, 2, 4, … 32 records, then full ones): the last checkpoint covers every record, no partial batch is left at the end. */
 const batchCount = checkpointEvery * 79;
-const recordCount = Array.from({ length: batchCount }, (_, index) => batchSizeAt(index, { size: batchSize, warmup: true })).reduce((a, b) => a + b, 0);
+const recordCount = recordsInBatches(batchCount, batchSize);
 const kills = 6;
 
 function pipelineFor(topic: string, groupId: string, dir: string): Record<string, unknown> {
