@@ -36,17 +36,40 @@ export function stepKernel(spec: ArchitectureSpec, X: Float64Array, trunkRatio: 
 }
 
 /**
+ * Rows beyond which the spectrum is estimated on an evenly strided subsample:
+ * the eigendecomposition is O(rows³) and runs on the consumer's thread, so a
+ * minibatch of 1,024 rows of one task would take seconds per step. A kernel
+ * matrix's eigenvalues grow with its rows (λ_k(Θ_n)/n converges to the
+ * kernel operator's k-th eigenvalue), so the subsample's are scaled by
+ * rows/m.
+ */
+export const spectrumMaxRows = 128;
+
+/**
  * λ'_max + λ'_min of (2/B)·Θ for the rows X (one task's rows of a step) in a
  * step whose loss averages over `batchRows` rows.
  */
-export function stepSpectrum(spec: ArchitectureSpec, X: Float64Array, batchRows: number, trunkRatio: number): StepSpectrum {
+export function stepSpectrum(spec: ArchitectureSpec, X: Float64Array, batchRows: number, trunkRatio: number, maxRows = spectrumMaxRows): StepSpectrum {
   const rows = X.length / spec.inputDim;
-  const kernel = stepKernel(spec, X, trunkRatio);
+  const sampled = rows > maxRows ? stridedRows(X, spec.inputDim, maxRows) : X;
+  const m = sampled.length / spec.inputDim;
+  const kernel = stepKernel(spec, sampled, trunkRatio);
   // Non-finite rows have no spectrum; their step is rejected by the numerical guard anyway.
   if (!kernel.every(Number.isFinite)) return { extremesSum: Number.NaN };
-  const { values } = symmetricEigen(kernel, rows);
-  const scale = 2 / batchRows;
-  return { extremesSum: scale * (values[rows - 1]! + Math.max(values[0]!, 0)) };
+  const { values } = symmetricEigen(kernel, m);
+  const scale = (2 / batchRows) * (rows / m);
+  return { extremesSum: scale * (values[m - 1]! + Math.max(values[0]!, 0)) };
+}
+
+/** `count` rows of X spread evenly over all of them (first and last included). */
+function stridedRows(X: Float64Array, dim: number, count: number): Float64Array {
+  const rows = X.length / dim;
+  const out = new Float64Array(count * dim);
+  for (let i = 0; i < count; i++) {
+    const row = Math.round((i * (rows - 1)) / (count - 1));
+    out.set(X.subarray(row * dim, (row + 1) * dim), i * dim);
+  }
+  return out;
 }
 
 /** `safety`·2/(λ'_max + λ'_min): the rate whose stability margin is `safety`. */

@@ -43,6 +43,15 @@ describe('learning rate from the NTK spectrum', () => {
     expect(stabilityMargin(eta, spectrum)).toBeCloseTo(0.5, 12);
   });
 
+  it('estimates the spectrum of a large minibatch from a strided subsample, close to the exact one', () => {
+    const X = Float64Array.from(examples(240, 9).flatMap((e) => [...e.x]));
+    const exact = stepSpectrum(spec, X, 240, 0, 240).extremesSum;
+    const sampled = stepSpectrum(spec, X, 240, 0, 120).extremesSum;
+    expect(Math.abs(sampled / exact - 1)).toBeLessThan(0.1);
+    // Without the rows/m scaling the estimate would be half the exact one.
+    expect(sampled / exact).toBeGreaterThan(0.75);
+  });
+
   it('an untrained head with a zero read-out predicts exactly the running target mean (cold start)', () => {
     const model = regressor('auto');
     const seen = examples(5, 2);
