@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
@@ -10,6 +11,7 @@ import { KafkaError, ModelError, UsageError } from '../errors.js';
 import { createKafka } from '../kafka/kafka-client.js';
 import { selectBackend } from '../model/backend.js';
 import { pretrainTrunk, type PretrainExample, type PretrainProgress } from '../model/pretrain.js';
+import { saveLayersModel, trunkLayersModel } from '../model/layers-export.js';
 import { saveTrunkArtifact } from '../model/trunk-artifact.js';
 import { decodeRecord } from '../pipeline/decode-record.js';
 import type { RejectReason, SourceRecord } from '../pipeline/records.js';
@@ -278,9 +280,17 @@ export async function pretrainCommand(options: PretrainOptions, logger: Logger):
     targetMean: result.targetMean,
     targetStd: result.targetStd,
   });
+  // Beside tangent's own artifact, the trunk as a standard LayersModel others can load (ReLU only: tfjs layers have no erf).
+  let layersNote = '';
+  if (spec.activation === 'relu') {
+    const model = trunkLayersModel({ spec, trunk: result.trunk, inputMean: result.inputMean, inputStd: result.inputStd });
+    await saveLayersModel(model, join(options.out, 'layers'), { kind: 'tangent pretrained trunk', inputDim: spec.inputDim, hidden: spec.hidden, examples: result.examples });
+    model.dispose();
+    layersNote = `; LayersModel (raw features → trunk features) in ${join(options.out, 'layers')}`;
+  }
   process.stderr.write(
     `tangent pretrain: trunk [${spec.hidden.join(', ')}] ${spec.activation} trained on ${result.examples.toLocaleString('en-US')} examples, ` +
-      `${epochs} epochs: training MAE ${result.trainingMae.toFixed(4)} (target std ${result.targetStd.toFixed(4)}) → ${options.out}\n`,
+      `${epochs} epochs: training MAE ${result.trainingMae.toFixed(4)} (target std ${result.targetStd.toFixed(4)}) → ${options.out}${layersNote}\n`,
   );
   return 0;
 }

@@ -55,6 +55,17 @@ function ntkLayer(state: LayerState, fanIn: number, spec: ArchitectureSpec, wher
   };
 }
 
+/** `(x − μ)/σ` in front of `layer`, folded into it: `W ← W/σ` (row-wise), `b ← b − (μ/σ)·W`. */
+function foldStandardisation(layer: FoldedLayer, mean: (i: number) => number, std: (i: number) => number): void {
+  for (let i = 0; i < layer.fanIn; i++) {
+    for (let j = 0; j < layer.width; j++) {
+      const w = layer.weight[i * layer.width + j]! / std(i);
+      layer.weight[i * layer.width + j] = w;
+      layer.bias[j]! -= mean(i) * w;
+    }
+  }
+}
+
 /** The folded Dense layers of one task's network: trunk then head, weights [fanIn, width] row-major. */
 export function foldedLayers(source: ExportSource): FoldedLayer[] {
   const { spec } = source;
@@ -73,15 +84,7 @@ export function foldedLayers(source: ExportSource): FoldedLayer[] {
 
   const features = RunningMoments.fromJSON(source.featureMoments);
   const first = layers[0]!;
-  for (let i = 0; i < first.fanIn; i++) {
-    const std = features.standardDeviation(i);
-    const mean = features.mean[i]!;
-    for (let j = 0; j < first.width; j++) {
-      const w = first.weight[i * first.width + j]! / std;
-      first.weight[i * first.width + j] = w;
-      first.bias[j]! -= mean * w;
-    }
-  }
+  foldStandardisation(first, (i) => features.mean[i]!, (i) => features.standardDeviation(i));
   // Clipping x to [low, high] as two ReLU layers in front, r = relu(x − low) then s = relu((high − low) − r), so that
   // clip(x) = high − s, whose linear part folds into the first layer. No intermediate grows with |x|: an outlier
   // is clipped exactly, not as the difference of two large numbers.
@@ -135,6 +138,49 @@ export function taskLayersModel(source: ExportSource): tf.Sequential {
       }),
     );
   });
+  tf.tidy(() => {
+    model.layers.forEach((dense, i) => {
+      const layer = layers[i]!;
+      dense.setWeights([tf.tensor2d(Float32Array.from(layer.weight), [layer.fanIn, layer.width]), tf.tensor1d(Float32Array.from(layer.bias))]);
+    });
+  });
+  return model;
+}
+
+/** A trunk on its own and the input standardisation it was trained behind (as `tangent pretrain` writes it). */
+export interface TrunkExportSource {
+  readonly spec: ArchitectureSpec;
+  readonly trunk: readonly LayerState[];
+  readonly inputMean: readonly number[];
+  readonly inputStd: readonly number[];
+}
+
+/**
+ * A trunk as a tf.Sequential of ReLU Dense layers: raw features in, the last
+ * hidden layer's features out, NTK scales and the input standardisation folded
+ * into the weights (the caller disposes it). Loadable with plain
+ * `tf.loadLayersModel`, e.g. as the feature extractor of another model.
+ */
+export function trunkLayersModel(source: TrunkExportSource): tf.Sequential {
+  const { spec } = source;
+  if (spec.activation !== 'relu') {
+    throw new ModelError(`export needs model.activation relu: TensorFlow.js layers have no built-in "${spec.activation}" activation`);
+  }
+  if (source.inputMean.length !== spec.inputDim || source.inputStd.length !== spec.inputDim) {
+    throw new ModelError(`the trunk's input moments have ${source.inputMean.length}/${source.inputStd.length} values, expected inputDim ${spec.inputDim}`);
+  }
+  let fanIn = spec.inputDim;
+  const layers = source.trunk.map((state, i) => {
+    const layer = ntkLayer(state, fanIn, spec, `trunk layer ${i}`);
+    fanIn = layer.width;
+    return layer;
+  });
+  if (layers.length === 0) throw new ModelError('a trunk needs at least one layer');
+  foldStandardisation(layers[0]!, (i) => source.inputMean[i]!, (i) => source.inputStd[i]!);
+  const model = tf.sequential();
+  layers.forEach((layer, i) =>
+    model.add(tf.layers.dense({ units: layer.width, activation: 'relu', useBias: true, name: `trunk_${i}`, ...(i === 0 ? { inputShape: [spec.inputDim] } : {}) })),
+  );
   tf.tidy(() => {
     model.layers.forEach((dense, i) => {
       const layer = layers[i]!;

@@ -13,7 +13,9 @@ import { checkpointDirectoryOf } from '../../../src/config/pipeline-config.js';
 import { FriedmanStream, defaultFriedmanOptions } from '../../../src/demo/friedman.js';
 import { LearningSession } from '../../../src/learning-session.js';
 import { selectBackend } from '../../../src/model/backend.js';
-import type { ExportIndex } from '../../../src/model/layers-export.js';
+import { saveLayersModel, trunkLayersModel, type ExportIndex } from '../../../src/model/layers-export.js';
+import { TrunkHeadsNetwork } from '../../../src/model/trunk-heads-network.js';
+import * as tf from '@tensorflow/tfjs';
 import { batch } from '../../../src/pipeline/batch.js';
 import { decode } from '../../../src/pipeline/decode.js';
 import { scale } from '../../../src/pipeline/scale.js';
@@ -87,5 +89,33 @@ describe('tangent export', () => {
     console.log(`[export] ${tasks.length} tasks, ${queries.length} records: max |tfjs − tangent| per task ${JSON.stringify(worst)}`);
     for (const task of tasks) expect(worst[task], task).toBeLessThanOrEqual(1e-5);
     session.dispose();
+  });
+});
+
+describe('the trunk as a LayersModel (written by tangent pretrain)', () => {
+  it('plain TensorFlow.js, in another process, maps raw features to what tangent\'s trunk computes on them standardised, within 1e-5', async () => {
+    await selectBackend('cpu');
+    const spec = { inputDim: 4, hidden: [16, 8], headHidden: [], activation: 'relu' as const, sigmaW2: 2, sigmaB2: 0.1 };
+    const network = new TrunkHeadsNetwork(spec, 11);
+    const inputMean = [10, -3, 0.5, 200];
+    const inputStd = [2, 0.25, 1, 40];
+    const dir = mkdtempSync(join(tmpdir(), 'tangent-trunk-layers-'));
+    const model = trunkLayersModel({ spec, trunk: network.trunkState(), inputMean, inputStd });
+    await saveLayersModel(model, dir, { kind: 'test trunk' });
+    model.dispose();
+
+    const rows = Array.from({ length: 50 }, (_, r) => inputMean.map((m, i) => m + inputStd[i]! * Math.sin(r * 1.7 + i * 0.9) * 2));
+    const loaded = JSON.parse(
+      execFileSync(process.execPath, [join(repoRoot, 'test/fixtures/export/predict-layers-model.mjs'), dir], { input: JSON.stringify(rows), cwd: repoRoot }).toString(),
+    ) as number[][];
+    const standardised = tf.tensor2d(rows.map((row) => row.map((v, i) => (v - inputMean[i]!) / inputStd[i]!)));
+    const expected = network.forwardTrunk(standardised).arraySync();
+    let worst = 0;
+    rows.forEach((_, r) => expected[r]!.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - loaded[r]![j]!)))));
+    console.log(`[export] trunk [16, 8] as a LayersModel: ${rows.length} rows, max |tfjs − tangent| ${worst.toExponential(2)}`);
+    expect(loaded[0]).toHaveLength(8);
+    expect(expected.flat().some((v) => v > 0)).toBe(true);
+    expect(worst).toBeLessThanOrEqual(1e-5);
+    network.dispose();
   });
 });
