@@ -8,10 +8,10 @@ import { prepareDirectory } from './checkpoint/prepare-directory.js';
 import { ConfigError } from './errors.js';
 import { validateLearningState, type LearningState } from './checkpoint/learning-state.js';
 import { planRestore } from './checkpoint/restore-plan.js';
-import { decodeChangelogValue, encodeChangelogValue } from './checkpoint/state-changelog.js';
+import { encodeChangelogValue } from './checkpoint/state-changelog.js';
 import { TaskFloors } from './checkpoint/task-floors.js';
 import type { TaskState } from './checkpoint/task-state.js';
-import { newestMergedTrunk, trunkRecordFormat, TrunkSync, type TrunkRecord } from './checkpoint/trunk-sync.js';
+import { newestMergedTrunk, TrunkSync, type TrunkRecord } from './checkpoint/trunk-sync.js';
 import {
   checkpointDirectoryOf,
   deadLetterTopicOf,
@@ -22,7 +22,7 @@ import {
   type PipelineConfig,
 } from './config/pipeline-config.js';
 import { CompactedTopicView } from './kafka/compacted-topic-view.js';
-import { publishTaskStates, readTaskStates } from './kafka/task-state-topic.js';
+import { publishTaskStates, readTaskStates, readTrunkRecords } from './kafka/task-state-topic.js';
 import { connectWithin, createGroupConsumer, createKafka } from './kafka/kafka-client.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource, type AssignmentRestore } from './kafka/kafka-source.js';
@@ -231,19 +231,10 @@ async function startLocked(
   const restores: { read: number; restored: number; forgotten: number }[] = [];
   let memberId: string | undefined;
   let groupMembers: ReadonlySet<string> = new Set();
-  const publishedTrunks = (): TrunkRecord[] => {
-    if (!trunkTopic || !stateView) return [];
-    const view = stateView;
-    return view.keys(trunkTopic).flatMap((key) => {
-      try {
-        const record = decodeChangelogValue(key, (k) => view.get(trunkTopic, k)) as TrunkRecord;
-        return record.format === trunkRecordFormat && record.spec.hidden.join() === session.spec.hidden.join() ? [record] : [];
-      } catch (error) {
-        logger.warn({ topic: trunkTopic, member: key, reason: (error as Error).message }, 'skipping an unreadable trunk record');
-        return [];
-      }
-    });
-  };
+  const publishedTrunks = (): TrunkRecord[] =>
+    trunkTopic && stateView
+      ? readTrunkRecords(stateView, trunkTopic, session.spec, (member, reason) => logger.warn({ topic: trunkTopic, member, reason }, 'skipping an unreadable trunk record'))
+      : [];
   /** Only a member without any state of its own starts from the group's trunk. */
   let adoptGroupTrunk = !restored;
   /**

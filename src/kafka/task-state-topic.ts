@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
 import { decodeChangelogValue, encodeChangelogValue, isChunkKey, type ChangelogMessage } from '../checkpoint/state-changelog.js';
 import { parseTaskState, type TaskState } from '../checkpoint/task-state.js';
+import { trunkRecordFormat, type TrunkRecord } from '../checkpoint/trunk-sync.js';
 import type { ArchitectureSpec } from '../model/architecture-spec.js';
 import type { CompactedTopicView } from './compacted-topic-view.js';
 
@@ -45,4 +46,18 @@ export function readTaskStates(view: CompactedTopicView, topic: string, spec: Ar
     }
   }
   return states;
+}
+
+/** Every member's newest trunk record in the view of this architecture; an unreadable one is reported and left out. */
+export function readTrunkRecords(view: CompactedTopicView, topic: string, spec: ArchitectureSpec, onUnreadable: (member: string, reason: string) => void): TrunkRecord[] {
+  return view.keys(topic).flatMap((key) => {
+    if (isChunkKey(key)) return [];
+    try {
+      const record = decodeChangelogValue(key, (k) => view.get(topic, k)) as TrunkRecord;
+      return record.format === trunkRecordFormat && record.spec.hidden.join() === spec.hidden.join() ? [record] : [];
+    } catch (error) {
+      onUnreadable(key, (error as Error).message);
+      return [];
+    }
+  });
 }

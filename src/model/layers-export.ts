@@ -194,8 +194,8 @@ export function trunkLayersModel(source: TrunkExportSource): tf.Sequential {
 export interface ExportIndex {
   readonly format: 'tangent-export';
   readonly version: 1;
-  /** Minibatches the exported model had learned. */
-  readonly modelVersion: number;
+  /** Minibatches the exported model had learned (a checkpoint's); null when exported from the state in Kafka, which has no global count. */
+  readonly modelVersion: number | null;
   readonly inputDim: number;
   readonly tasks: { readonly task: string; readonly path: string }[];
   readonly exportedFrom: string;
