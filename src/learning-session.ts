@@ -3,7 +3,7 @@ import type { LearningState } from './checkpoint/learning-state.js';
 import { StreamPosition } from './checkpoint/stream-position.js';
 import { TaskLedger } from './checkpoint/task-ledger.js';
 import { taskStateFormat, type TaskState } from './checkpoint/task-state.js';
-import type { DetectorConfig } from './drift/drift-detector.js';
+import type { DetectorConfig } from './drift/create-detector.js';
 import type { ArchitectureSpec } from './model/architecture-spec.js';
 import { NtkGpBaseline } from './model/ntk-gp-baseline.js';
 import type { OnlineModel } from './model/online-model.js';

@@ -19,7 +19,7 @@ import { FriedmanStream, defaultFriedmanOptions } from '../../src/demo/friedman.
 import { createDetector, type DetectorKind } from '../../src/drift/index.js';
 import { OnlineRegressor } from '../../src/model/online-regressor.js';
 import { RunningMoments } from '../../src/model/running-moments.js';
-import type { Example } from '../../src/pipeline/records.js';
+import type { Example } from '../../src/spec/example.js';
 import { downsample, loadAverage, progress, type BenchContext } from '../lib/common.js';
 
 const KINDS: readonly DetectorKind[] = ['adwin', 'page-hinkley', 'kswin'];

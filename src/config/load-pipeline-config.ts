@@ -3,7 +3,7 @@ import { distance } from 'fastest-levenshtein';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { createDetector } from '../drift/create-detector.js';
-import type { DetectorConfig } from '../drift/drift-detector.js';
+import type { DetectorConfig } from '../drift/create-detector.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { detectorSchema, pipelineConfigSchema, type PipelineConfig } from './pipeline-config.js';
 

@@ -85,7 +85,7 @@ class BucketRow {
  * exact indices; do not "simplify" the arithmetic. Not ported: River's
  * `total_width`, `n_detections` and bucket counters, which no output reads.
  */
-export class Adwin implements DriftDetector {
+export class Adwin implements DriftDetector<AdwinState> {
   readonly name = 'adwin' as const;
   readonly params: AdwinParams;
 

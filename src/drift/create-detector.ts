@@ -1,12 +1,21 @@
 import { ConfigError } from '../errors.js';
-import { Adwin } from './adwin.js';
+import { Adwin, type AdwinConfig, type AdwinState } from './adwin.js';
 import { DetectorStateError } from './detector-errors.js';
-import type { DetectorConfig, DriftDetector } from './drift-detector.js';
-import { Kswin } from './kswin.js';
-import { PageHinkley } from './page-hinkley.js';
+import type { DriftDetector } from './drift-detector.js';
+import { Kswin, type KswinConfig, type KswinState } from './kswin.js';
+import { PageHinkley, type PageHinkleyConfig, type PageHinkleyState } from './page-hinkley.js';
+
+/** Discriminated by `kind`; every field but `kind` is optional and defaults to River's value. */
+export type DetectorConfig = AdwinConfig | PageHinkleyConfig | KswinConfig;
+
+/** Serialised detector, discriminated by `kind`, versioned so a checkpoint format change is detectable. */
+export type DetectorState = AdwinState | PageHinkleyState | KswinState;
+
+/** A detector of one of the kinds tangent ships. */
+export type ShippedDetector = DriftDetector<DetectorState>;
 
 /** Builds a detector from its config; omitted parameters take River's defaults. Throws `ConfigError` on a bad value. */
-export function createDetector(config: DetectorConfig): DriftDetector {
+export function createDetector(config: DetectorConfig): ShippedDetector {
   // Each constructor reads only its own parameter names, so the `kind` tag can ride along.
   switch (config.kind) {
     case 'adwin':
@@ -26,7 +35,7 @@ export function createDetector(config: DetectorConfig): DriftDetector {
  * Takes `unknown` (a `DetectorState` once parsed) because the state comes from
  * disk and is validated here; throws `DetectorStateError`.
  */
-export function restoreDetector(state: unknown): DriftDetector {
+export function restoreDetector(state: unknown): ShippedDetector {
   const kind = typeof state === 'object' && state !== null ? (state as { kind?: unknown }).kind : undefined;
   switch (kind) {
     case 'adwin':

@@ -1,7 +1,3 @@
-import type { AdwinConfig, AdwinState } from './adwin.js';
-import type { KswinConfig, KswinState } from './kswin.js';
-import type { PageHinkleyConfig, PageHinkleyState } from './page-hinkley.js';
-
 /** The detectors tangent ships; each is a port of River's detector of the same name. */
 export type DetectorKind = 'adwin' | 'page-hinkley' | 'kswin';
 
@@ -17,7 +13,14 @@ export interface DriftSignal {
  * update that reports drift, the next update first resets the detector, so a
  * detection starts a fresh reference window.
  */
-export interface DriftDetector {
+/** What every detector's snapshot starts with (each detector's own state type extends it). */
+export interface SerialisedDetector {
+  readonly kind: DetectorKind;
+  /** Versioned so a checkpoint format change is detectable. */
+  readonly version: number;
+}
+
+export interface DriftDetector<State extends SerialisedDetector = SerialisedDetector> {
   readonly name: DetectorKind;
   /** Whether the most recent update reported drift. */
   readonly driftDetected: boolean;
@@ -26,14 +29,8 @@ export interface DriftDetector {
   /** Forgets everything seen, as if freshly constructed with the same parameters (and seed). */
   reset(): void;
   /** A plain, JSON-safe snapshot from which `restoreDetector` rebuilds an identical detector. */
-  toJSON(): DetectorState;
+  toJSON(): State;
 }
-
-/** Discriminated by `kind`; every field but `kind` is optional and defaults to River's value. */
-export type DetectorConfig = AdwinConfig | PageHinkleyConfig | KswinConfig;
-
-/** Serialised detector, discriminated by `kind`, versioned so a checkpoint format change is detectable. */
-export type DetectorState = AdwinState | PageHinkleyState | KswinState;
 
 // Shared so the hot path allocates nothing per observation.
 export const NO_DRIFT: DriftSignal = Object.freeze({ drift: false });

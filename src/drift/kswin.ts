@@ -52,7 +52,7 @@ export interface KswinState {
  * statistic > 0.1. Same algorithm, but River draws with Python's Mersenne
  * Twister and this draws with mulberry32, so indices are not River's.
  */
-export class Kswin implements DriftDetector {
+export class Kswin implements DriftDetector<KswinState> {
   readonly name = 'kswin' as const;
   readonly params: KswinParams;
 

@@ -52,7 +52,7 @@ const MODES: readonly PageHinkleyMode[] = ['up', 'down', 'both'];
  * `river/drift/page_hinkley.py` (and the `stats.Mean` it uses) with River's
  * operand order, so detections land at River's exact indices.
  */
-export class PageHinkley implements DriftDetector {
+export class PageHinkley implements DriftDetector<PageHinkleyState> {
   readonly name = 'page-hinkley' as const;
   readonly params: PageHinkleyParams;
 

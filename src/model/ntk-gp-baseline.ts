@@ -1,5 +1,5 @@
 import { IncrementalGP, type IncrementalGPState } from '../ntk/incremental-gp.js';
-import type { Example, Query } from '../pipeline/records.js';
+import type { Example, Query } from '../spec/example.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
 import type { LearnResult, OnlineModel, PredictiveDistribution } from './online-model.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';

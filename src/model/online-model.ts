@@ -1,4 +1,4 @@
-import type { Example, Query } from '../pipeline/records.js';
+import type { Example, Query } from '../spec/example.js';
 
 export type ModelName = 'nn' | 'ntkgp';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Example, Query } from '../pipeline/records.js';
+import type { Example, Query } from '../spec/example.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
 import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-rate.js';
 import type { FineTunePhase, LearnResult, OnlineModel, TaskLearningRate } from './online-model.js';

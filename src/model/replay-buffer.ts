@@ -1,6 +1,6 @@
 import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
 import { SeededRandom } from '../math/seeded-random.js';
-import type { Example } from '../pipeline/records.js';
+import type { Example } from '../spec/example.js';
 
 /** One task's reservoir: how many it has seen and the kept examples (features as base64 float32). */
 export interface TaskReservoirState {

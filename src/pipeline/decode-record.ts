@@ -1,4 +1,5 @@
-import type { Decoded, Example, Query, RejectReason, SourceRecord } from './records.js';
+import type { Decoded, RejectReason, SourceRecord } from './records.js';
+import type { Example, Query } from '../spec/example.js';
 
 export interface DecodeOptions {
   readonly inputDim: number;

@@ -1,5 +1,6 @@
 import { createDetector, restoreDetector } from '../drift/create-detector.js';
-import type { DetectorConfig, DetectorState, DriftDetector } from '../drift/drift-detector.js';
+import type { DetectorConfig, DetectorState, ShippedDetector } from '../drift/create-detector.js';
+import type { DetectorKind } from '../drift/drift-detector.js';
 import type { ModelName } from '../model/online-model.js';
 import type { BatchObserver } from './observe.js';
 import type { LearnedBatch } from './records.js';
@@ -9,7 +10,7 @@ export interface DriftEvent {
   readonly type: 'drift';
   readonly task: string;
   readonly model: ModelName;
-  readonly detector: DriftDetector['name'];
+  readonly detector: DetectorKind;
   /** The record whose error completed the detection. */
   readonly topic: string;
   readonly partition: number;
@@ -25,7 +26,7 @@ export interface DriftWatchState {
 
 interface Stream {
   recordsSeen: number;
-  readonly detectors: DriftDetector[];
+  readonly detectors: ShippedDetector[];
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { LearnResult, ModelName } from '../model/online-model.js';
+import type { Example, Query } from '../spec/example.js';
 
 /**
  * The types that flow through the pipeline, left to right. Each stage narrows
@@ -21,20 +22,6 @@ export interface SourceRecord extends SourceCoordinates {
   readonly timestamp: number;
   /** The record's own Kafka headers, kept for the dead-letter topic. */
   readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
-}
-
-/** What a prediction needs: a task and its features. */
-export interface Query {
-  readonly task: string;
-  /** Features; standardised in place by the scale stage. */
-  readonly x: Float32Array;
-  /** Event time, epoch ms (the record's `ts`, else the broker timestamp). */
-  readonly ts: number;
-}
-
-/** One training example: what a good record with a label decodes to. */
-export interface Example extends Query {
-  readonly y: number;
 }
 
 export type RejectReason =

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateRecordFields } from '../pipeline/decode-record.js';
-import type { Query } from '../pipeline/records.js';
+import type { Query } from '../spec/example.js';
 import type { PredictStatus } from '../metrics/metrics.js';
 import type { ServedPredictions } from './predictor.js';
 

@@ -1,7 +1,7 @@
 import type { OnlineModel } from '../model/online-model.js';
 import { clipToBands, type ClipPolicy } from '../model/outlier-clipping.js';
 import type { RunningMoments } from '../model/running-moments.js';
-import type { Query } from '../pipeline/records.js';
+import type { Query } from '../spec/example.js';
 
 /** What `POST /predict` answers for one record. */
 export interface ServedPrediction {

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { RunningMoments } from '../../src/model/running-moments.js';
 import { decodeRecord } from '../../src/pipeline/decode-record.js';
-import type { Example } from '../../src/pipeline/records.js';
+import type { Example } from '../../src/spec/example.js';
 import { testKafka, uniqueName, waitFor } from './kafka-helpers.js';
 
 /**

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Adwin, ADWIN_DEFAULTS } from '../../../src/drift/adwin.js';
 import { createDetector, restoreDetector } from '../../../src/drift/create-detector.js';
 import { DetectorStateError } from '../../../src/drift/detector-errors.js';
-import type { DetectorConfig } from '../../../src/drift/drift-detector.js';
+import type { DetectorConfig } from '../../../src/drift/create-detector.js';
 import { Kswin, KSWIN_DEFAULTS } from '../../../src/drift/kswin.js';
 import { PAGE_HINKLEY_DEFAULTS, PageHinkley } from '../../../src/drift/page-hinkley.js';
 import { ConfigError } from '../../../src/errors.js';

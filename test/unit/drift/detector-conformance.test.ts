@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 
 import { createDetector, restoreDetector } from '../../../src/drift/create-detector.js';
 import { DetectorInputError } from '../../../src/drift/detector-errors.js';
-import type { DetectorConfig, DetectorKind, DriftDetector } from '../../../src/drift/drift-detector.js';
+import type { DetectorConfig } from '../../../src/drift/create-detector.js';
+import type { DetectorKind, DriftDetector } from '../../../src/drift/drift-detector.js';
 import { SeededRandom } from '../../../src/math/seeded-random.js';
 import { detectionIndices } from './detections.js';
 import { streamNamed } from './river-vectors.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import type { DetectorConfig } from '../../../src/drift/drift-detector.js';
+import type { DetectorConfig } from '../../../src/drift/create-detector.js';
 
 /** Shape of test/fixtures/drift/river-vectors.json, written by generate_river_vectors.py. */
 export interface RiverVectors {

@@ -5,7 +5,7 @@ import type { DriftDetector } from '../../../src/drift/drift-detector.js';
 import { selectBackend } from '../../../src/model/backend.js';
 import { OnlineRegressor } from '../../../src/model/online-regressor.js';
 import { RunningMoments } from '../../../src/model/running-moments.js';
-import type { Example } from '../../../src/pipeline/records.js';
+import type { Example } from '../../../src/spec/example.js';
 
 /**
  * Fine-tuning after an abrupt drift (Friedman f₀ → f₁ at record 10,000, three

@@ -4,7 +4,7 @@ import { selectBackend } from '../../../src/model/backend.js';
 import { stabilityMargin, stableLearningRate, stepSpectrum } from '../../../src/model/learning-rate.js';
 import { OnlineRegressor, rejectedStepsBeforeBackoff } from '../../../src/model/online-regressor.js';
 import { gramMatrix } from '../../../src/ntk/kernel.js';
-import type { Example } from '../../../src/pipeline/records.js';
+import type { Example } from '../../../src/spec/example.js';
 
 const spec = { inputDim: 3, hidden: [512], headHidden: [], activation: 'relu' as const, sigmaW2: 2, sigmaB2: 0.1 };
 

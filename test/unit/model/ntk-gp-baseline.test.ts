@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NtkGpBaseline } from '../../../src/model/ntk-gp-baseline.js';
-import type { Example } from '../../../src/pipeline/records.js';
+import type { Example } from '../../../src/spec/example.js';
 
 const spec = { inputDim: 2, hidden: [64], headHidden: [], activation: 'relu' as const, sigmaW2: 2, sigmaB2: 0.1 };
 

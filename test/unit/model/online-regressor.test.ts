@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/model/backend.js';
 import { OnlineRegressor } from '../../../src/model/online-regressor.js';
-import type { Example } from '../../../src/pipeline/records.js';
+import type { Example } from '../../../src/spec/example.js';
 
 const spec = { inputDim: 2, hidden: [8], headHidden: [], activation: 'relu' as const, sigmaW2: 2, sigmaB2: 0.5 };
 
