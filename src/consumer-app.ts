@@ -404,7 +404,6 @@ async function startLocked(
     checkpointPolicy: {
       everyBatches: config.checkpoint.every,
       intervalMs: config.checkpoint.intervalSeconds * 1000,
-      takeRequest: () => session.takeCheckpointRequest(),
       capture: captureSnapshot,
     },
     publishPredictions,

@@ -37,7 +37,6 @@ export class LearningSession {
   readonly position: StreamPosition;
   /** Each task's partition and learned count: what moves a task's state with its partition. */
   readonly ledger: TaskLedger;
-  private checkpointRequested = false;
 
   constructor(config: PipelineConfig, onDrift: (events: readonly DriftEvent[]) => void, saved?: LearningState) {
     this.spec = specOf(config);
@@ -92,17 +91,6 @@ export class LearningSession {
     if (drifted.size === 0) return;
     for (const task of drifted) this.network.replay.forget(task);
     this.network.requestFineTune();
-  }
-
-  /** Asks for a checkpoint at the next batch boundary (e.g. before partitions move in a rebalance). */
-  requestCheckpoint(): void {
-    this.checkpointRequested = true;
-  }
-
-  takeCheckpointRequest(): boolean {
-    const requested = this.checkpointRequested;
-    this.checkpointRequested = false;
-    return requested;
   }
 
   capture(): LearningState {

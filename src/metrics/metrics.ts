@@ -325,11 +325,4 @@ export class TangentMetrics {
     this.records.inc({ result: 'dead_lettered' });
     this.deadLetters.inc({ reason });
   }
-
-  observePrediction(task: string, model: ModelName, error: number): void {
-    const labels = { task, model };
-    this.absoluteError.inc(labels, Math.abs(error));
-    this.squaredError.inc(labels, error * error);
-    this.predictions.inc(labels);
-  }
 }

@@ -5,8 +5,6 @@ import type { CheckpointedBatch, LearnedBatch } from './records.js';
 export interface CheckpointPolicy<S> {
   readonly everyBatches: number;
   readonly intervalMs: number;
-  /** True once when something (a rebalance) asks for a checkpoint at the next batch boundary. */
-  takeRequest(): boolean;
   /** A copy of the whole learning state, taken between two batches. */
   capture(): S;
   readonly now?: () => number;
@@ -27,8 +25,7 @@ export function checkpoint<S>(position: StreamPosition, policy: CheckpointPolicy
     batchesSince += 1;
     const due =
       (policy.everyBatches > 0 && batchesSince >= policy.everyBatches) ||
-      (policy.intervalMs > 0 && now() - lastAt >= policy.intervalMs) ||
-      policy.takeRequest();
+      (policy.intervalMs > 0 && now() - lastAt >= policy.intervalMs);
     if (!due) return batch;
     batchesSince = 0;
     lastAt = now();
