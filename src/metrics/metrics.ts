@@ -1,5 +1,4 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ModelName } from '../model/online-model.js';
 import type { RejectReason } from '../pipeline/records.js';
 import type { PrequentialTotals } from './stream-totals.js';
 
