@@ -14,6 +14,7 @@ import type { MemoryResult } from './benchmarks/memory.js';
 import type { NtkGpResult } from './benchmarks/ntk-gp.js';
 import type { QualityResult } from './benchmarks/quality.js';
 import type { ServingResult } from './benchmarks/serving.js';
+import type { ResponsivenessResult } from './benchmarks/responsiveness.js';
 import type { QualityRealResult } from './benchmarks/quality-real.js';
 import type { ThroughputResult } from './benchmarks/throughput.js';
 
@@ -445,6 +446,44 @@ export function writeReport(options: ReportOptions): void {
     );
     const one = serving.runs.find((r) => r.recordsPerRequest === 1);
     if (one) goals.push({ benchmark: 'serving', goal: '/predict p99 ≤ 10 ms, one record at 200 requests/s while learning a backlog', measured: `p99 ${fix(one.requestMillis.p99, 2)} ms (p50 ${fix(one.requestMillis.p50, 2)} ms); a batch's score + learn p99 ${fix(one.scoreAndLearnMillis.p99, 1)} ms`, met: one.requestMillis.p99 <= 10 });
+  }
+
+  const responsiveness = read<ResponsivenessResult>(outDir, 'responsiveness');
+  if (responsiveness) {
+    machines.push(responsiveness.machine);
+    const ms = (m: { p50: number; p99: number; max: number }, digits = 1): string => `${fix(m.p50, digits)} / ${fix(m.p99, digits)} / ${fix(m.max, digits)}`;
+    const rows = responsiveness.runs.flatMap((r) =>
+      r.endpoints.map((e) => [
+        r.name,
+        e.path,
+        `${int(e.answered)} of ${int(e.probes)}`,
+        ms(e.responseMillis),
+        fix(e.longestGapMs, 0),
+        ms(r.eventLoopDelayMillis),
+        `${int(r.batchesLearned)} (${int(r.recordsLearned)} records); ${ms(r.batchMillis)}`,
+        `${int(r.fineTunePhases)}; ${ms(r.fineTuneMillis)}`,
+        int(r.lagAtEnd),
+        r.loadAverage.map((l) => fix(l, 1)).join(' '),
+      ]),
+    );
+    sections.push(
+      [
+        '## 9. Responsiveness: /metrics and /healthz while learning a backlog',
+        when(responsiveness),
+        `For each pipeline, ${int(responsiveness.backlog)} Friedman records are produced first; then tangent (backend \`${responsiveness.backend}\`, defaults otherwise) learns them from the beginning while a separate process GETs \`/metrics\` and \`/healthz\` every ${int(responsiveness.probeIntervalMs)} ms, open loop. Response time is send → whole response, client side; "longest gap" is the longest time between two answers (a probe is sent every ${int(responsiveness.probeIntervalMs)} ms, so a free server shows about that). The event-loop delay is \`perf_hooks.monitorEventLoopDelay\` (10 ms resolution) in the consumer's process over the same window: its maximum is the longest stall, which bounds how long a kafkajs heartbeat or a \`/predict\` request can wait. Beside them, the pipeline's per-batch score + learn time (fine-tuning included) and its fine-tuning phases in the window: the work the event loop has to be handed back between.`,
+        '',
+        table(['pipeline', 'endpoint', 'answered', 'response ms p50 / p99 / max', 'longest gap ms', 'event-loop delay ms p50 / p99 / max', 'batches learned; score + learn ms p50 / p99 / max', 'fine-tuning phases; ms p50 / p99 / max', 'lag at end', 'load avg'], rows),
+      ].join('\n'),
+    );
+    for (const r of responsiveness.runs) {
+      const worst = Math.max(...r.endpoints.map((e) => e.responseMillis.max));
+      goals.push({
+        benchmark: 'responsiveness',
+        goal: `/metrics and /healthz answer within 100 ms at all times while learning a backlog (${r.name})`,
+        measured: r.endpoints.map((e) => `${e.path} p99 ${fix(e.responseMillis.p99, 1)} ms, max ${fix(e.responseMillis.max, 1)} ms`).join('; ') + `; longest event-loop stall ${fix(r.eventLoopDelayMillis.max, 1)} ms`,
+        met: worst <= 100 && r.endpoints.every((e) => e.answered === e.probes),
+      });
+    }
   }
 
   const machine = machines[0];
