@@ -46,6 +46,8 @@ import { StreamTotals } from './metrics/stream-totals.js';
 import { selectBackend, type BackendChoice } from './model/backend.js';
 import { RunningMoments } from './model/running-moments.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
+import { LearningTurns } from './pipeline/learning-turns.js';
+import { nextTurn } from './model/stepwise.js';
 import type { DriftEvent } from './pipeline/drift-watch.js';
 import type { BatchObserver } from './pipeline/observe.js';
 import type { Prediction } from './pipeline/prediction.js';
@@ -293,11 +295,13 @@ async function startLocked(
     };
   };
 
+  const turns = new LearningTurns();
   const source = new KafkaSource(
     consumer,
-    { ...config.kafka, commitIdentity: `tangent-store:${store.id}` },
+    { ...config.kafka, commitIdentity: `tangent-store:${store.id}`, whenPipelineFree: () => turns.whenFree() },
     logger,
-    restoreAssigned,
+    // A restore replaces task states: never in the middle of a minibatch's learning.
+    (partitions) => turns.run(() => restoreAssigned(partitions)),
     admin,
     (paused, inFlight) => {
       metrics.paused.set(paused ? 1 : 0);
@@ -316,9 +320,16 @@ async function startLocked(
    * The local file first (a cache: fast restarts), then the task states of the partitions this
    * member owns to the changelog; offsets are committed only after both.
    */
-  const storeSnapshot = async ({ state, tasks }: Snapshot): Promise<void> => {
+  let storing: Promise<unknown> = Promise.resolve();
+  /** One checkpoint writer: the pipeline, the idle timer, a rebalance handover and stop each wait for the one before. */
+  const storeSnapshot = (snapshot: Snapshot): Promise<void> => {
+    const stored = storing.then(() => writeSnapshot(snapshot));
+    storing = stored.catch(() => undefined);
+    return stored;
+  };
+  const writeSnapshot = async ({ state, tasks }: Snapshot): Promise<void> => {
     const started = performance.now();
-    const { file } = store.write(state);
+    const { file } = await store.write(state);
     storedBatches = state.position.batches;
     if (stateTopic) {
       const owned = tasks.filter((t) => source.owns(t.source.topic, t.source.partition));
@@ -420,6 +431,8 @@ async function startLocked(
     },
     // Dead letters are counted here, once published: a failed send must not show as dead-lettered.
     committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }, { observe: (batch) => totals.published(batch) }, { observe: () => liveness.progressed() }],
+    turns,
+    pause: nextTurn,
   });
 
   const done = new Promise<void>((resolve, reject) => {
@@ -480,6 +493,7 @@ async function startLocked(
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      clearInterval(idleCheckpoints);
       endWatch?.cancel();
       await source.drain();
       const ended = await done.then(
@@ -510,6 +524,22 @@ async function startLocked(
         'stopped',
       );
     })());
+
+  // An idle stream is checkpointed and committed on a timer: the checkpoint stage only runs when a batch passes, so
+  // without this the offsets of the last batches before a pause stay uncommitted (lag above 0) until the next record.
+  // In a turn of its own, with nothing in flight: the state holds exactly the records up to the position.
+  const checkpointWhenIdle = (): Promise<void> =>
+    turns.run(async () => {
+      if (stopping || failed || source.isDraining || source.flow.inFlight > 0 || session.position.batches <= storedBatches) return;
+      const snapshot = captureSnapshot();
+      await storeSnapshot(snapshot);
+      await source.commit(snapshot.state.position.offsets);
+    });
+  const idleCheckpoints =
+    config.checkpoint.intervalSeconds > 0
+      ? setInterval(() => void checkpointWhenIdle().catch((error: unknown) => logger.warn({ err: error }, 'idle checkpoint failed')), config.checkpoint.intervalSeconds * 1000)
+      : undefined;
+  idleCheckpoints?.unref();
 
   const endWatch = spans
     ? whenEndReached(

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TangentError } from '../errors.js';
 import { processAlive } from './process-alive.js';
@@ -65,8 +66,13 @@ export class CheckpointStore<T> {
     return join(this.dir, `checkpoint-${String(sequence).padStart(12, '0')}.json`);
   }
 
-  /** Writes a new checkpoint after the newest one; returns its file. */
-  write(state: T): StoredCheckpoint<T> {
+  /**
+   * Writes a new checkpoint after the newest one; returns its file. The
+   * file system work (write, fsync, rename, fsync of the directory) is
+   * asynchronous, so a slow disk never holds the event loop; one write at a
+   * time: the caller awaits one before starting the next.
+   */
+  async write(state: T): Promise<StoredCheckpoint<T>> {
     const sequence = (this.sequences()[0] ?? 0) + 1;
     const payload = JSON.stringify(state);
     const envelope: Envelope = {
@@ -78,21 +84,21 @@ export class CheckpointStore<T> {
     };
     const file = this.fileOf(sequence);
     const temporary = `${file}.tmp-${process.pid}`;
-    const fd = openSync(temporary, 'w');
+    const handle = await open(temporary, 'w');
     try {
-      writeSync(fd, JSON.stringify(envelope));
-      fsyncSync(fd);
+      await handle.writeFile(JSON.stringify(envelope));
+      await handle.sync();
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
-    renameSync(temporary, file);
-    const dirFd = openSync(this.dir, 'r');
+    await rename(temporary, file);
+    const directory = await open(this.dir, 'r');
     try {
-      fsyncSync(dirFd);
+      await directory.sync();
     } finally {
-      closeSync(dirFd);
+      await directory.close();
     }
-    for (const old of this.sequences().slice(this.keep)) unlinkSync(this.fileOf(old));
+    for (const old of this.sequences().slice(this.keep)) await unlink(this.fileOf(old));
     return { sequence, file, state };
   }
 

@@ -30,14 +30,21 @@ export interface KafkaSourceOptions {
    * member's own commits from other members' (see start-offsets.ts).
    */
   readonly commitIdentity: string;
+  /**
+   * Asked before each record is emitted: a promise while the pipeline is
+   * learning a minibatch (the record waits until it has finished, see
+   * pipeline/learning-turns.ts), undefined when it is free.
+   */
+  readonly whenPipelineFree?: () => Promise<void> | undefined;
 }
 
 /**
  * The consumer end of the pipeline: a kafkajs group consumer turned into an
  * Observable of records. No auto-commit: offsets are committed by the commit
- * stage after a batch is learned. Records are emitted synchronously inside
- * `eachBatch`, so the synchronous stages run before kafkajs fetches again;
- * the asynchronous tail (dead-letter, commit) is bounded by water marks.
+ * stage after a batch is learned. Records are emitted inside `eachBatch`,
+ * each one only while the pipeline is not learning a minibatch, so the
+ * learning runs before kafkajs fetches again; the asynchronous tail
+ * (dead-letter, commit) is bounded by water marks.
  */
 /** Records emitted between two yields to the event loop (see emitBatch). */
 const yieldEveryRecords = 32;
@@ -179,7 +186,13 @@ export class KafkaSource {
     this.offsets.seenHighWatermark(batch.topic, batch.partition, batch.highWatermark);
     let emitted = 0;
     for (const message of batch.messages) {
-      // Checked per record: a handover may begin during one of the yields below.
+      const learning = this.options.whenPipelineFree?.();
+      if (learning) {
+        await learning;
+        // The wait may have been a whole fine-tuning phase: kafkajs heartbeats only when its interval is due.
+        await heartbeat();
+      }
+      // Checked per record: a handover may begin during one of the waits and yields here.
       if (this.draining || this.suspended || !isRunning() || isStale()) break;
       // resolveOffset only advances kafkajs' fetch position; nothing is committed here.
       resolveOffset(message.offset);
@@ -189,9 +202,8 @@ export class KafkaSource {
       this.flow.emitted(1);
       emit(toSourceRecord(batch.topic, batch.partition, message));
       emitted += 1;
-      // A fetch can hold thousands of records, and each minibatch they close is learned synchronously right here:
-      // yielding to the event loop every few records lets HTTP (/predict, /metrics, /healthz) and kafkajs' own I/O
-      // run between minibatches instead of after the whole fetch. A minibatch itself is never split.
+      // A fetch can hold thousands of records: yielding to the event loop every few records lets HTTP
+      // (/predict, /metrics, /healthz) and kafkajs' own I/O run between them as well as within a minibatch's learning.
       if (emitted % yieldEveryRecords === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       if (emitted % 512 === 0) await heartbeat();
     }

@@ -3,6 +3,7 @@ import type { Example, Query } from '../spec/example.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
 import type { LearnResult, OnlineModel, PredictiveDistribution } from './online-model.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
+import { runToEnd, type Stepwise } from './stepwise.js';
 
 /** One task's GP: the window's points and targets (the factor is rebuilt from them) and the target moments. */
 export interface NtkGpTaskState {
@@ -172,9 +173,15 @@ export class NtkGpBaseline implements OnlineModel {
 
   /** Adds the records that scoring has not already added (a caller that learns without scoring). */
   learn(examples: readonly Example[]): LearnResult {
+    return runToEnd(this.learnInSteps(examples));
+  }
+
+  /** {@link learn} with a yield between two tasks' windows. */
+  *learnInSteps(examples: readonly Example[]): Stepwise<LearnResult> {
     const status: GpTaskStatus[] = [];
     const x = new Float64Array(this.config.spec.inputDim);
     for (const [name, rows] of this.rowsByTask(examples)) {
+      if (status.length > 0) yield;
       const { gp, moments } = this.task(name);
       const started = performance.now();
       for (const row of rows) {

@@ -1,4 +1,5 @@
 import type { Example, Query } from '../spec/example.js';
+import type { Stepwise } from './stepwise.js';
 
 export type ModelName = 'nn' | 'ntkgp';
 
@@ -58,4 +59,6 @@ export interface OnlineModel {
   /** Models with a predictive distribution (the NTK-GP) give its mean and standard deviation. */
   predictWithUncertainty?(queries: readonly Query[]): PredictiveDistribution;
   learn(examples: readonly Example[]): LearnResult;
+  /** The same learning as {@link learn}, with a yield between two whole updates (see stepwise.ts). */
+  learnInSteps(examples: readonly Example[]): Stepwise<LearnResult>;
 }

@@ -5,6 +5,7 @@ import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-ra
 import type { FineTunePhase, LearnResult, OnlineModel, TaskLearningRate } from './online-model.js';
 import { StratifiedReservoir, type ReplayState, type TaskReservoirState } from './replay-buffer.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
+import { runToEnd, type Stepwise } from './stepwise.js';
 import { TrunkHeadsNetwork, type LayerState, type NetworkState, type TaskGroup } from './trunk-heads-network.js';
 
 export interface FineTuneConfig {
@@ -219,6 +220,14 @@ export class OnlineRegressor implements OnlineModel {
    * stays; then runs a fine-tuning phase when one is due or was requested.
    */
   learn(examples: readonly Example[]): LearnResult {
+    return runToEnd(this.learnInSteps(examples));
+  }
+
+  /**
+   * {@link learn} in steps: the heads' step, then each step of a fine-tuning
+   * phase when one is due, with a yield between two (see stepwise.ts).
+   */
+  *learnInSteps(examples: readonly Example[]): Stepwise<LearnResult> {
     if (examples.length === 0) return { applied: true, loss: 0 };
     for (const example of examples) {
       this.targetMomentsOf(example.task).update([example.y]);
@@ -233,7 +242,9 @@ export class OnlineRegressor implements OnlineModel {
     this.batchesSinceFineTune += 1;
     const due = this.config.fineTune.every > 0 && this.batchesSinceFineTune >= this.config.fineTune.every;
     const result: LearnResult = { ...step, learningRates, ...(backoff ? { backoff } : {}) };
-    return due || this.fineTunePending ? { ...result, fineTune: this.fineTune() } : result;
+    if (!due && !this.fineTunePending) return result;
+    yield;
+    return { ...result, fineTune: yield* this.fineTuneInSteps() };
   }
 
   /**
@@ -288,30 +299,48 @@ export class OnlineRegressor implements OnlineModel {
    * ρ·η and the replayed tasks' heads at η.
    */
   fineTune(): FineTunePhase {
-    const started = performance.now();
+    return runToEnd(this.fineTuneInSteps());
+  }
+
+  /**
+   * {@link fineTune} with a yield between two of its steps. Its `seconds`
+   * count the steps only, not the time others ran at the yields.
+   */
+  *fineTuneInSteps(): Stepwise<FineTunePhase> {
+    let busy = 0;
+    let started = performance.now();
     const { steps, batchSize } = this.config.fineTune;
     let rejectedSteps = 0;
     let taken = 0;
     const trunkBefore = this.network.trunkVariables().map((v) => tf.clone(v));
-    while (taken < steps) {
-      const sample = this.replay.sample(batchSize);
-      if (sample.length === 0) break;
-      taken += 1;
-      if (!this.fineTuneStep(sample).applied) {
-        rejectedSteps += 1;
-        break;
+    try {
+      while (taken < steps) {
+        const sample = this.replay.sample(batchSize);
+        if (sample.length === 0) break;
+        if (taken > 0) {
+          busy += performance.now() - started;
+          yield;
+          started = performance.now();
+        }
+        taken += 1;
+        if (!this.fineTuneStep(sample).applied) {
+          rejectedSteps += 1;
+          break;
+        }
       }
+      // A rejected fine-tuning step means the trunk diverged: it goes back to where the phase found it, and η halves.
+      if (rejectedSteps > 0) {
+        this.network.trunkVariables().forEach((v, i) => v.assign(trunkBefore[i]!));
+        this.learningRateScale /= 2;
+        this.rejectedSteps += rejectedSteps;
+      }
+    } finally {
+      trunkBefore.forEach((t) => t.dispose());
     }
-    // A rejected fine-tuning step means the trunk diverged: it goes back to where the phase found it, and η halves.
-    if (rejectedSteps > 0) {
-      this.network.trunkVariables().forEach((v, i) => v.assign(trunkBefore[i]!));
-      this.learningRateScale /= 2;
-      this.rejectedSteps += rejectedSteps;
-    }
-    trunkBefore.forEach((t) => t.dispose());
     this.batchesSinceFineTune = 0;
     this.fineTunePending = false;
-    return { steps: taken, rejectedSteps, seconds: (performance.now() - started) / 1000, ...(rejectedSteps > 0 ? { learningRateScale: this.learningRateScale } : {}) };
+    busy += performance.now() - started;
+    return { steps: taken, rejectedSteps, seconds: busy / 1000, ...(rejectedSteps > 0 ? { learningRateScale: this.learningRateScale } : {}) };
   }
 
   /** One fine-tuning step on given examples: their heads at η (per task), the trunk at ρ·(the smallest of those η). */

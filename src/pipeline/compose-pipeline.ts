@@ -1,4 +1,4 @@
-import type { OperatorFunction } from 'rxjs';
+import { firstValueFrom, mergeMap, of, pipe, type OperatorFunction } from 'rxjs';
 import type { OnlineModel } from '../model/online-model.js';
 import { admitTasks, type TaskAdmission } from './admit-tasks.js';
 import { batch, type BatchOptions } from './batch.js';
@@ -7,6 +7,7 @@ import { deadLetter } from './dead-letter.js';
 import { decode } from './decode.js';
 import type { DecodeOptions } from './decode-record.js';
 import { learn } from './learn.js';
+import type { LearningTurns } from './learning-turns.js';
 import { observe, type BatchObserver } from './observe.js';
 import type { StreamPosition } from '../checkpoint/stream-position.js';
 import { checkpoint, persistCheckpoint, type CheckpointPolicy } from './checkpoint.js';
@@ -40,6 +41,10 @@ export interface PipelineParts<S> {
   readonly committer: OffsetCommitter;
   /** Told about each batch once it is committed. */
   readonly committedObservers: readonly BatchObserver[];
+  /** A minibatch from scaling to its checkpoint capture is one turn; the source waits while one runs. */
+  readonly turns: LearningTurns;
+  /** Hands the event loop back between two models and two whole updates of a model. */
+  readonly pause: () => Promise<void>;
 }
 
 /**
@@ -47,7 +52,15 @@ export interface PipelineParts<S> {
  * (except that scaling follows batching: see scale.ts).
  */
 export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<SourceRecord, CheckpointedBatch<S>> {
-  // Two pipes because rxjs types at most nine operators in one; the first is synchronous, the second not.
+  // From scaling to the checkpoint capture, a minibatch is one turn (learning-turns.ts): it hands the event loop back
+  // between its steps, and nothing else touches the learning state until its state is captured, exactly between two batches.
+  const learnOneBatch = pipe(
+    scale(parts.scaling),
+    score(parts.models, parts.modelVersion, parts.scoreUncertainty, parts.pause),
+    learn(parts.models, parts.pause),
+    observe(parts.observers),
+    checkpoint(parts.position, parts.checkpointPolicy),
+  );
   return (records) =>
     records
       .pipe(
@@ -55,16 +68,12 @@ export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<S
         skipLearned(parts.skip.learned, parts.skip.released),
         admitTasks(parts.admission),
         batch(parts.batch),
-        scale(parts.scaling),
-        score(parts.models, parts.modelVersion, parts.scoreUncertainty),
-        learn(parts.models),
-        observe(parts.observers),
-        // Captured here, in the synchronous part, so the state sits exactly between two batches.
-        checkpoint(parts.position, parts.checkpointPolicy),
+        // mergeMap asks for the turn the moment the batch closes (the turns run in that order, one at a time).
+        mergeMap((closed) => parts.turns.run(() => firstValueFrom(of(closed).pipe(learnOneBatch)))),
       )
       .pipe(
         // Predictions (computed by score, before learning) and rejects are out before the checkpoint that covers them
-        // is stored and its offsets committed; sent here, off the synchronous part, so learning never waits on the broker.
+        // is stored and its offsets committed; sent here, after the turn, so learning never waits on the broker.
         publish(parts.publishPredictions),
         deadLetter(parts.publishDeadLetters),
         persistCheckpoint(parts.storeCheckpoint),

@@ -1,4 +1,4 @@
-import { map, type OperatorFunction } from 'rxjs';
+import { concatMap, type OperatorFunction } from 'rxjs';
 import type { OnlineModel } from '../model/online-model.js';
 import type { Batch, ModelScores, ScoredBatch } from './records.js';
 
@@ -13,16 +13,24 @@ export function score(
   modelVersion: () => number,
   /** Ask models with one for their predictive standard deviation too (the NTK-GP: O(W²) per record instead of O(W)). */
   uncertainty = true,
+  /** Hands the event loop back between two models. */
+  pause: () => Promise<void> = () => Promise.resolve(),
 ): OperatorFunction<Batch, ScoredBatch> {
-  return map((batch) => {
+  return concatMap(async (batch) => {
     const version = modelVersion();
     const queries = [...batch.accepted.map((a) => a.example), ...batch.unlabeled.map((u) => u.example)];
-    const started = performance.now();
-    const scores = models.map((m): ModelScores => {
-      if (!uncertainty || !m.predictWithUncertainty) return { model: m.model, predictions: m.predict(queries) };
-      const { mean, standardDeviation } = m.predictWithUncertainty(queries);
-      return { model: m.model, predictions: mean, standardDeviations: standardDeviation };
-    });
-    return { ...batch, scores, scoreSeconds: (performance.now() - started) / 1000, modelVersion: version };
+    let busy = 0;
+    const scores: ModelScores[] = [];
+    for (const m of models) {
+      if (scores.length > 0) await pause();
+      const started = performance.now();
+      if (!uncertainty || !m.predictWithUncertainty) scores.push({ model: m.model, predictions: m.predict(queries) });
+      else {
+        const { mean, standardDeviation } = m.predictWithUncertainty(queries);
+        scores.push({ model: m.model, predictions: mean, standardDeviations: standardDeviation });
+      }
+      busy += performance.now() - started;
+    }
+    return { ...batch, scores, scoreSeconds: busy / 1000, modelVersion: version };
   });
 }

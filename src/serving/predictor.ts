@@ -32,9 +32,11 @@ export interface ServingModel {
 
 /**
  * Predictions from the current model for records that arrive outside the
- * stream. It runs synchronously in one turn of the event loop, and the
- * pipeline's synchronous part (scale, score, learn, checkpoint capture) does
- * too, so it always reads the model between two batches, never half-updated.
+ * stream. It runs synchronously in one turn of the event loop, and learning
+ * hands the loop back only between two whole updates (stepwise.ts), so it
+ * never reads a tensor half written; during a minibatch it may read the
+ * network after its step and the GP before its update, or a trunk part-way
+ * through a fine-tuning phase.
  * Features are clipped and standardised with the feature moments as they
  * are, as the scale stage does for unlabeled records, without updating them: a request never changes what the model has learned.
  */

@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../../src/checkpoint/checkpoint-store.js';
 
 describe('checkpoint store after a kill -9', () => {
-  it('removes the temp files of writers that died before their rename, keeps those of live ones', () => {
+  it('removes the temp files of writers that died before their rename, keeps those of live ones', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tangent-stale-temp-'));
     const store = new CheckpointStore<{ n: number }>(dir, 3);
-    store.write({ n: 1 });
+    await store.write({ n: 1 });
     // A pid that cannot be running (above the kernel's pid_max), and one that is (this process's parent).
     const dead = join(dir, 'checkpoint-000000000002.json.tmp-99999999');
     const live = join(dir, `checkpoint-000000000002.json.tmp-${process.ppid}`);

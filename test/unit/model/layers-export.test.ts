@@ -51,7 +51,7 @@ describe('tangent export', () => {
       for (const model of session.models) model.learn(examples);
       session.position.advance(formed);
     }
-    new CheckpointStore<LearningState>(checkpointDirectoryOf(config), 3).write(session.capture());
+    await new CheckpointStore<LearningState>(checkpointDirectoryOf(config), 3).write(session.capture());
 
     const out = join(dir, 'exported');
     execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'export', '--pipeline', pipeline, '--out', out], { cwd: repoRoot, stdio: 'pipe' });
