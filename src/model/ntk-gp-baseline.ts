@@ -37,6 +37,9 @@ export interface GpTaskStatus {
   readonly meanPredictiveVariance: number;
 }
 
+/** Records scored (and added to their windows) between two yields of {@link NtkGpBaseline.scoreInSteps}: a few ms at W = 256. */
+const recordsPerStep = 16;
+
 /**
  * The NTK-GP baseline beside the network: one incremental GP per task over a
  * sliding window, with targets standardised per task (a zero-mean prior
@@ -114,7 +117,7 @@ export class NtkGpBaseline implements OnlineModel {
    * test-then-train: no record is predicted by a GP that holds it.
    */
   predict(examples: readonly Query[]): Float32Array {
-    return this.scoreInOrder(examples, false).mean;
+    return runToEnd(this.scoreInSteps(examples, false)).mean;
   }
 
   /**
@@ -123,19 +126,27 @@ export class NtkGpBaseline implements OnlineModel {
    * for the variance. The means equal {@link predict}'s exactly.
    */
   predictWithUncertainty(examples: readonly Query[]): PredictiveDistribution {
-    return this.scoreInOrder(examples, true);
+    return runToEnd(this.scoreInSteps(examples, true));
   }
 
-  private scoreInOrder(examples: readonly Query[], withVariance: boolean): PredictiveDistribution {
+  /**
+   * {@link predict} (or, `withVariance`, {@link predictWithUncertainty}) with a
+   * yield after every {@link recordsPerStep} records: each record's prediction
+   * and its addition to the window are one whole update.
+   */
+  *scoreInSteps(examples: readonly Query[], withVariance: boolean): Stepwise<PredictiveDistribution> {
     const mean = new Float32Array(examples.length);
     const standardDeviation = new Float32Array(examples.length);
     const x = new Float64Array(this.config.spec.inputDim);
     const byTask = this.rowsByTask(examples);
     const sampled = [...byTask.keys()][this.varianceSamples++ % Math.max(1, byTask.size)];
+    let scored = 0;
     for (const [name, rows] of byTask) {
       const { gp, moments } = this.task(name);
       let addSeconds = 0;
-      rows.forEach((row, k) => {
+      for (const [k, row] of rows.entries()) {
+        if (scored > 0 && scored % recordsPerStep === 0) yield;
+        scored += 1;
         const query = examples[row]!;
         x.set(query.x);
         const std = moments.standardDeviation(0);
@@ -149,12 +160,12 @@ export class NtkGpBaseline implements OnlineModel {
           if (k === 0 && name === sampled) this.lastVariance.set(name, gp.predict(x).variance[0]!);
         }
         const y = (query as Partial<Example>).y;
-        if (typeof y !== 'number') return;
+        if (typeof y !== 'number') continue;
         const started = performance.now();
         this.addPoint(gp, moments, x, y);
         addSeconds += (performance.now() - started) / 1000;
         this.added.add(query);
-      });
+      }
       this.addSeconds.set(name, (this.addSeconds.get(name) ?? 0) + addSeconds);
     }
     return { mean, standardDeviation };

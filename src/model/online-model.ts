@@ -58,6 +58,8 @@ export interface OnlineModel {
   predict(queries: readonly Query[]): Float32Array;
   /** Models with a predictive distribution (the NTK-GP) give its mean and standard deviation. */
   predictWithUncertainty?(queries: readonly Query[]): PredictiveDistribution;
+  /** Scoring that is long enough to hand the event loop back: {@link predict} (or with its uncertainty) in steps. */
+  scoreInSteps?(queries: readonly Query[], withUncertainty: boolean): Stepwise<PredictiveDistribution>;
   learn(examples: readonly Example[]): LearnResult;
   /** The same learning as {@link learn}, with a yield between two whole updates (see stepwise.ts). */
   learnInSteps(examples: readonly Example[]): Stepwise<LearnResult>;

@@ -32,5 +32,20 @@ export async function runInTurns<T>(steps: Stepwise<T>, pause: () => Promise<voi
   }
 }
 
+/** The same steps, adding the time each one runs (not the pauses between them) to `clock.ms`. */
+export function* timed<T>(steps: Stepwise<T>, clock: { ms: number }): Stepwise<T> {
+  try {
+    for (;;) {
+      const started = performance.now();
+      const next = steps.next();
+      clock.ms += performance.now() - started;
+      if (next.done) return next.value;
+      yield;
+    }
+  } finally {
+    steps.return(undefined as never);
+  }
+}
+
 /** A turn of the event loop: timers, I/O and HTTP callbacks waiting now run before the promise resolves. */
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

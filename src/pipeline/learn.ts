@@ -1,22 +1,7 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { OnlineModel } from '../model/online-model.js';
-import { runInTurns, type Stepwise } from '../model/stepwise.js';
+import { runInTurns, timed } from '../model/stepwise.js';
 import type { LearnedBatch, ModelLearning, ScoredBatch } from './records.js';
-
-/** The same steps, adding the time each one runs (not the pauses between them) to `clock.ms`. */
-function* timed<T>(steps: Stepwise<T>, clock: { ms: number }): Stepwise<T> {
-  try {
-    for (;;) {
-      const started = performance.now();
-      const next = steps.next();
-      clock.ms += performance.now() - started;
-      if (next.done) return next.value;
-      yield;
-    }
-  } finally {
-    steps.return(undefined as never);
-  }
-}
 
 /**
  * Stage: after scoring, every model learns the minibatch (one step each, and
