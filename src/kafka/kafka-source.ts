@@ -46,6 +46,23 @@ export interface KafkaSourceOptions {
  * learning runs before kafkajs fetches again; the asynchronous tail
  * (dead-letter, commit) is bounded by water marks.
  */
+/**
+ * Waits for `work`, heartbeating every second meanwhile (kafkajs sends one only when its interval is
+ * due): a minibatch with a long fine-tuning phase never makes the group think this member is gone.
+ */
+async function whileBeating(work: Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+  let done = false;
+  const finished = work.then(() => {
+    done = true;
+  });
+  while (!done) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([finished, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+    clearTimeout(timer);
+    await heartbeat();
+  }
+}
+
 /** Records emitted between two yields to the event loop (see emitBatch). */
 const yieldEveryRecords = 32;
 
@@ -187,11 +204,7 @@ export class KafkaSource {
     let emitted = 0;
     for (const message of batch.messages) {
       const learning = this.options.whenPipelineFree?.();
-      if (learning) {
-        await learning;
-        // The wait may have been a whole fine-tuning phase: kafkajs heartbeats only when its interval is due.
-        await heartbeat();
-      }
+      if (learning) await whileBeating(learning, heartbeat);
       // Checked per record: a handover may begin during one of the waits and yields here.
       if (this.draining || this.suspended || !isRunning() || isStale()) break;
       // resolveOffset only advances kafkajs' fetch position; nothing is committed here.

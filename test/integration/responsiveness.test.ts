@@ -15,14 +15,18 @@ interface Probe {
   answered: number;
   failed: number;
   maxResponseMs: number;
+  /** The longest time without an answer (from the start, between answers, to the stop). */
+  longestSilenceMs: number;
+  lastAnswerAt: number;
 }
 
 /**
  * GETs each path every `intervalMs` until stopped, never waiting for an answer before the next send; a stalled
  * event loop shows as a long response (the probe shares the consumer's loop, so it also sends late).
  */
-function probeEvery(port: number, paths: readonly string[], intervalMs: number): { probes: Probe[]; stop: () => Promise<void> } {
-  const probes: Probe[] = paths.map((path) => ({ path, sent: 0, answered: 0, failed: 0, maxResponseMs: 0 }));
+function probeEvery(port: number, paths: readonly string[], intervalMs: number): { probes: Probe[]; stop: () => Promise<number> } {
+  const started = performance.now();
+  const probes: Probe[] = paths.map((path) => ({ path, sent: 0, answered: 0, failed: 0, maxResponseMs: 0, longestSilenceMs: 0, lastAnswerAt: started }));
   const inFlight: Promise<void>[] = [];
   const timer = setInterval(() => {
     for (const probe of probes) {
@@ -34,7 +38,10 @@ function probeEvery(port: number, paths: readonly string[], intervalMs: number):
             await response.arrayBuffer();
             if (response.status === 200) probe.answered += 1;
             else probe.failed += 1;
-            probe.maxResponseMs = Math.max(probe.maxResponseMs, performance.now() - sent);
+            const now = performance.now();
+            probe.maxResponseMs = Math.max(probe.maxResponseMs, now - sent);
+            probe.longestSilenceMs = Math.max(probe.longestSilenceMs, now - probe.lastAnswerAt);
+            probe.lastAnswerAt = now;
           })
           .catch(() => void (probe.failed += 1)),
       );
@@ -42,9 +49,13 @@ function probeEvery(port: number, paths: readonly string[], intervalMs: number):
   }, intervalMs);
   return {
     probes,
+    /** Resolves with the probing time, ms, once every probe sent is answered. */
     stop: async () => {
       clearInterval(timer);
+      const stoppedAt = performance.now();
+      for (const probe of probes) probe.longestSilenceMs = Math.max(probe.longestSilenceMs, stoppedAt - probe.lastAnswerAt);
       await Promise.all(inFlight);
+      return stoppedAt - started;
     },
   };
 }
@@ -54,8 +65,8 @@ describe('learning never blocks the event loop', () => {
     const topic = uniqueName('responsive-backlog');
     const total = 4_000;
     await produceAll(topic, [...records(total, 71)], 3);
-    // Fine-tuning phases of 40 steps every 2 batches: learned in one go, each holds the event loop for seconds on a shared CPU.
-    const config = testConfig(topic, { fineTune: { every: 2, steps: 40 } });
+    // Fine-tuning phases of 80 steps every 2 batches: learned in one go, each holds the event loop for seconds on a shared CPU.
+    const config = testConfig(topic, { fineTune: { every: 2, steps: 80 } });
     let phases = 0;
     const consumer = await startConsumer(config, quietLogger, {
       observers: [{ observe: (batch: LearnedBatch) => void (phases += batch.learned.filter((l) => l.fineTune).length) }],
@@ -66,19 +77,25 @@ describe('learning never blocks the event loop', () => {
       const phasesBefore = phases;
       const probe = probeEvery(port, ['/healthz', '/metrics'], 50);
       await waitFor(() => phases - phasesBefore >= 6 || consumer.progress.totals.learned >= total, 300_000, 'six fine-tuning phases');
-      await probe.stop();
+      const probedMs = await probe.stop();
+      const scheduled = Math.floor(probedMs / 50);
       const ranPhases = phases - phasesBefore;
       console.log(
-        `[responsiveness] ${ranPhases} fine-tuning phases of 40 steps while probing; ` +
-          probe.probes.map((p) => `${p.path}: ${p.answered} of ${p.sent} answered, slowest ${p.maxResponseMs.toFixed(0)} ms`).join('; '),
+        `[responsiveness] ${ranPhases} fine-tuning phases of 80 steps in ${(probedMs / 1000).toFixed(1)} s of probing (${scheduled} probes due per path); ` +
+          probe.probes
+            .map((p) => `${p.path}: ${p.answered} of ${p.sent} answered, slowest ${p.maxResponseMs.toFixed(0)} ms, longest silence ${p.longestSilenceMs.toFixed(0)} ms`)
+            .join('; '),
       );
       expect(ranPhases).toBeGreaterThanOrEqual(6);
       for (const p of probe.probes) {
-        expect(p.sent).toBeGreaterThan(10);
         expect(p.failed).toBe(0);
         expect(p.answered).toBe(p.sent);
-        // Generous for a CPU shared with other work; a phase learned in one go holds the loop for seconds.
-        expect(p.maxResponseMs).toBeLessThan(1_000);
+        // The probe's own timer shares the event loop: held for whole phases, it fires a fraction of its due times.
+        expect(p.sent).toBeGreaterThanOrEqual(scheduled / 4);
+        // Generous for a CPU shared with other work (one SGD step can take ~0.5 s there); a phase learned in one go
+        // holds the loop for seconds.
+        expect(p.maxResponseMs).toBeLessThan(1_500);
+        expect(p.longestSilenceMs).toBeLessThan(1_500);
       }
     } finally {
       await consumer.stop();
