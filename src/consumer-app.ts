@@ -474,7 +474,7 @@ async function startLocked(
       maxRequestRecords: config.serving.maxRequestRecords,
       predict: (queries) =>
         predictCurrent(
-          { featureMoments: session.featureMoments, clipPolicy: session.clipPolicy, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
+          { featureMoments: session.featureMoments, featureBand: session.featureBand, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
           queries,
         ),
       observe: (status, seconds) => {

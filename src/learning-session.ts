@@ -9,7 +9,8 @@ import { NtkGpBaseline } from './model/ntk-gp-baseline.js';
 import type { OnlineModel } from './model/online-model.js';
 import { OnlineRegressor } from './model/online-regressor.js';
 import { RunningMoments } from './model/running-moments.js';
-import { TargetBands, type ClipPolicy } from './model/outlier-clipping.js';
+import { bandWindow, TargetBands, type ClipPolicy } from './model/outlier-clipping.js';
+import { RobustBand } from './model/robust-band.js';
 import type { ScaleParts } from './pipeline/scale.js';
 import { TaskRegistry } from './model/task-registry.js';
 import { loadTrunkArtifact } from './model/trunk-artifact.js';
@@ -30,6 +31,8 @@ export class LearningSession {
   readonly network: OnlineRegressor;
   readonly baseline: NtkGpBaseline | undefined;
   readonly featureMoments: RunningMoments;
+  /** The band features are clipped to before they are learned (robust-band.ts). */
+  readonly featureBand: RobustBand;
   readonly targetBands: TargetBands;
   readonly clipPolicy: ClipPolicy;
   readonly tasks: TaskRegistry;
@@ -61,6 +64,7 @@ export class LearningSession {
         )
       : undefined;
     this.featureMoments = saved ? RunningMoments.fromJSON(saved.featureMoments) : new RunningMoments(this.spec.inputDim);
+    this.featureBand = saved?.featureBand ? RobustBand.fromJSON(saved.featureBand, bandWindow) : new RobustBand(this.spec.inputDim, bandWindow);
     this.clipPolicy = { sigmas: config.scaling.clipSigmas, warmup: config.scaling.warmup };
     this.targetBands = new TargetBands(this.clipPolicy, saved?.targetBands);
     this.tasks = new TaskRegistry(config.model.maxTasks, { tasks: saved?.tasks ?? [], candidates: saved?.taskCandidates ?? [] });
@@ -69,9 +73,9 @@ export class LearningSession {
     this.ledger = new TaskLedger(saved?.taskSources);
   }
 
-  /** What the scale stage needs: the feature moments, the target bands and the clipping policy. */
+  /** What the scale stage needs: the feature moments and band, the target bands and the clipping policy. */
   get scaling(): ScaleParts {
-    return { featureMoments: this.featureMoments, targetBands: this.targetBands, policy: this.clipPolicy };
+    return { featureMoments: this.featureMoments, featureBand: this.featureBand, targetBands: this.targetBands, policy: this.clipPolicy };
   }
 
   /** The network first, then the baseline: all score before any learns. */
@@ -98,6 +102,7 @@ export class LearningSession {
       spec: this.spec,
       position: this.position.toJSON(),
       featureMoments: this.featureMoments.toJSON(),
+      featureBand: this.featureBand.toJSON(),
       targetBands: this.targetBands.toJSON(),
       tasks: this.tasks.list(),
       taskCandidates: this.tasks.toJSON().candidates,

@@ -4,6 +4,7 @@ import type { NtkGpBaselineState } from '../model/ntk-gp-baseline.js';
 import type { OnlineRegressorState } from '../model/online-regressor.js';
 import type { RunningMomentsState } from '../model/running-moments.js';
 import type { TargetBandsState } from '../model/outlier-clipping.js';
+import type { RobustBandState } from '../model/robust-band.js';
 import type { DriftWatchState } from '../pipeline/drift-watch.js';
 import { ModelError } from '../errors.js';
 import type { StreamPositionState } from './stream-position.js';
@@ -14,7 +15,9 @@ export interface LearningState {
   readonly spec: ArchitectureSpec;
   readonly position: StreamPositionState;
   readonly featureMoments: RunningMomentsState;
-  /** Per-task target moments for clipping (robust scaling); absent in checkpoints from before it. */
+  /** The robust band features are clipped to; absent in checkpoints from before it (an empty window then). */
+  readonly featureBand?: RobustBandState;
+  /** Per-task target bands for clipping (robust scaling); absent in checkpoints from before it. */
   readonly targetBands?: TargetBandsState;
   readonly tasks: string[];
   /** New tasks seen once while admission needs a second sighting (task-registry.ts); absent in older checkpoints. */

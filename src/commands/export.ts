@@ -14,9 +14,9 @@ import { readTaskStates, readTrunkRecords } from '../kafka/task-state-topic.js';
 import { specOf } from '../learning-session.js';
 import { createLogger } from '../logger.js';
 import type { ArchitectureSpec } from '../model/architecture-spec.js';
-import { saveLayersModel, taskDirectory, taskLayersModel, type ExportIndex } from '../model/layers-export.js';
+import { saveLayersModel, taskDirectory, taskLayersModel, type ExportIndex, type FeatureBounds } from '../model/layers-export.js';
 import { selectBackend } from '../model/backend.js';
-import type { RunningMomentsState } from '../model/running-moments.js';
+import { RunningMoments, type RunningMomentsState } from '../model/running-moments.js';
 import type { LayerState } from '../model/trunk-heads-network.js';
 
 export interface ExportOptions {
@@ -51,9 +51,23 @@ interface ExportContents {
   readonly spec: ArchitectureSpec;
   readonly trunk: readonly LayerState[];
   readonly featureMoments: RunningMomentsState;
+  /** Where the scale stage clips each feature; undefined: no clipping layers. */
+  readonly featureBand: FeatureBounds | undefined;
   readonly tasks: readonly ExportedTask[];
   readonly modelVersion: number | null;
   readonly exportedFrom: string;
+}
+
+/**
+ * The trunk topic carries the feature moments, not the scale stage's robust band: an export from Kafka
+ * clips to mean ± scaling.clipSigmas sd of those moments instead (the moments only ever take unclipped values).
+ */
+function momentsBand(state: RunningMomentsState, config: PipelineConfig): FeatureBounds | undefined {
+  const { clipSigmas, warmup } = config.scaling;
+  if (clipSigmas <= 0 || state.count < Math.max(warmup, 2)) return undefined;
+  const moments = RunningMoments.fromJSON(state);
+  const half = (i: number): number => clipSigmas * moments.standardDeviation(i);
+  return { low: Array.from(moments.mean, (m, i) => m - half(i)), high: Array.from(moments.mean, (m, i) => m + half(i)) };
 }
 
 async function writeExport(config: PipelineConfig, contents: ExportContents, out: string): Promise<ExportIndex> {
@@ -61,7 +75,7 @@ async function writeExport(config: PipelineConfig, contents: ExportContents, out
   const { spec } = contents;
   const tasks: ExportIndex['tasks'][number][] = [];
   for (const { task, head, targetMoments } of contents.tasks) {
-    const model = taskLayersModel({ spec, trunk: contents.trunk, head, featureMoments: contents.featureMoments, targetMoments, clip: { sigmas: config.scaling.clipSigmas, warmup: config.scaling.warmup } });
+    const model = taskLayersModel({ spec, trunk: contents.trunk, head, featureMoments: contents.featureMoments, targetMoments, featureBand: contents.featureBand });
     const path = taskDirectory(task);
     await saveLayersModel(model, join(out, path), { task, modelVersion: contents.modelVersion, labeledRecords: targetMoments.count, inputDim: spec.inputDim });
     model.dispose();
@@ -87,7 +101,7 @@ export async function exportModels(config: PipelineConfig, out: string): Promise
     if (!targetMoments) throw new ModelError(`checkpoint ${restored.file} has a head for "${task}" but no target moments`);
     return { task, head: layers, targetMoments };
   });
-  return writeExport(config, { spec, trunk: state.network.network.trunk, featureMoments: state.featureMoments, tasks, modelVersion: state.position.batches, exportedFrom: restored.file }, out);
+  return writeExport(config, { spec, trunk: state.network.network.trunk, featureMoments: state.featureMoments, featureBand: state.featureBand, tasks, modelVersion: state.position.batches, exportedFrom: restored.file }, out);
 }
 
 /**
@@ -123,7 +137,7 @@ export async function exportFromKafka(config: PipelineConfig, out: string, logge
     );
     if (tasks.length === 0) throw new ModelError(`no task state with a head in ${stateTopic}`);
     tasks.sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
-    return await writeExport(config, { spec, trunk: merged.trunk, featureMoments: merged.featureMoments, tasks, modelVersion: null, exportedFrom: `kafka:${stateTopic},${trunkTopic}` }, out);
+    return await writeExport(config, { spec, trunk: merged.trunk, featureMoments: merged.featureMoments, featureBand: momentsBand(merged.featureMoments, config), tasks, modelVersion: null, exportedFrom: `kafka:${stateTopic},${trunkTopic}` }, out);
   } finally {
     await view.stop().catch(() => undefined);
     await admin.disconnect();

@@ -199,13 +199,17 @@ export const checkpointSchema = z
 export const scalingSchema = z
   .object({
     /**
-     * Robust scaling: a feature or target further than this many standard deviations from its
-     * running mean is clipped to that distance before it updates the moments or is learned
-     * (counted in tangent_clipped_values_total); 0 = no clipping.
+     * Robust scaling: a feature or target further than this many robust standard deviations
+     * (1.4826 × the median absolute deviation of its last 64 values) from their median is clipped
+     * to that distance before it updates the moments or is learned (counted in
+     * tangent_clipped_values_total); 0 = no clipping.
      */
     clipSigmas: z.number().nonnegative().default(6),
-    /** Values a feature's (or a task's target) moments must have seen before clipping applies. */
-    warmup: z.number().int().nonnegative().default(32),
+    /**
+     * Values a feature's (or a task's target) window must hold before clipping applies. Small: an
+     * outlier among these first values is learned unclipped (a median and MAD are meaningful from a handful).
+     */
+    warmup: z.number().int().nonnegative().default(8),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import { SlidingMean } from '../math/sliding-mean.js';
 import type { ModelName } from '../model/online-model.js';
 import type { BatchObserver } from '../pipeline/observe.js';
-import type { LearnedBatch } from '../pipeline/records.js';
+import { observedTarget, type LearnedBatch } from '../pipeline/records.js';
 import type { TangentMetrics } from './metrics.js';
 
 /**
@@ -55,8 +55,9 @@ export class MetricsObserver implements BatchObserver {
 
     for (const { model, predictions } of batch.scores) {
       const sums = new Map<string, { absolute: number; squared: number; count: number; nonFinite: number }>();
-      batch.accepted.forEach(({ example }, i) => {
-        const error = predictions[i]! - example.y;
+      batch.accepted.forEach((record, i) => {
+        const { example } = record;
+        const error = predictions[i]! - observedTarget(record);
         let sum = sums.get(example.task);
         if (!sum) sums.set(example.task, (sum = { absolute: 0, squared: 0, count: 0, nonFinite: 0 }));
         // Counted as scored and as non-finite; the error sums cannot take it (prom-client rejects non-finite increments).

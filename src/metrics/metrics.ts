@@ -31,7 +31,7 @@ export class TangentMetrics {
 
   readonly clippedValues = new Counter<'kind'>({
     name: 'tangent_clipped_values_total',
-    help: 'Feature and target values clipped to mean ± scaling.clipSigmas standard deviations before they were learned (robust scaling), by kind: feature or target.',
+    help: 'Feature and target values clipped to median ± scaling.clipSigmas robust standard deviations (1.4826 x MAD of the last 64 values) before they were learned (robust scaling), by kind: feature or target.',
     labelNames: ['kind'],
     registers: [this.registry],
   });

@@ -1,5 +1,5 @@
 import type { BatchObserver } from '../pipeline/observe.js';
-import type { LearnedBatch } from '../pipeline/records.js';
+import { observedTarget, type LearnedBatch } from '../pipeline/records.js';
 import { SlidingMean } from '../math/sliding-mean.js';
 import type { StreamTotals } from './stream-totals.js';
 
@@ -23,8 +23,8 @@ export class ProgressLine implements BatchObserver {
     for (const { model, predictions } of batch.scores) {
       let mean = this.mae.get(model);
       if (!mean) this.mae.set(model, (mean = new SlidingMean(this.window)));
-      batch.accepted.forEach(({ example }, i) => {
-        const error = Math.abs(predictions[i]! - example.y);
+      batch.accepted.forEach((record, i) => {
+        const error = Math.abs(predictions[i]! - observedTarget(record));
         if (Number.isFinite(error)) mean.push(error);
       });
     }

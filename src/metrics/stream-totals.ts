@@ -1,6 +1,6 @@
 import type { ModelName } from '../model/online-model.js';
 import type { BatchObserver } from '../pipeline/observe.js';
-import type { LearnedBatch, RejectReason } from '../pipeline/records.js';
+import { observedTarget, type LearnedBatch, type RejectReason } from '../pipeline/records.js';
 
 /** Whole-stream prequential error of one (task, model), in target units. */
 export interface PrequentialTotals {
@@ -47,10 +47,10 @@ export class StreamTotals implements BatchObserver {
       this.rejectedSteps.set(learned.model, (this.rejectedSteps.get(learned.model) ?? 0) + rejected);
     }
     for (const { model, predictions } of batch.scores) {
-      batch.accepted.forEach(({ example }, i) => {
-        const sums = this.sums(example.task, model);
+      batch.accepted.forEach((record, i) => {
+        const sums = this.sums(record.example.task, model);
         sums.records += 1;
-        const error = predictions[i]! - example.y;
+        const error = predictions[i]! - observedTarget(record);
         if (!Number.isFinite(error * error)) {
           sums.nonFinite += 1;
           return;

@@ -4,7 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors.js';
 import { decodeFloat32 } from '../math/float-codec.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
-import type { ClipPolicy } from './outlier-clipping.js';
+import type { RobustBandState } from './robust-band.js';
+
+/** Per feature, the band's edges; null: unbounded. */
+export type FeatureBounds = Pick<RobustBandState, 'low' | 'high'>;
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import type { LayerState } from './trunk-heads-network.js';
 
@@ -16,7 +19,7 @@ import type { LayerState } from './trunk-heads-network.js';
  * Everything tangent does around the weights is folded into them, in float64
  * and rounded once to float32:
  * - NTK parameterisation: `(σ_w/√fan_in)·W` and `σ_b·b` become the weights;
- * - the scale stage's clipping of outlying features to μ ± clipSigmas·σ: a
+ * - the scale stage's clipping of outlying features to their robust band: a
  *   pair of ReLU layers in front (clip(x) = high − relu(high − low − relu(x − low)));
  * - input standardisation `(x − μ)/σ`: into the first layer,
  *   `W₁ ← W₁/σ` (row-wise), `b₁ ← b₁ − (μ/σ)·W₁`;
@@ -29,8 +32,8 @@ export interface ExportSource {
   readonly head: readonly LayerState[];
   readonly featureMoments: RunningMomentsState;
   readonly targetMoments: RunningMomentsState;
-  /** The scale stage's feature clipping: exported as a ReLU layer in front of the trunk when it applies. */
-  readonly clip: ClipPolicy;
+  /** The scale stage's feature band (robust-band.ts): exported as ReLU layers in front of the trunk once it applies; absent in older checkpoints. */
+  readonly featureBand: FeatureBounds | undefined;
 }
 
 interface FoldedLayer {
@@ -88,7 +91,8 @@ export function foldedLayers(source: ExportSource): FoldedLayer[] {
   // Clipping x to [low, high] as two ReLU layers in front, r = relu(x − low) then s = relu((high − low) − r), so that
   // clip(x) = high − s, whose linear part folds into the first layer. No intermediate grows with |x|: an outlier
   // is clipped exactly, not as the difference of two large numbers.
-  if (source.clip.sigmas > 0 && features.count >= source.clip.warmup) {
+  const band = source.featureBand;
+  if (band && band.low.every((l) => l !== null) && band.high.every((h) => h !== null)) {
     const dim = first.fanIn;
     const identity = (sign: number): Float64Array => {
       const w = new Float64Array(dim * dim);
@@ -98,9 +102,8 @@ export function foldedLayers(source: ExportSource): FoldedLayer[] {
     const low = new Float64Array(dim);
     const high = new Float64Array(dim);
     for (let i = 0; i < dim; i++) {
-      const half = source.clip.sigmas * features.standardDeviation(i);
-      low[i] = Math.fround(features.mean[i]! - half);
-      high[i] = Math.fround(features.mean[i]! + half);
+      low[i] = Math.fround(band.low[i]!);
+      high[i] = Math.fround(band.high[i]!);
     }
     const bias = Float64Array.from(first.bias);
     const weight = Float64Array.from(first.weight, (w) => -w);

@@ -1,77 +1,85 @@
+import { RobustBand, type RobustBandState } from './robust-band.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 
 /**
- * Robust scaling: a value far outside what a stream has shown so far is
- * clipped to the edge of its band, mean ± `sigmas`·sd, before it updates
- * the running moments and before anything learns from it. One `x = 1e30`
- * (or `y = 1e30`) then moves a mean by at most `sigmas`·sd/n instead of
- * wrecking the scale every later record is standardised with.
+ * Robust scaling: a value far outside what a stream has shown recently is
+ * clipped to the edge of its band — median ± `sigmas` robust standard
+ * deviations (MAD) of the stream's last {@link bandWindow} values, see
+ * robust-band.ts — before it updates the running moments and before
+ * anything learns from it. Outliers cannot widen the band (the median and
+ * the MAD ignore them until they are half the window), so neither one
+ * `x = 1e30` nor hundreds of extreme records among normal ones move the
+ * scale every later record is standardised with.
  *
- * Nothing is clipped during the first `warmup` values of a stream (its
- * moments are not yet worth a band), so an outlier among a stream's very
- * first records still gets in — documented in docs/reliability.md.
+ * Nothing is clipped before a stream's window holds `warmup` values, so an
+ * outlier among its very first records still gets in — documented in
+ * docs/reliability.md.
  */
 export interface ClipPolicy {
-  /** Half-width of the band in standard deviations; 0 turns clipping off. */
+  /** Half-width of the band in robust standard deviations; 0 turns clipping off. */
   readonly sigmas: number;
-  /** Values a stream's moments must have seen before its band applies. */
+  /** Values a stream's window must hold before its band applies. */
   readonly warmup: number;
 }
 
-/** Clips `values` in place, coordinate by coordinate, to their bands; returns how many were clipped. */
-export function clipToBands(values: Float32Array | Float64Array, moments: RunningMoments, policy: ClipPolicy): number {
-  if (policy.sigmas <= 0 || moments.count < policy.warmup) return 0;
-  let clipped = 0;
-  for (let i = 0; i < moments.dim; i++) {
-    const half = policy.sigmas * moments.standardDeviation(i);
-    const low = moments.mean[i]! - half;
-    const high = moments.mean[i]! + half;
-    const v = values[i]!;
-    if (v < low) {
-      values[i] = low;
-      clipped += 1;
-    } else if (v > high) {
-      values[i] = high;
-      clipped += 1;
-    }
-  }
-  return clipped;
+/** Recent values per stream the band is computed from. */
+export const bandWindow = 64;
+
+/** One task's target band and the moments of its unclipped targets (the scale when the window's spread is 0). */
+export interface TargetBandState {
+  readonly band: RobustBandState;
+  readonly moments: RunningMomentsState;
 }
 
-export type TargetBandsState = Record<string, RunningMomentsState>;
+/** Per task; a task saved as bare moments (checkpoints from before the robust band) starts with an empty window. */
+export type TargetBandsState = Record<string, TargetBandState | RunningMomentsState>;
+
+interface TaskBand {
+  readonly band: RobustBand;
+  readonly moments: RunningMoments;
+}
 
 /**
- * Per-task running moments of the targets, used only to clip them (the
- * network keeps its own target moments for standardisation). Part of the
- * learning state.
+ * Per-task bands of the targets, used only to clip them (the network keeps
+ * its own target moments for standardisation). Part of the learning state.
  */
 export class TargetBands {
-  private readonly moments = new Map<string, RunningMoments>();
+  private readonly tasks = new Map<string, TaskBand>();
 
   constructor(
     private readonly policy: ClipPolicy,
     saved: TargetBandsState = {},
   ) {
-    for (const [task, state] of Object.entries(saved)) this.moments.set(task, RunningMoments.fromJSON(state));
+    for (const [task, state] of Object.entries(saved)) {
+      this.tasks.set(
+        task,
+        'band' in state
+          ? { band: RobustBand.fromJSON(state.band, bandWindow), moments: RunningMoments.fromJSON(state.moments) }
+          : { band: new RobustBand(1, bandWindow), moments: RunningMoments.fromJSON(state) },
+      );
+    }
   }
 
-  /** The target to learn from (clipped to the task's band), after updating the band with it. */
+  /** The target to learn from (clipped to the task's band); the raw target joins the window. */
   clip(task: string, y: number): { y: number; clipped: boolean } {
-    let moments = this.moments.get(task);
-    if (!moments) this.moments.set(task, (moments = new RunningMoments(1)));
+    let entry = this.tasks.get(task);
+    if (!entry) this.tasks.set(task, (entry = { band: new RobustBand(1, bandWindow), moments: new RunningMoments(1) }));
+    const { band, moments } = entry;
+    band.refresh(this.policy.sigmas, this.policy.warmup, () => moments.standardDeviation(0));
     const value = Float64Array.of(y);
-    const clipped = clipToBands(value, moments, this.policy) > 0;
-    // Only unclipped targets move the band (see scale.ts).
+    const clipped = band.clip(value) > 0;
+    band.push([y]);
+    // Only unclipped targets move the fallback moments: a run of band-edge values would inflate them.
     if (!clipped) moments.update(value);
     return { y: value[0]!, clipped };
   }
 
   /** Forgets a task's band (its state went with it). */
   forget(task: string): void {
-    this.moments.delete(task);
+    this.tasks.delete(task);
   }
 
-  toJSON(): TargetBandsState {
-    return Object.fromEntries([...this.moments].map(([task, m]) => [task, m.toJSON()]));
+  toJSON(): Record<string, TargetBandState> {
+    return Object.fromEntries([...this.tasks].map(([task, { band, moments }]) => [task, { band: band.toJSON(), moments: moments.toJSON() }]));
   }
 }

@@ -41,13 +41,25 @@ export type RejectReason =
  * one (`y` absent or null: scored only) or a reject with its reason.
  */
 export type Decoded =
-  | { readonly ok: true; readonly labeled: true; readonly source: SourceRecord; readonly example: Example }
+  | {
+      readonly ok: true;
+      readonly labeled: true;
+      readonly source: SourceRecord;
+      readonly example: Example;
+      /** The target as the record had it, when the scale stage clipped `example.y` (which is what is learned). */
+      readonly observedY?: number;
+    }
   | { readonly ok: true; readonly labeled: false; readonly source: SourceRecord; readonly example: Query }
   | { readonly ok: false; readonly source: SourceRecord; readonly reason: RejectReason; readonly detail: string };
 
 export type Accepted = Extract<Decoded, { ok: true; labeled: true }>;
 export type Unlabeled = Extract<Decoded, { ok: true; labeled: false }>;
 export type Rejected = Extract<Decoded, { ok: false }>;
+
+/** The target a record's errors are measured against: the one the user sent, not the clipped one learned. */
+export function observedTarget(record: Accepted): number {
+  return record.observedY ?? record.example.y;
+}
 
 /** A minibatch: consecutive decoded records, good and bad, in arrival order. */
 export interface Batch {

@@ -1,10 +1,13 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { clipToBands, type ClipPolicy, type TargetBands } from '../model/outlier-clipping.js';
+import type { ClipPolicy, TargetBands } from '../model/outlier-clipping.js';
+import type { RobustBand } from '../model/robust-band.js';
 import type { RunningMoments } from '../model/running-moments.js';
 import type { Accepted, Batch } from './records.js';
 
 export interface ScaleParts {
   readonly featureMoments: RunningMoments;
+  /** The robust band features are clipped to (robust-band.ts). */
+  readonly featureBand: RobustBand;
   readonly targetBands: TargetBands;
   readonly policy: ClipPolicy;
   /** Told how many feature and target values of a batch were clipped. */
@@ -13,38 +16,47 @@ export interface ScaleParts {
 
 /**
  * Stage: robust online standardisation of features, and clipping of
- * targets per task (see outlier-clipping.ts). The moments are model state
- * (checkpointed with it), so they are passed in rather than owned here. It
- * runs on whole batches, after batching, so at every batch boundary the
- * moments hold exactly the records learned so far — which is what makes a
- * checkpoint exact. Each record is first clipped to the band of the
- * moments so far, then updates them, then is standardised with them, so
- * the very first record is well defined and no single value can wreck the
- * scale. Records without a label are clipped and standardised with the
- * moments at the end of the batch's labeled records, as `POST /predict`
- * would between batches.
+ * targets per task (see outlier-clipping.ts). The moments and bands are
+ * model state (checkpointed with it), so they are passed in rather than
+ * owned here. It runs on whole batches, after batching, so at every batch
+ * boundary they hold exactly the records learned so far — which is what
+ * makes a checkpoint exact. Each record is first clipped to the band, then
+ * updates the moments (unless clipped), then is standardised with them, so
+ * the very first record is well defined and no value can wreck the scale.
+ *
+ * The feature band is recomputed from its window at each batch's start, and
+ * after every record while the window fills (robust-band.ts); a target band
+ * before each target. A clipped record keeps its original target beside the
+ * clipped one it is learned from, so its errors are measured against what
+ * the user sent. Records without a label are clipped and standardised as
+ * they stand after the batch's labeled records, as `POST /predict` would
+ * between batches.
  */
 export function scale(parts: ScaleParts): OperatorFunction<Batch, Batch> {
-  const { featureMoments: moments, targetBands, policy } = parts;
+  const { featureMoments: moments, featureBand: band, targetBands, policy } = parts;
+  const refresh = (): void => band.refresh(policy.sigmas, policy.warmup, (i) => moments.standardDeviation(i));
   return map((batch) => {
     let features = 0;
     let targets = 0;
+    refresh();
     const accepted = batch.accepted.map((record): Accepted => {
       const { example } = record;
-      const clipped = clipToBands(example.x, moments, policy);
+      const raw = Float64Array.from(example.x);
+      const clipped = band.clip(example.x);
       features += clipped;
-      // A clipped record does not move the moments: band-edge values would widen the band a little
-      // each time, and a run of extremes would widen it without bound.
+      band.push(raw);
+      // A clipped record does not move the moments: a run of band-edge values would inflate them.
       if (clipped === 0) moments.update(example.x);
+      if (band.filled < band.window) refresh();
       moments.standardize(example.x, example.x);
       const target = targetBands.clip(example.task, example.y);
       if (!target.clipped) return record;
       targets += 1;
-      return { ...record, example: { ...example, y: target.y } };
+      return { ...record, example: { ...example, y: target.y }, observedY: example.y };
     });
-    // Unlabeled records are never learned, and the feature moments are learned state: they are only standardised.
+    // Unlabeled records are never learned, and the band and moments are learned state: they are only clipped and standardised.
     for (const { example } of batch.unlabeled) {
-      features += clipToBands(example.x, moments, policy);
+      features += band.clip(example.x);
       moments.standardize(example.x, example.x);
     }
     if (features > 0) parts.onClipped?.('feature', features);

@@ -1,5 +1,5 @@
 import type { OnlineModel } from '../model/online-model.js';
-import { clipToBands, type ClipPolicy } from '../model/outlier-clipping.js';
+import type { RobustBand } from '../model/robust-band.js';
 import type { RunningMoments } from '../model/running-moments.js';
 import type { Query } from '../spec/example.js';
 
@@ -23,8 +23,8 @@ export interface ServedPredictions {
 /** The parts of a learning session the predictor reads, never writes. */
 export interface ServingModel {
   readonly featureMoments: RunningMoments;
-  /** The scale stage's clipping of outlying features, applied the same way here. */
-  readonly clipPolicy: ClipPolicy;
+  /** The scale stage's band for outlying features, applied the same way here. */
+  readonly featureBand: RobustBand;
   readonly network: OnlineModel & { hasTask(task: string): boolean };
   readonly baseline: OnlineModel | undefined;
   modelVersion(): number;
@@ -46,7 +46,7 @@ export function predictCurrent(model: ServingModel, queries: readonly Query[]): 
   queries.forEach((query, i) => {
     if (!model.network.hasTask(query.task)) return;
     const x = Float32Array.from(query.x);
-    clipToBands(x, model.featureMoments, model.clipPolicy);
+    model.featureBand.clip(x);
     model.featureMoments.standardize(x, x);
     known.push({ task: query.task, x, ts: query.ts });
     rows.push(i);

@@ -3,7 +3,7 @@ import { startConsumer } from '../../../src/consumer-app.js';
 import { defaultFriedmanOptions } from '../../../src/demo/friedman.js';
 import { syntheticRecords, type OutgoingRecord } from '../../../src/demo/record-sources.js';
 import type { BatchObserver } from '../../../src/pipeline/observe.js';
-import type { LearnedBatch } from '../../../src/pipeline/records.js';
+import { observedTarget, type LearnedBatch } from '../../../src/pipeline/records.js';
 import { quietLogger, testConfig, uniqueName, waitFor } from '../kafka-helpers.js';
 import { produceAll } from './fault-helpers.js';
 
@@ -18,10 +18,11 @@ class MaeAfter implements BatchObserver {
   observe(batch: LearnedBatch): void {
     const nn = batch.scores.find((s) => s.model === 'nn');
     if (!nn) return;
-    batch.accepted.forEach(({ source, example }, i) => {
+    batch.accepted.forEach((record, i) => {
+      const { source, example } = record;
       if (Number(source.offset) <= this.after) return;
       const sum = this.sums.get(example.task) ?? { absolute: 0, count: 0 };
-      sum.absolute += Math.abs(nn.predictions[i]! - example.y);
+      sum.absolute += Math.abs(nn.predictions[i]! - observedTarget(record));
       sum.count += 1;
       this.sums.set(example.task, sum);
     });

@@ -76,7 +76,7 @@ describe('tangent export', () => {
     ) as Record<string, number[]>;
 
     const served = predictCurrent(
-      { featureMoments: session.featureMoments, clipPolicy: session.clipPolicy, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
+      { featureMoments: session.featureMoments, featureBand: session.featureBand, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
       queries,
     ).predictions;
     const seen: Record<string, number> = {};

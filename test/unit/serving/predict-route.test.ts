@@ -46,7 +46,7 @@ beforeAll(async () => {
     maxRequestBytes: config.serving.maxRequestBytes,
     maxRequestRecords: config.serving.maxRequestRecords,
     predict: (queries) =>
-      predictCurrent({ featureMoments: session.featureMoments, clipPolicy: session.clipPolicy, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches }, queries),
+      predictCurrent({ featureMoments: session.featureMoments, featureBand: session.featureBand, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches }, queries),
     observe: (status) => statuses.push(status),
   });
   server = await startMetricsServer(new Registry(), { live: () => true, ready: () => true }, '127.0.0.1', 0, [{ method: '*', path: '/predict', handle: route }]);
