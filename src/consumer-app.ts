@@ -352,6 +352,7 @@ async function startLocked(
         trunk: () => session.network.network.trunkState(),
         loadTrunk: (trunk) => session.network.network.loadTrunk(trunk),
         featureMoments: () => session.featureMoments.toJSON(),
+        featureBand: () => session.featureBand.toJSON(),
         publish: (record) => {
           trunkPublished = trunkPublished
             .then(() =>

@@ -1,6 +1,7 @@
 import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
 import type { ArchitectureSpec } from '../model/architecture-spec.js';
 import type { RunningMomentsState } from '../model/running-moments.js';
+import type { RobustBandState } from '../model/robust-band.js';
 import type { LayerState } from '../model/trunk-heads-network.js';
 import type { BatchObserver } from '../pipeline/observe.js';
 
@@ -16,6 +17,8 @@ export interface TrunkRecord {
   readonly publishedAt: number;
   readonly trunk: LayerState[];
   readonly featureMoments: RunningMomentsState;
+  /** The member's robust feature band (what exports clip to); absent in records of older versions. */
+  readonly featureBand?: RobustBandState;
 }
 
 /**
@@ -68,14 +71,17 @@ export function peersToMerge(records: readonly TrunkRecord[], self: string, peer
  * newest one), with the feature moments of the member that had seen the most
  * records. Undefined when nothing was published.
  */
-export function newestMergedTrunk(records: readonly TrunkRecord[], maxAgeMs: number): { trunk: LayerState[]; featureMoments: RunningMomentsState } | undefined {
+export function newestMergedTrunk(
+  records: readonly TrunkRecord[],
+  maxAgeMs: number,
+): { trunk: LayerState[]; featureMoments: RunningMomentsState; featureBand: RobustBandState | undefined } | undefined {
   if (records.length === 0) return undefined;
   const newest = Math.max(...records.map((r) => r.publishedAt));
   const generation = records
     .filter((r) => newest - r.publishedAt <= maxAgeMs)
     .sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
   const widest = generation.reduce((best, r) => (r.featureMoments.count > best.featureMoments.count ? r : best));
-  return { trunk: averageTrunks(generation.map((r) => r.trunk)), featureMoments: widest.featureMoments };
+  return { trunk: averageTrunks(generation.map((r) => r.trunk)), featureMoments: widest.featureMoments, featureBand: widest.featureBand };
 }
 
 export interface TrunkSyncHooks {
@@ -88,6 +94,7 @@ export interface TrunkSyncHooks {
   readonly trunk: () => LayerState[];
   readonly loadTrunk: (trunk: LayerState[]) => void;
   readonly featureMoments: () => RunningMomentsState;
+  readonly featureBand?: () => RobustBandState;
   readonly publish: (record: TrunkRecord) => void;
   readonly now?: () => number;
 }
@@ -137,6 +144,7 @@ export class TrunkSync implements BatchObserver {
       publishedAt: now,
       trunk: own,
       featureMoments: this.hooks.featureMoments(),
+      ...(this.hooks.featureBand ? { featureBand: this.hooks.featureBand() } : {}),
     });
     const others = peersToMerge(this.hooks.published(), self, this.hooks.peers(), now, this.maxAgeMs);
     if (others.length === 0) return 0;

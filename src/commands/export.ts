@@ -59,8 +59,8 @@ interface ExportContents {
 }
 
 /**
- * The trunk topic carries the feature moments, not the scale stage's robust band: an export from Kafka
- * clips to mean ± scaling.clipSigmas sd of those moments instead (the moments only ever take unclipped values).
+ * Trunk records of older versions carry the feature moments but not the scale stage's robust band: an
+ * export from them clips to mean ± scaling.clipSigmas sd of the moments (which only take unclipped values).
  */
 function momentsBand(state: RunningMomentsState, config: PipelineConfig): FeatureBounds | undefined {
   const { clipSigmas, warmup } = config.scaling;
@@ -137,7 +137,7 @@ export async function exportFromKafka(config: PipelineConfig, out: string, logge
     );
     if (tasks.length === 0) throw new ModelError(`no task state with a head in ${stateTopic}`);
     tasks.sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
-    return await writeExport(config, { spec, trunk: merged.trunk, featureMoments: merged.featureMoments, featureBand: momentsBand(merged.featureMoments, config), tasks, modelVersion: null, exportedFrom: `kafka:${stateTopic},${trunkTopic}` }, out);
+    return await writeExport(config, { spec, trunk: merged.trunk, featureMoments: merged.featureMoments, featureBand: merged.featureBand ?? momentsBand(merged.featureMoments, config), tasks, modelVersion: null, exportedFrom: `kafka:${stateTopic},${trunkTopic}` }, out);
   } finally {
     await view.stop().catch(() => undefined);
     await admin.disconnect();
