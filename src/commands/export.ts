@@ -70,7 +70,7 @@ function momentsBand(state: RunningMomentsState, config: PipelineConfig): Featur
   return { low: Array.from(moments.mean, (m, i) => m - half(i)), high: Array.from(moments.mean, (m, i) => m + half(i)) };
 }
 
-async function writeExport(config: PipelineConfig, contents: ExportContents, out: string): Promise<ExportIndex> {
+async function writeExport(contents: ExportContents, out: string): Promise<ExportIndex> {
   mkdirSync(out, { recursive: true });
   const { spec } = contents;
   const tasks: ExportIndex['tasks'][number][] = [];
@@ -101,7 +101,7 @@ export async function exportModels(config: PipelineConfig, out: string): Promise
     if (!targetMoments) throw new ModelError(`checkpoint ${restored.file} has a head for "${task}" but no target moments`);
     return { task, head: layers, targetMoments };
   });
-  return writeExport(config, { spec, trunk: state.network.network.trunk, featureMoments: state.featureMoments, featureBand: state.featureBand, tasks, modelVersion: state.position.batches, exportedFrom: restored.file }, out);
+  return writeExport({ spec, trunk: state.network.network.trunk, featureMoments: state.featureMoments, featureBand: state.featureBand, tasks, modelVersion: state.position.batches, exportedFrom: restored.file }, out);
 }
 
 /**
@@ -137,7 +137,7 @@ export async function exportFromKafka(config: PipelineConfig, out: string, logge
     );
     if (tasks.length === 0) throw new ModelError(`no task state with a head in ${stateTopic}`);
     tasks.sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
-    return await writeExport(config, { spec, trunk: merged.trunk, featureMoments: merged.featureMoments, featureBand: merged.featureBand ?? momentsBand(merged.featureMoments, config), tasks, modelVersion: null, exportedFrom: `kafka:${stateTopic},${trunkTopic}` }, out);
+    return await writeExport({ spec, trunk: merged.trunk, featureMoments: merged.featureMoments, featureBand: merged.featureBand ?? momentsBand(merged.featureMoments, config), tasks, modelVersion: null, exportedFrom: `kafka:${stateTopic},${trunkTopic}` }, out);
   } finally {
     await view.stop().catch(() => undefined);
     await admin.disconnect();

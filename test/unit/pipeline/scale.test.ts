@@ -30,7 +30,7 @@ describe('scale stage: a clipped target is learned clipped and scored as sent', 
         batch({ size: 64, lingerMs: 0 }),
         scale(session.scaling),
         score(session.models, () => 0),
-        learn(session.models),
+        learn(session.models, async () => undefined),
         toArray(),
       ),
     );
