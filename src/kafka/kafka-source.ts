@@ -19,6 +19,15 @@ export interface AssignmentRestore {
 /** Commit errors that mean "not a member of the current generation", not "Kafka is broken". */
 const groupMembershipErrors = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
 
+/** A refusal because of this member's standing in the group; kafkajs' retrier wraps it (as `cause`) when it gives up on it. */
+function isGroupMembershipError(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && groupMembershipErrors.has(type)) return true;
+  }
+  return false;
+}
+
 export interface KafkaSourceOptions {
   readonly topic: string;
   readonly groupId: string;
@@ -270,8 +279,7 @@ export class KafkaSource {
     try {
       await this.consumer.commitOffsets(offsets.map((o) => ({ ...o, metadata: this.options.commitIdentity })));
     } catch (error) {
-      const type = (error as { type?: unknown }).type;
-      if (typeof type !== 'string' || !groupMembershipErrors.has(type)) throw error;
+      if (!isGroupMembershipError(error)) throw error;
       this.logger.warn({ err: error, offsets }, 'offset commit refused by the group (rebalancing or evicted); the next commit carries these offsets');
       return false;
     }

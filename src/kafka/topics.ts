@@ -14,15 +14,37 @@ export async function ensureTopics(
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1, configEntries: [...configEntries] })),
-      });
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1, configEntries: [...configEntries] })),
+        });
+      } catch (cause) {
+        // Members starting together race to create the same topics: the loser finds them created and waits for their leaders.
+        const now = new Set(await admin.listTopics());
+        if (!missing.every((t) => now.has(t))) throw cause;
+        await waitForLeaders(admin, missing);
+      }
     }
   } catch (cause) {
     throw new KafkaError(`cannot create topics ${topics.join(', ')}`, {}, { retriable: true, cause });
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Resolves once every partition of `topics` has a leader (a topic another client just created may not have them yet). */
+async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: described } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+    }
+    if (Date.now() >= deadline) throw new Error(`no leaders for ${topics.join(', ')} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
