@@ -455,6 +455,8 @@ async function startLocked(
     flushPartialBatch: () => lingerScheduler.flushNow(),
     whenIdle: () => source.whenIdle(),
     checkpointAndCommit: async () => {
+      // The heads about to move were trained with this member's trunk as it is now: that is the trunk their next owner starts from.
+      if (trunkSync?.publishCurrent()) await trunkPublished;
       // The pipeline is idle (nothing emitted, nothing in flight): the state holds exactly the records up to the position.
       const snapshot = captureSnapshot();
       if (snapshot.state.position.batches > storedBatches) await storeSnapshot(snapshot);

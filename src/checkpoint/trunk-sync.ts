@@ -136,16 +136,7 @@ export class TrunkSync implements BatchObserver {
     if (this.afterLastSync) this.maxPeriodMovement = Math.max(this.maxPeriodMovement, trunkDistance(this.afterLastSync, own));
     this.afterLastSync = own;
     this.round += 1;
-    this.hooks.publish({
-      format: trunkRecordFormat,
-      spec: this.spec,
-      member: self,
-      round: this.round,
-      publishedAt: now,
-      trunk: own,
-      featureMoments: this.hooks.featureMoments(),
-      ...(this.hooks.featureBand ? { featureBand: this.hooks.featureBand() } : {}),
-    });
+    this.publish(self, own, now);
     const others = peersToMerge(this.hooks.published(), self, this.hooks.peers(), now, this.maxAgeMs);
     if (others.length === 0) return 0;
     const merged = averageTrunks([own, ...others.map((r) => r.trunk)]);
@@ -153,5 +144,31 @@ export class TrunkSync implements BatchObserver {
     this.afterLastSync = merged;
     this.merges += 1;
     return others.length;
+  }
+
+  /**
+   * Publishes this member's trunk as it is now, merging nothing: before its
+   * partitions move (a rebalance handover), so that a member taking them over
+   * starts from the very trunk their heads were trained with rather than one
+   * up to a period older. Returns whether anything was published.
+   */
+  publishCurrent(): boolean {
+    const self = this.hooks.self();
+    if (self === undefined) return false;
+    this.publish(self, this.hooks.trunk(), (this.hooks.now ?? Date.now)());
+    return true;
+  }
+
+  private publish(self: string, trunk: LayerState[], now: number): void {
+    this.hooks.publish({
+      format: trunkRecordFormat,
+      spec: this.spec,
+      member: self,
+      round: this.round,
+      publishedAt: now,
+      trunk,
+      featureMoments: this.hooks.featureMoments(),
+      ...(this.hooks.featureBand ? { featureBand: this.hooks.featureBand() } : {}),
+    });
   }
 }

@@ -55,4 +55,27 @@ describe('trunk averaging', () => {
     expect(merged.featureMoments.count).toBe(70);
     expect(newestMergedTrunk([], 1000)).toBeUndefined();
   });
+
+  it('before a handover publishes the trunk as it is, merging nothing, so the next owner of its partitions starts from it', () => {
+    const trunk = layer([5, 6, 7, 8], [1, 2]);
+    const published: TrunkRecord[] = [record('b', layer([0, 0, 0, 0], [0, 0]), 1000)];
+    let loaded = 0;
+    const sync = new TrunkSync(spec, 20, 500, {
+      self: () => 'a',
+      peers: () => new Set(['a', 'b']),
+      published: () => published,
+      trunk: () => trunk,
+      loadTrunk: () => (loaded += 1),
+      featureMoments: () => moments(1),
+      publish: (r) => published.push(r),
+      now: () => 1200,
+    });
+    expect(sync.publishCurrent()).toBe(true);
+    expect(published.at(-1)!.member).toBe('a');
+    expect(published.at(-1)!.trunk).toEqual(trunk);
+    expect(loaded).toBe(0);
+    expect(sync.merges).toBe(0);
+    const joined = newestMergedTrunk([published.at(-1)!], 500)!;
+    expect(joined.trunk).toEqual(trunk);
+  });
 });
