@@ -284,8 +284,11 @@ async function startLocked(
       { partitions, restoredTasks: plan.restore.map((s) => s.task), forgottenTasks: plan.forget, start: Object.fromEntries(plan.start) },
       'restored the assigned partitions',
     );
+    const restoredPartitions = new Set(plan.restore.map((state) => state.source.partition));
     return {
       positionOf: (partition) => plan.start.get(partition) ?? earlier.get(partition),
+      // Only when no position of this member's own covers the partition.
+      fromChangelog: (partition) => restoredPartitions.has(partition) && !earlier.has(partition),
       started: (partition, offset) => {
         session.position.resumeAt(topic, partition, offset);
         // Starting below the states' own position (the log was recreated or truncated): their floors no longer apply.

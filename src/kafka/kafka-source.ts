@@ -12,6 +12,8 @@ import { toSourceRecord } from './source-record.js';
 export interface AssignmentRestore {
   /** The next offset the restored state has learned up to in a partition; undefined when it has none. */
   positionOf(partition: number): string | undefined;
+  /** Whether that position comes from task states restored from the group's state changelog. */
+  fromChangelog?(partition: number): boolean;
   /** Where the partition starts (undefined: at the group's committed offset, else `fromBeginning`). */
   started(partition: number, offset: string | undefined): void;
 }
@@ -147,6 +149,7 @@ export class KafkaSource {
         committedByThisMember: commit?.metadata === this.options.commitIdentity,
         logStart: BigInt(bound?.low ?? '0'),
         logEnd: BigInt(bound?.high ?? '0'),
+        positionFromChangelog: restore.fromChangelog?.(partition) ?? false,
       });
       const facts = { topic, partition, position, committed: commit?.offset ?? '-1', logStart: bound?.low, logEnd: bound?.high };
       if (decision.warning) {

@@ -11,10 +11,13 @@
  *   learn those records again — the model never skips what it has not learned.
  * - A commit by **another member** ahead of the position means that member
  *   learned those records: start at the commit (exactly once across the group).
- * - A position **beyond the log end**, or a position with **no committed
- *   offset at all**, means the log it was taken on is gone (the topic was
- *   deleted and recreated, or the group's offsets were deleted or expired):
- *   start at the log start; the model is kept. Warned.
+ * - A position **beyond the log end**, or a position of this member's own
+ *   checkpoint with **no committed offset at all**, means the log it was taken
+ *   on is gone (the topic was deleted and recreated, or the group's offsets
+ *   were deleted or expired): start at the log start; the model is kept. Warned.
+ * - A position from the group's **state changelog** without a committed
+ *   offset: its writer stopped between publishing the state and its first
+ *   commit; start at the position (the records below it are in the state).
  * - A position **before the log start** means retention deleted records before
  *   they were learned: start at the log start. Warned, with the count.
  */
@@ -28,6 +31,12 @@ export interface PartitionFacts {
   readonly committedByThisMember: boolean;
   readonly logStart: bigint;
   readonly logEnd: bigint;
+  /**
+   * The position comes from task states in the group's state changelog (not from this member's
+   * own checkpoint): a member of this group wrote them for this log before committing, so a
+   * missing commit means it stopped between the two, not that the log is new.
+   */
+  readonly positionFromChangelog?: boolean;
 }
 
 export type StartWarning = 'beyond_log_end' | 'no_committed_offset' | 'before_log_start' | 'relearning_lost_checkpoint' | 'relearning_lost_state';
@@ -65,6 +74,7 @@ export function startOffset(facts: PartitionFacts): StartDecision {
     return { partition, offset: undefined };
   }
   if (position > logEnd) return { partition, offset: max(logStart, othersCommit ?? logStart), warning: 'beyond_log_end' };
+  if (!hasCommit && facts.positionFromChangelog && position >= logStart) return { partition, offset: position };
   if (!hasCommit && position > logStart) return { partition, offset: logStart, warning: 'no_committed_offset', records: position - logStart };
   if (position < logStart) {
     return { partition, offset: max(logStart, othersCommit ?? logStart), warning: 'before_log_start', records: logStart - position };

@@ -52,8 +52,9 @@ export async function groupOffsets(topic: string, groupId: string): Promise<Offs
 
 export const committedSum = (o: Offsets): bigint => Object.values(o.committed).reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
 export const endSum = (o: Offsets): bigint => Object.values(o.end).reduce((a, b) => a + b, 0n);
+/** Every record committed; a partition that never held a record has nothing to commit. */
 export const fullyCommitted = (o: Offsets): boolean =>
-  Object.entries(o.end).every(([p, end]) => (o.committed[Number(p)] ?? -1n) === end);
+  Object.entries(o.end).every(([p, end]) => (o.committed[Number(p)] ?? -1n) === end || (end === 0n && (o.committed[Number(p)] ?? -1n) < 0n));
 
 /** The newest intact checkpoint of a consumer (`<dir>/<groupId>/`). */
 export function latestCheckpoint(checkpointDir: string, groupId: string): StoredCheckpoint<LearningState> | undefined {

@@ -32,6 +32,11 @@ describe('startOffset: where a partition starts after joining', () => {
     expect(startOffset(facts({ committed: -1n, position: 0n }))).toEqual({ partition: 0, offset: 0n });
   });
 
+  it("a position from the group's state changelog without any commit: its writer stopped before committing, start at the position", () => {
+    expect(startOffset(facts({ committed: -1n, committedByThisMember: false, positionFromChangelog: true }))).toEqual({ partition: 0, offset: 500n });
+    expect(startOffset(facts({ committed: -1n, committedByThisMember: false, positionFromChangelog: true, logEnd: 200n }))).toMatchObject({ offset: 0n, warning: 'beyond_log_end' });
+  });
+
   it('a position before the log start: retention deleted records before they were learned', () => {
     expect(startOffset(facts({ logStart: 700n, committed: 500n }))).toMatchObject({ offset: 700n, warning: 'before_log_start', records: 200n });
   });
