@@ -145,6 +145,7 @@ async function startLocked(
   const metrics = new TangentMetrics({ lag: () => assigned?.offsets.lag() ?? [] }, () => totals.prequential());
   metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
   for (const kind of ['feature', 'target'] as const) metrics.clippedValues.inc({ kind }, 0);
+  for (const event of ['evicted', 'restored', 'dropped'] as const) metrics.taskEvictions.inc({ event }, 0);
   metrics.buildInfo.set({ version: tangentVersion, backend: backend.name }, 1);
   const livePage = startLivePage(metrics.registry);
   // POST /predict joins once the model exists (below).
@@ -228,6 +229,10 @@ async function startLocked(
       .catch((error: unknown) => logger.warn({ err: error, topic: eventsTopic }, 'cannot publish drift events'));
   };
   const session = new LearningSession(config, onDrift, restored?.state);
+  session.onEviction = (event, task) => {
+    metrics.taskEvictions.inc({ event });
+    logger.info({ task, event }, event === 'evicted' ? 'idle task evicted for a new one (state parked)' : event === 'restored' ? 'parked task returned: state restored' : 'parked task state dropped (over model.maxTasks parked)');
+  };
 
   const floors = new TaskFloors();
   const restores: { read: number; restored: number; forgotten: number }[] = [];
@@ -273,6 +278,7 @@ async function startLocked(
     });
     const plan = planRestore({ assigned: partitions, held, changelog });
     for (const task of plan.forget) session.forgetTask(task);
+    session.forgetParkedOutside(topic, partitions);
     for (const state of plan.restore) session.restoreTask(state);
     floors.clear();
     for (const [task, floor] of plan.floors) floors.set(task, topic, floor.partition, floor.offset);

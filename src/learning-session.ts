@@ -1,5 +1,5 @@
 import type { PipelineConfig } from './config/pipeline-config.js';
-import type { LearningState } from './checkpoint/learning-state.js';
+import type { LearningState, ParkedTask } from './checkpoint/learning-state.js';
 import { StreamPosition } from './checkpoint/stream-position.js';
 import { TaskLedger } from './checkpoint/task-ledger.js';
 import { taskStateFormat, type TaskState } from './checkpoint/task-state.js';
@@ -40,6 +40,11 @@ export class LearningSession {
   readonly position: StreamPosition;
   /** Each task's partition and learned count: what moves a task's state with its partition. */
   readonly ledger: TaskLedger;
+  /** Evicted tasks' states, least recently evicted first, at most `model.maxTasks`. */
+  private readonly parked = new Map<string, ParkedTask>();
+  private readonly parkedLimit: number;
+  /** Told of each eviction, each parked task restored, and each parked state dropped beyond the limit. */
+  onEviction: (event: 'evicted' | 'restored' | 'dropped', task: string) => void = () => undefined;
 
   constructor(config: PipelineConfig, onDrift: (events: readonly DriftEvent[]) => void, saved?: LearningState) {
     this.spec = specOf(config);
@@ -67,7 +72,18 @@ export class LearningSession {
     this.featureBand = saved?.featureBand ? RobustBand.fromJSON(saved.featureBand, bandWindow) : new RobustBand(this.spec.inputDim, bandWindow);
     this.clipPolicy = { sigmas: config.scaling.clipSigmas, warmup: config.scaling.warmup };
     this.targetBands = new TargetBands(this.clipPolicy, saved?.targetBands);
-    this.tasks = new TaskRegistry(config.model.maxTasks, { tasks: saved?.tasks ?? [], candidates: saved?.taskCandidates ?? [] });
+    this.parkedLimit = config.model.maxTasks;
+    for (const parked of saved?.parkedTasks ?? []) this.parked.set(parked.state.task, parked);
+    this.tasks = new TaskRegistry(
+      config.model.maxTasks,
+      { tasks: saved?.tasks ?? [], candidates: saved?.taskCandidates ?? [], lastSeen: saved?.taskLastSeen, admitted: saved?.admittedRecords },
+      {
+        idleRecords: config.model.taskIdleRecords,
+        isParked: (task) => this.parked.has(task),
+        evict: (task) => this.evictTask(task),
+        admitted: (task) => this.unparkTask(task),
+      },
+    );
     this.driftWatch = new DriftWatch(config.drift.detectors as DetectorConfig[], config.drift.models, onDrift, saved?.drift);
     this.position = new StreamPosition(saved?.position);
     this.ledger = new TaskLedger(saved?.taskSources);
@@ -75,7 +91,11 @@ export class LearningSession {
 
   /** What the scale stage needs: the feature moments and band, the target bands and the clipping policy. */
   get scaling(): ScaleParts {
-    return { featureMoments: this.featureMoments, featureBand: this.featureBand, targetBands: this.targetBands, policy: this.clipPolicy };
+    return {
+      batched: (tasks) => this.tasks.batched(tasks),
+      featureMoments: this.featureMoments,
+      featureBand: this.featureBand,
+      targetBands: this.targetBands, policy: this.clipPolicy };
   }
 
   /** The network first, then the baseline: all score before any learns. */
@@ -106,6 +126,9 @@ export class LearningSession {
       targetBands: this.targetBands.toJSON(),
       tasks: this.tasks.list(),
       taskCandidates: this.tasks.toJSON().candidates,
+      taskLastSeen: this.tasks.toJSON().lastSeen,
+      admittedRecords: this.tasks.toJSON().admitted,
+      parkedTasks: [...this.parked.values()],
       network: this.network.toJSON(),
       ntkgp: this.baseline?.toJSON() ?? null,
       drift: this.driftWatch.toJSON(),
@@ -134,13 +157,61 @@ export class LearningSession {
     };
   }
 
-  /** Every task's state, e.g. for the state changelog at a checkpoint. */
+  /**
+   * Every task's state, e.g. for the state changelog at a checkpoint — the
+   * parked ones too, at the partition's current offset (they have had no
+   * record since), so the changelog never holds a stale position for them.
+   */
   captureTasks(): TaskState[] {
-    return this.ledger.tasks().flatMap((task) => this.captureTask(task) ?? []);
+    const parked = [...this.parked.values()].map(({ state }): TaskState => {
+      const offset = this.position.offsetOf(state.source.topic, state.source.partition);
+      return offset === undefined ? state : { ...state, source: { ...state.source, offset } };
+    });
+    return [...this.ledger.tasks().flatMap((task) => this.captureTask(task) ?? []), ...parked];
+  }
+
+  /** Parks an idle task's state (task-registry.ts) and drops it from the model. */
+  private evictTask(task: string): void {
+    const state = this.captureTask(task);
+    if (state) this.park(task, { state: { ...state, parked: true }, band: this.targetBands.stateOf(task) });
+    this.forgetTask(task);
+    this.targetBands.forget(task);
+    this.onEviction('evicted', task);
+  }
+
+  private park(task: string, parked: ParkedTask): void {
+    this.parked.delete(task);
+    this.parked.set(task, parked);
+    if (this.parked.size <= this.parkedLimit) return;
+    const oldest = this.parked.keys().next().value!;
+    this.parked.delete(oldest);
+    this.onEviction('dropped', oldest);
+  }
+
+  /** A parked task that is admitted again gets its state back. */
+  private unparkTask(task: string): void {
+    const parked = this.parked.get(task);
+    if (!parked) return;
+    this.parked.delete(task);
+    this.restoreTask({ ...parked.state, parked: false });
+    if (parked.band) this.targetBands.load(task, parked.band);
+    this.onEviction('restored', task);
+  }
+
+  /** Drops the parked tasks of partitions outside `partitions`: their state lives on in the changelog for the partitions' new owner. */
+  forgetParkedOutside(topic: string, partitions: readonly number[]): void {
+    for (const [task, { state }] of this.parked) {
+      if (state.source.topic === topic && !partitions.includes(state.source.partition)) this.parked.delete(task);
+    }
   }
 
   /** Replaces what the session holds for a task with a state restored from elsewhere (the state changelog). */
   restoreTask(state: TaskState): void {
+    if (state.parked) {
+      if (this.tasks.has(state.task)) this.forgetTask(state.task);
+      this.park(state.task, { state, band: this.parked.get(state.task)?.band });
+      return;
+    }
     this.tasks.adopt(state.task);
     this.network.loadTask(state.task, state.network);
     if (state.ntkgp) this.baseline?.loadTask(state.ntkgp);

@@ -3,12 +3,19 @@ import { sameTrunk } from '../model/architecture-spec.js';
 import type { NtkGpBaselineState } from '../model/ntk-gp-baseline.js';
 import type { OnlineRegressorState } from '../model/online-regressor.js';
 import type { RunningMomentsState } from '../model/running-moments.js';
-import type { TargetBandsState } from '../model/outlier-clipping.js';
+import type { TargetBandState, TargetBandsState } from '../model/outlier-clipping.js';
 import type { RobustBandState } from '../model/robust-band.js';
 import type { DriftWatchState } from '../pipeline/drift-watch.js';
 import { ModelError } from '../errors.js';
 import type { StreamPositionState } from './stream-position.js';
 import type { TaskSource } from './task-ledger.js';
+import type { TaskState } from './task-state.js';
+
+/** An evicted task's state (with its target band), restored when the task returns. */
+export interface ParkedTask {
+  readonly state: TaskState;
+  readonly band: TargetBandState | undefined;
+}
 
 /** Everything that must survive a crash for every record to affect the model exactly once. */
 export interface LearningState {
@@ -22,6 +29,11 @@ export interface LearningState {
   readonly tasks: string[];
   /** New tasks seen once while admission needs a second sighting (task-registry.ts); absent in older checkpoints. */
   readonly taskCandidates?: readonly string[];
+  /** Per task of `tasks`, the admitted-record count at its last record, and the count so far (idle-task eviction). */
+  readonly taskLastSeen?: readonly number[];
+  readonly admittedRecords?: number;
+  /** States of evicted tasks, kept until they return. */
+  readonly parkedTasks?: readonly ParkedTask[];
   readonly network: OnlineRegressorState;
   readonly ntkgp: NtkGpBaselineState | null;
   readonly drift: DriftWatchState;

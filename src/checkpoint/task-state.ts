@@ -23,6 +23,8 @@ export interface TaskState {
   readonly network: RegressorTaskState;
   readonly ntkgp: NtkGpTaskState | null;
   readonly drift: DriftWatchState;
+  /** The task was evicted for an idle one (task-registry.ts): its state waits, parked, until the task returns. */
+  readonly parked?: boolean;
 }
 
 /** Reads a task state back, refusing one of another format or architecture. */

@@ -99,6 +99,12 @@ export const modelSchema = z
     /** `zero`: each new head's read-out starts at 0, so it predicts the task's running mean until it learns. */
     readout: z.enum(['zero', 'random']).default('zero'),
     maxTasks: positiveInt.default(64),
+    /**
+     * When every task slot is taken, the least recently seen task, without a record among the last
+     * this many records (and none in the minibatch being formed), is evicted for a new one: its state is parked (kept in the checkpoint and the state
+     * changelog) and restored when it returns. 0 = never evict.
+     */
+    taskIdleRecords: z.number().int().nonnegative().default(50_000),
     /** Directory of a trunk saved by `tangent pretrain`; must match this model's trunk spec. */
     pretrainedTrunk: z.string().min(1).optional(),
     seed: z.number().int().nonnegative().default(42),

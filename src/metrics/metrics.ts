@@ -36,6 +36,13 @@ export class TangentMetrics {
     registers: [this.registry],
   });
 
+  readonly taskEvictions = new Counter<'event'>({
+    name: 'tangent_task_evictions_total',
+    help: 'Idle tasks evicted for new ones when every slot was taken (model.taskIdleRecords), by event: evicted (state parked), restored (a parked task returned with its state), dropped (a parked state pushed out beyond model.maxTasks parked).',
+    labelNames: ['event'],
+    registers: [this.registry],
+  });
+
   readonly deadLetters = new Counter<'reason'>({
     name: 'tangent_dead_letters_total',
     help: 'Records sent to the dead-letter topic, by reason.',

@@ -74,6 +74,17 @@ export class TargetBands {
     return { y: value[0]!, clipped };
   }
 
+  /** One task's band, e.g. to park it with the task's state. */
+  stateOf(task: string): TargetBandState | undefined {
+    const entry = this.tasks.get(task);
+    return entry && { band: entry.band.toJSON(), moments: entry.moments.toJSON() };
+  }
+
+  /** Puts back a task's band saved with {@link stateOf}. */
+  load(task: string, state: TargetBandState): void {
+    this.tasks.set(task, { band: RobustBand.fromJSON(state.band, bandWindow), moments: RunningMoments.fromJSON(state.moments) });
+  }
+
   /** Forgets a task's band (its state went with it). */
   forget(task: string): void {
     this.tasks.delete(task);

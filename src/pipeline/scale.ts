@@ -10,6 +10,8 @@ export interface ScaleParts {
   readonly featureBand: RobustBand;
   readonly targetBands: TargetBands;
   readonly policy: ClipPolicy;
+  /** Told of each batch's tasks (one per record) as it arrives, before anything else. */
+  readonly batched?: (tasks: readonly string[]) => void;
   /** Told how many feature and target values of a batch were clipped. */
   readonly onClipped?: (kind: 'feature' | 'target', count: number) => void;
 }
@@ -36,6 +38,7 @@ export function scale(parts: ScaleParts): OperatorFunction<Batch, Batch> {
   const { featureMoments: moments, featureBand: band, targetBands, policy } = parts;
   const refresh = (): void => band.refresh(policy.sigmas, policy.warmup, (i) => moments.standardDeviation(i));
   return map((batch) => {
+    parts.batched?.([...batch.accepted, ...batch.unlabeled].map((r) => r.example.task));
     let features = 0;
     let targets = 0;
     refresh();
