@@ -55,6 +55,7 @@ export class LearningSession {
         learningRateSafety: config.model.learningRateSafety,
         marginEvery: config.ntkgp.marginEvery,
         readout: config.model.readout,
+        lookahead: config.model.lookahead,
         seed: config.model.seed,
         fineTune: { ...config.fineTune, batchSize: config.batch.size },
       },

@@ -95,9 +95,14 @@ export const modelSchema = z
      */
     learningRate: z.union([z.literal('auto'), z.number().positive()]).default('auto'),
     /** Under `learningRate: auto`, the stability margin η·(λ'_max + λ'_min)/2 the rate keeps. */
-    learningRateSafety: z.number().positive().max(1).default(0.5),
+    learningRateSafety: z.number().positive().max(1).default(0.7),
     /** `zero`: each new head's read-out starts at 0, so it predicts the task's running mean until it learns. */
     readout: z.enum(['zero', 'random']).default('zero'),
+    /**
+     * In-batch look-ahead (docs/model.md): each record is scored as if the head had taken a linearised
+     * one-record step of this gain on every earlier record of its batch; 0 = off.
+     */
+    lookahead: z.number().min(0).max(1).default(0.2),
     maxTasks: positiveInt.default(64),
     /**
      * When every task slot is taken, the least recently seen task, without a record among the last
@@ -117,9 +122,9 @@ export const fineTuneSchema = z
   .object({
     /** A fine-tuning phase every this many batches; 0 = only when drift asks for one. */
     every: z.number().int().nonnegative().default(3),
-    steps: positiveInt.default(10),
-    /** ρ: the trunk learns at ρ·η during a phase. */
-    trunkLearningRateRatio: z.number().positive().max(1).default(0.1),
+    steps: positiveInt.default(20),
+    /** ρ: the trunk learns at ρ·η during a phase (below 1 to keep a pretrained trunk's features). */
+    trunkLearningRateRatio: z.number().positive().max(1).default(1),
     replayPerTask: positiveInt.default(1000),
   })
   .strict();

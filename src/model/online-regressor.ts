@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Example, Query } from '../spec/example.js';
 import type { ArchitectureSpec } from './architecture-spec.js';
+import { lookahead } from './lookahead.js';
 import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-rate.js';
 import type { FineTunePhase, LearnResult, OnlineModel, TaskLearningRate } from './online-model.js';
 import { StratifiedReservoir, type ReplayState, type TaskReservoirState } from './replay-buffer.js';
@@ -29,6 +30,12 @@ export interface OnlineRegressorConfig {
    * exactly the task's running target mean; `random` is the plain NTK init.
    */
   readonly readout?: 'zero' | 'random';
+  /**
+   * Gain of the in-batch look-ahead (lookahead.ts): a labelled record is scored as if the head had
+   * taken a linearised one-record step of this gain on each earlier labelled record of its batch;
+   * 0 (the default here) scores every record of a batch with the model as it was before the batch.
+   */
+  readonly lookahead?: number;
   readonly seed: number;
   readonly fineTune: FineTuneConfig;
   /** With an explicit η, its stability margin is estimated on one step in this many (default 20). */
@@ -184,13 +191,36 @@ export class OnlineRegressor implements OnlineModel {
     if (examples.length === 0) return predictions;
     const batch = this.prepare(examples);
     const standardized = tf.tidy(() =>
-      this.network.forward(tf.tensor2d(batch.input, [examples.length, this.config.spec.inputDim]), batch.groups).dataSync(),
+      Float32Array.from(this.network.forward(tf.tensor2d(batch.input, [examples.length, this.config.spec.inputDim]), batch.groups).dataSync()),
     );
+    this.lookAhead(examples, batch, standardized);
     batch.order.forEach((index, row) => {
       const moments = this.targetMomentsOf(examples[index]!.task);
       predictions[index] = moments.mean[0]! + moments.standardDeviation(0) * standardized[row]!;
     });
     return predictions;
+  }
+
+  /**
+   * Corrects each task's outputs in place by the in-batch look-ahead, from
+   * the targets of the batch's earlier labelled records (rows keep arrival
+   * order within a task). Unlabelled records take corrections, give none.
+   */
+  private lookAhead(examples: readonly Query[], batch: PreparedBatch, outputs: Float32Array): void {
+    const gain = this.config.lookahead ?? 0;
+    if (gain <= 0) return;
+    const dim = this.config.spec.inputDim;
+    const kind = this.config.spec.headHidden.length > 0 ? 'ntk' : 'nngp';
+    for (const { start, count } of batch.groups) {
+      if (count < 2) continue;
+      const targets = new Float64Array(count);
+      for (let k = 0; k < count; k++) {
+        const labeled = typeof (examples[batch.order[start + k]!] as Partial<Example>).y === 'number';
+        targets[k] = labeled ? batch.targets[start + k]! : Number.NaN;
+      }
+      const X = Float64Array.from(batch.input.subarray(start * dim, (start + count) * dim));
+      lookahead(this.config.spec, X, outputs.subarray(start, start + count), targets, gain, kind);
+    }
   }
 
   /**
