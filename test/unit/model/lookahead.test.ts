@@ -3,7 +3,7 @@ import { selectBackend } from '../../../src/model/backend.js';
 import { lookahead } from '../../../src/model/lookahead.js';
 import { OnlineRegressor } from '../../../src/model/online-regressor.js';
 import { kernelPair } from '../../../src/ntk/kernel.js';
-import type { Example, Query } from '../../../src/pipeline/records.js';
+import type { Example, Query } from '../../../src/spec/example.js';
 
 const spec = { inputDim: 3, hidden: [64], headHidden: [], activation: 'relu' as const, sigmaW2: 2, sigmaB2: 0.1 };
 
