@@ -26,7 +26,7 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const tasks = ['sensor-0', 'sensor-1', 'task/with spaces'];
 
 describe('tangent export', () => {
-  it('writes LayersModels that plain TensorFlow.js, in another process, loads and that predict what tangent predicts within 1e-5', async () => {
+  it('writes LayersModels that plain TensorFlow.js, in another process, loads and that predict what tangent predicts within 2e-5', async () => {
     await selectBackend('cpu');
     const dir = mkdtempSync(join(tmpdir(), 'tangent-export-'));
     const document = {
@@ -87,7 +87,10 @@ describe('tangent export', () => {
       worst[q.task] = Math.max(worst[q.task] ?? 0, difference);
     });
     console.log(`[export] ${tasks.length} tasks, ${queries.length} records: max |tfjs − tangent| per task ${JSON.stringify(worst)}`);
-    for (const task of tasks) expect(worst[task], task).toBeLessThanOrEqual(1e-5);
+    // float32 rounding only: the two run the same operations in other orders. With the default ρ = 1 the trunk's
+    // weights move further in the phases, and the worst difference was 1.1e-5 in target units (predictions 2–25,
+    // float32 spacing 1.9e-6 at 16); a wrong clip, scale or weight is off by orders of magnitude more.
+    for (const task of tasks) expect(worst[task], task).toBeLessThanOrEqual(2e-5);
     session.dispose();
   });
 });
