@@ -286,6 +286,7 @@ async function startLocked(
     const earlier = new Map(session.position.toJSON().offsets.filter((o) => o.topic === topic).map((o) => [o.partition, o.offset]));
     for (const partition of earlier.keys()) if (!partitions.includes(partition)) session.position.resumeAt(topic, partition, undefined);
     restores.push({ read: changelog.length, restored: plan.restore.length, forgotten: plan.forget.length });
+    metrics.stateTasksRestored.inc(plan.restore.length);
     logger.info(
       { partitions, restoredTasks: plan.restore.map((s) => s.task), forgottenTasks: plan.forget, start: Object.fromEntries(plan.start) },
       'restored the assigned partitions',
@@ -342,7 +343,8 @@ async function startLocked(
     storedBatches = state.position.batches;
     if (stateTopic) {
       const owned = tasks.filter((t) => source.owns(t.source.topic, t.source.partition));
-      await publishTaskStates(producer, stateTopic, owned, stateMaxBytes);
+      metrics.stateBytesPublished.inc(await publishTaskStates(producer, stateTopic, owned, stateMaxBytes));
+      metrics.stateTasksPublished.inc(owned.length);
     }
     metrics.checkpointDuration.observe((performance.now() - started) / 1000);
     metrics.checkpoints.inc();

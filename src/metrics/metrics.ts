@@ -268,6 +268,24 @@ export class TangentMetrics {
     registers: [this.registry],
   });
 
+  readonly stateTasksPublished = new Counter({
+    name: 'tangent_state_tasks_published_total',
+    help: 'Task states written to the state changelog (each checkpoint writes those of the partitions the member owns).',
+    registers: [this.registry],
+  });
+
+  readonly stateBytesPublished = new Counter({
+    name: 'tangent_state_published_bytes_total',
+    help: 'Bytes of task states (gzipped, chunks included) written to the state changelog.',
+    registers: [this.registry],
+  });
+
+  readonly stateTasksRestored = new Counter({
+    name: 'tangent_state_tasks_restored_total',
+    help: "Task states restored from the state changelog on a partition assignment (newer than the member's own).",
+    registers: [this.registry],
+  });
+
   readonly checkpointAge: Gauge;
 
   readonly consumerLag: Gauge<'topic' | 'partition'>;

@@ -65,6 +65,7 @@ describe('all members killed, restarted with new ids and empty directories', () 
     atKill = await groupOffsets(topic, groupId);
 
     // New instance ids, new (empty) checkpoint directories: only Kafka holds the state.
+    const stateMetrics: { restored: number; published: number; bytes: number }[] = [];
     const second = ['d', 'e', 'f'].map((id) => new ConsumerProcess(writePipeline(tempDir(`kill-all-${id}`), pipelineFor(topic, groupId)), { TANGENT_INSTANCE_ID: id, TANGENT_METRICS_PORT: '0' }));
     try {
       await waitFor(
@@ -75,6 +76,12 @@ describe('all members killed, restarted with new ids and empty directories', () 
         900_000,
         'the whole stream committed after the restart',
       );
+      // The changelog's traffic as the members export it.
+      for (const p of second) {
+        const text = await (await fetch(`http://127.0.0.1:${p.metricsPort!}/metrics`)).text();
+        const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+        stateMetrics.push({ restored: value('tangent_state_tasks_restored_total'), published: value('tangent_state_tasks_published_total'), bytes: value('tangent_state_published_bytes_total') });
+      }
     } finally {
       for (const p of second) p.kill('SIGTERM');
       await Promise.all(second.map((p) => p.exited));
@@ -115,10 +122,14 @@ describe('all members killed, restarted with new ids and empty directories', () 
         return [task, { fresh: mean(list.slice(0, window).map((e) => e.error)), before: mean(before.map((e) => e.error)), after: mean(after.map((e) => e.error)) }];
       }),
     );
-    console.log(JSON.stringify({ inLog, atKillCommitted: committedSum(atKill).toString(), restoredTasks, trunkAdopted, learnedInChangelog: learned, windows }, null, 1));
+    console.log(JSON.stringify({ inLog, stateMetrics, atKillCommitted: committedSum(atKill).toString(), restoredTasks, trunkAdopted, learnedInChangelog: learned, windows }, null, 1));
 
     expect(new Set(restoredTasks)).toEqual(new Set(tasks));
     expect(trunkAdopted).toBeGreaterThan(0);
+    // Every restored task counted once by the member that restored it; states published, and their bytes.
+    expect(stateMetrics.reduce((s, m) => s + m.restored, 0)).toBe(restoredTasks.length);
+    for (const m of stateMetrics) if (m.published > 0) expect(m.bytes / m.published).toBeGreaterThan(1000);
+    expect(stateMetrics.reduce((s, m) => s + m.published, 0)).toBeGreaterThan(0);
     expect(inLog).toBeGreaterThanOrEqual(recordCount);
     expect(Object.values(learned).reduce((s, n) => s + n, 0)).toBe(inLog);
     const avg = (k: 'fresh' | 'before' | 'after'): number => mean(tasks.map((t) => windows[t]![k]));
