@@ -132,7 +132,10 @@ describe('all members killed, restarted with new ids and empty directories', () 
     expect(stateMetrics.reduce((s, m) => s + m.published, 0)).toBeGreaterThan(0);
     expect(inLog).toBeGreaterThanOrEqual(recordCount);
     expect(Object.values(learned).reduce((s, n) => s + n, 0)).toBe(inLog);
-    const avg = (k: 'fresh' | 'before' | 'after'): number => mean(tasks.map((t) => windows[t]![k]));
+    // Over the tasks whose partition had a commit at the kill (one not committed yet has no window before it).
+    const compared = tasks.filter((t) => Number.isFinite(windows[t]!.before) && Number.isFinite(windows[t]!.after));
+    expect(compared.length).toBeGreaterThanOrEqual(4);
+    const avg = (k: 'fresh' | 'before' | 'after'): number => mean(compared.map((t) => windows[t]![k]));
     // Right after the restart the model is as good as before the kill, not back to a fresh model's error.
     expect(avg('after')).toBeLessThan(avg('before') * 1.25);
     expect(avg('after')).toBeLessThan(avg('fresh') * 0.8);
