@@ -95,10 +95,11 @@ describe('process lifecycle', () => {
     const kafka = testKafka();
     await ensureTopics(kafka, [topic], 1);
     const dir = tempDir('backpressure');
-    // The source hands records to the pipeline 32 at a time and learning runs inline, so the fetch loop itself
-    // keeps in-flight records to a few hundred; marks below that make the pause/resume path do the bounding.
-    const highWaterMark = 256;
-    const lowWaterMark = 96;
+    // The source waits while a minibatch is learned, so the fetch loop itself keeps in-flight records to about a
+    // batch and the asynchronous tail (dead letters, checkpoints); marks below one batch (64) make the pause/resume
+    // path do the bounding (a partial batch then closes on batch.lingerMs).
+    const highWaterMark = 48;
+    const lowWaterMark = 16;
     const pipeline = writePipeline(dir, {
       kafka: { topic, groupId, highWaterMark, lowWaterMark },
       // The default model (hidden [64, 64], GP window 256): the slow learner.

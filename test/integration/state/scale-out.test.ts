@@ -91,6 +91,7 @@ describe('state follows partitions (real broker, 6 partitions, 6 tasks)', () => 
     const singleMae = single.maeByTask();
     const scaledMae = scaled.maeByTask();
     const ratios = Object.fromEntries(tasks.map((t) => [t, scaledMae[t]! / singleMae[t]!]));
+    const pooledRatio = scaled.pooledMae() / single.pooledMae();
     console.log(
       JSON.stringify(
         {
@@ -101,6 +102,7 @@ describe('state follows partitions (real broker, 6 partitions, 6 tasks)', () => 
           maeSingle: singleMae,
           maeScaled: scaledMae,
           maeRatio: ratios,
+          pooledMae: { single: single.pooledMae(), scaled: scaled.pooledMae(), ratio: pooledRatio },
           trunkDistance: {
             scaledPhaseMax: Math.max(...distances),
             scaledPhaseLast: distances.at(-1),
@@ -125,7 +127,12 @@ describe('state follows partitions (real broker, 6 partitions, 6 tasks)', () => 
     expect(scaled.twice).toBe(0);
     // The joiners took over tasks a had learned: their heads came from the changelog, not fresh.
     expect(restoredOnJoin.reduce((s, n) => s + n, 0)).toBeGreaterThan(0);
-    for (const task of tasks) expect(Math.abs(ratios[task]! - 1)).toBeLessThan(0.1);
+    // As good as one member. Per task, two runs of ONE member over the same stream already differ by up to 17%
+    // (a task alone on its partition is learned in fetch-sized runs whose interleaving with the other partitions
+    // depends on timing), so the 10% bound is on the MAE over all tasks, which two single-member runs keep within
+    // ~3%; per task the bound only catches a moved task that lost its state (a fresh head is far worse than 30%).
+    expect(Math.abs(pooledRatio - 1)).toBeLessThan(0.1);
+    for (const task of tasks) expect(Math.abs(ratios[task]! - 1)).toBeLessThan(0.3);
     // The states in the changelog account for every record exactly once.
     expect(Object.values(learnedPerTask).reduce((s, n) => s + n, 0)).toBe(recordCount);
     // Model averaging keeps the members' trunks within a few periods' worth of learning of each other.

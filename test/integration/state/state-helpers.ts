@@ -40,6 +40,17 @@ export class LearnedLedger implements BatchObserver {
     return twice;
   }
 
+  /** The MAE over every task's records together. */
+  pooledMae(): number {
+    let sum = 0;
+    let count = 0;
+    for (const e of this.absoluteErrors.values()) {
+      sum += e.sum;
+      count += e.count;
+    }
+    return sum / count;
+  }
+
   maeByTask(): Record<string, number> {
     return Object.fromEntries([...this.absoluteErrors].sort(([a], [b]) => (a < b ? -1 : 1)).map(([task, e]) => [task, e.sum / e.count]));
   }
