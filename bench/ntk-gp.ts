@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ArchitectureSpec } from '../src/model/architecture-spec.js';
+import type { ArchitectureSpec } from '../src/spec/architecture-spec.js';
 import { IncrementalCholesky, IncrementalGP, type IncrementalGPState, type TriangularBackend, defaultBackend, gramMatrix } from '../src/ntk/index.js';
 import { uniformRandom } from './lib/common.js';
 

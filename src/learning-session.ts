@@ -4,7 +4,7 @@ import { StreamPosition } from './checkpoint/stream-position.js';
 import { TaskLedger } from './checkpoint/task-ledger.js';
 import { taskStateFormat, type TaskState } from './checkpoint/task-state.js';
 import type { DetectorConfig } from './drift/create-detector.js';
-import type { ArchitectureSpec } from './model/architecture-spec.js';
+import type { ArchitectureSpec } from './spec/architecture-spec.js';
 import { NtkGpBaseline } from './model/ntk-gp-baseline.js';
 import type { OnlineModel } from './model/online-model.js';
 import { OnlineRegressor } from './model/online-regressor.js';

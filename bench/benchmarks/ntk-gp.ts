@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ArchitectureSpec } from '../../src/model/architecture-spec.js';
+import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import { IncrementalCholesky, gramMatrix } from '../../src/ntk/index.js';
 import { runNtkGpBench, type NtkGpBenchResult } from '../ntk-gp.js';
 import { benchDir, median, note, progress, pythonEnv, uniformRandom, writeNpy, type BenchContext } from '../lib/common.js';

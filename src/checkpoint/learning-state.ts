@@ -1,5 +1,5 @@
-import type { ArchitectureSpec } from '../model/architecture-spec.js';
-import { sameTrunk } from '../model/architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
+import { sameTrunk } from '../spec/architecture-spec.js';
 import type { NtkGpBaselineState } from '../model/ntk-gp-baseline.js';
 import type { OnlineRegressorState } from '../model/online-regressor.js';
 import type { RunningMomentsState } from '../model/running-moments.js';

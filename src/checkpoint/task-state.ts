@@ -1,4 +1,4 @@
-import { sameTrunk, type ArchitectureSpec } from '../model/architecture-spec.js';
+import { sameTrunk, type ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { NtkGpTaskState } from '../model/ntk-gp-baseline.js';
 import type { RegressorTaskState } from '../model/online-regressor.js';
 import type { DriftWatchState } from '../pipeline/drift-watch.js';

@@ -1,5 +1,5 @@
 import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
-import type { ArchitectureSpec } from '../model/architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { RunningMomentsState } from '../model/running-moments.js';
 import type { RobustBandState } from '../model/robust-band.js';
 import type { LayerState } from '../model/trunk-heads-network.js';

@@ -13,7 +13,7 @@ import { createKafka } from '../kafka/kafka-client.js';
 import { readTaskStates, readTrunkRecords } from '../kafka/task-state-topic.js';
 import { specOf } from '../learning-session.js';
 import { createLogger } from '../logger.js';
-import type { ArchitectureSpec } from '../model/architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { saveLayersModel, taskDirectory, taskLayersModel, type ExportIndex, type FeatureBounds } from '../model/layers-export.js';
 import { selectBackend } from '../model/backend.js';
 import { RunningMoments, type RunningMomentsState } from '../model/running-moments.js';

@@ -2,7 +2,7 @@ import type { Producer } from 'kafkajs';
 import { decodeChangelogValue, encodeChangelogValue, isChunkKey, type ChangelogMessage } from '../checkpoint/state-changelog.js';
 import { parseTaskState, type TaskState } from '../checkpoint/task-state.js';
 import { trunkRecordFormat, type TrunkRecord } from '../checkpoint/trunk-sync.js';
-import type { ArchitectureSpec } from '../model/architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { CompactedTopicView } from './compacted-topic-view.js';
 
 /**

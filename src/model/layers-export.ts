@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors.js';
 import { decodeFloat32 } from '../math/float-codec.js';
-import type { ArchitectureSpec } from './architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { RobustBandState } from './robust-band.js';
 
 /** Per feature, the band's edges; null: unbounded. */

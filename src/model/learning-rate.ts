@@ -1,6 +1,6 @@
 import { gramMatrix } from '../ntk/kernel.js';
 import { symmetricEigen } from '../ntk/symmetric-eigen.js';
-import type { ArchitectureSpec } from './architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 
 /**
  * The learning rate from the NTK spectrum.

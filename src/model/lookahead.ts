@@ -1,5 +1,5 @@
 import { preparedKernel, preparePoints } from '../ntk/kernel.js';
-import type { ArchitectureSpec } from './architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 
 /** Earlier records of its batch a record looks back over: O(rows · this) kernel entries per batch. */
 export const lookaheadMaxRows = 128;

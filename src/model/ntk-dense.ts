@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Activation } from './architecture-spec.js';
+import type { Activation } from '../spec/architecture-spec.js';
 
 /**
  * A dense layer in NTK parameterisation: `(σ_w/√fan_in)·a·W + σ_b·b` with

@@ -1,6 +1,6 @@
 import { IncrementalGP, type IncrementalGPState } from '../ntk/incremental-gp.js';
 import type { Example, Query } from '../spec/example.js';
-import type { ArchitectureSpec } from './architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { LearnResult, OnlineModel, PredictiveDistribution } from './online-model.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import { runToEnd, type Stepwise } from './stepwise.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Example, Query } from '../spec/example.js';
-import type { ArchitectureSpec } from './architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { lookahead } from './lookahead.js';
 import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-rate.js';
 import type { FineTunePhase, LearnResult, OnlineModel, TaskLearningRate } from './online-model.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors.js';
 import { SeededRandom } from '../math/seeded-random.js';
-import type { ArchitectureSpec } from './architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { RunningMoments } from './running-moments.js';
 import { TrunkHeadsNetwork, type LayerState, type TaskGroup } from './trunk-heads-network.js';
 

@@ -1,4 +1,11 @@
-import type { Admission, TaskAdmission } from '../pipeline/admit-tasks.js';
+/** `seen_once`: a new task that must recur before it gets a head; `full`: no slot left. */
+export type Admission = 'admitted' | 'seen_once' | 'full';
+
+/** Decides whether a record's task may have a head; TaskRegistry is the policy. */
+export interface TaskAdmission {
+  admit(task: string): Admission;
+  readonly limit: number;
+}
 
 /** Saved with the learning state. */
 export interface TaskRegistryState {

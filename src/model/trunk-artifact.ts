@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors.js';
 import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
-import { sameTrunk, type ArchitectureSpec } from './architecture-spec.js';
+import { sameTrunk, type ArchitectureSpec } from '../spec/architecture-spec.js';
 import type { LayerState } from './trunk-heads-network.js';
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
 import { ModelError } from '../errors.js';
-import type { ArchitectureSpec } from './architecture-spec.js';
+import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { applyNtkDense, createNtkDense, disposeNtkDense, type NtkDense } from './ntk-dense.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Activation } from '../model/architecture-spec.js';
+import type { Activation } from '../spec/architecture-spec.js';
 
 /**
  * Index of E[φ(u)φ(v)] in the buffer written by {@link gaussianExpectations}.

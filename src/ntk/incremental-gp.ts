@@ -1,5 +1,5 @@
 import { ConfigError, ModelError } from '../errors.js';
-import type { Activation, ArchitectureSpec } from '../model/architecture-spec.js';
+import type { Activation, ArchitectureSpec } from '../spec/architecture-spec.js';
 import { DEFAULT_BREAKDOWN_TOLERANCE, IncrementalCholesky } from './incremental-cholesky.js';
 import {
   type KernelKind,

@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-export type { Activation, ArchitectureSpec } from '../model/architecture-spec.js';
+export type { Activation, ArchitectureSpec } from '../spec/architecture-spec.js';
 export { DPHI_DPHI, PHI_PHI, gaussianExpectations } from './gaussian-expectations.js';
 export {
   type KernelKind,

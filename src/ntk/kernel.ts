@@ -1,5 +1,5 @@
 import { ModelError } from '../errors.js';
-import { type ArchitectureSpec, layerWidths } from '../model/architecture-spec.js';
+import { type ArchitectureSpec, layerWidths } from '../spec/architecture-spec.js';
 import { DPHI_DPHI, PHI_PHI, gaussianExpectations } from './gaussian-expectations.js';
 
 /**

@@ -1,14 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
+import type { TaskAdmission } from '../model/task-registry.js';
 import type { Decoded } from './records.js';
-
-/** `seen_once`: a new task that must recur before it gets a head; `full`: no slot left. */
-export type Admission = 'admitted' | 'seen_once' | 'full';
-
-/** Decides whether a record's task may have a head; see TaskRegistry for the policy. */
-export interface TaskAdmission {
-  admit(task: string): Admission;
-  readonly limit: number;
-}
 
 /**
  * Stage: enforces the task policy before batching, so a record of a task

@@ -1,6 +1,7 @@
 import { firstValueFrom, mergeMap, of, pipe, type OperatorFunction } from 'rxjs';
 import type { OnlineModel } from '../model/online-model.js';
-import { admitTasks, type TaskAdmission } from './admit-tasks.js';
+import type { TaskAdmission } from '../model/task-registry.js';
+import { admitTasks } from './admit-tasks.js';
 import { batch, type BatchOptions } from './batch.js';
 import { commit, type OffsetCommitter } from './commit.js';
 import { deadLetter } from './dead-letter.js';

@@ -3,7 +3,7 @@ import { defaultFriedmanOptions } from '../../src/demo/friedman.js';
 import { produceRecords } from '../../src/demo/produce.js';
 import { syntheticRecords } from '../../src/demo/record-sources.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
-import type { ArchitectureSpec } from '../../src/model/architecture-spec.js';
+import type { ArchitectureSpec } from '../../src/spec/architecture-spec.js';
 import { selectBackend } from '../../src/model/backend.js';
 import { OnlineRegressor, type OnlineRegressorConfig } from '../../src/model/online-regressor.js';
 import { testKafka, uniqueName } from './kafka-helpers.js';

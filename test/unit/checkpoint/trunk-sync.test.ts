@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { averageTrunks, newestMergedTrunk, TrunkSync, trunkDistance, type TrunkRecord } from '../../../src/checkpoint/trunk-sync.js';
 import { decodeFloat32, encodeFloat32 } from '../../../src/math/float-codec.js';
-import type { ArchitectureSpec } from '../../../src/model/architecture-spec.js';
+import type { ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
 import type { LayerState } from '../../../src/model/trunk-heads-network.js';
 
 const spec: ArchitectureSpec = { inputDim: 2, hidden: [2], headHidden: [], activation: 'relu', sigmaW2: 2, sigmaB2: 0.1 };

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Activation, ArchitectureSpec } from '../../../src/model/architecture-spec.js';
+import type { Activation, ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
 import { selectBackend } from '../../../src/model/backend.js';
 import { TrunkHeadsNetwork } from '../../../src/model/trunk-heads-network.js';
 import { gramMatrix } from '../../../src/ntk/index.js';

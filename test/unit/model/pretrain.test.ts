@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSource, pretrainCommand } from '../../../src/commands/pretrain.js';
 import { FriedmanStream, defaultFriedmanOptions } from '../../../src/demo/friedman.js';
 import { ModelError, UsageError } from '../../../src/errors.js';
-import type { ArchitectureSpec } from '../../../src/model/architecture-spec.js';
+import type { ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
 import { selectBackend } from '../../../src/model/backend.js';
 import { pretrainTrunk, type PretrainExample } from '../../../src/model/pretrain.js';
 import { loadTrunkArtifact, readTrunkArtifact } from '../../../src/model/trunk-artifact.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../../src/errors.js';
-import type { ArchitectureSpec } from '../../../src/model/architecture-spec.js';
+import type { ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
 import { selectBackend } from '../../../src/model/backend.js';
 import { loadTrunkArtifact, readTrunkArtifact, saveTrunkArtifact } from '../../../src/model/trunk-artifact.js';
 import { TrunkHeadsNetwork } from '../../../src/model/trunk-heads-network.js';

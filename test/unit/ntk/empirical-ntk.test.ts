@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ArchitectureSpec } from '../../../src/model/architecture-spec.js';
+import type { ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
 import { kernelPair } from '../../../src/ntk/index.js';
 import { type Random, erf, seededRandom } from './reference.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ArchitectureSpec } from '../../../src/model/architecture-spec.js';
+import type { ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
 import { IncrementalCholesky, gramMatrix } from '../../../src/ntk/index.js';
 import { denseCholesky, denseSolve, randomMatrix, relativeError, rowsOf, seededRandom } from './reference.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ModelError } from '../../../src/errors.js';
-import type { ArchitectureSpec } from '../../../src/model/architecture-spec.js';
+import type { ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
 import { IncrementalGP, type KernelKind, crossKernel, gramMatrix, kernelDiag } from '../../../src/ntk/index.js';
 import { type Random, denseSolve, jacobiEigenvalues, randomMatrix, relativeError, rowsOf, seededRandom } from './reference.js';
 

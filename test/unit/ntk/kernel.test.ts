@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../../src/errors.js';
-import type { Activation, ArchitectureSpec } from '../../../src/model/architecture-spec.js';
+import type { Activation, ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
 import { crossKernel, gramMatrix, kernelDiag, kernelPair } from '../../../src/ntk/index.js';
 import { jacobiEigenvalues, randomMatrix, referenceKernel, relativeError, rowsOf, seededRandom } from './reference.js';
 

@@ -3,7 +3,7 @@
  * algebra and numerical Gaussian integration. Nothing here imports src/ntk, so
  * agreement is evidence, not tautology.
  */
-import type { Activation, ArchitectureSpec } from '../../../src/model/architecture-spec.js';
+import type { Activation, ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
 
 /** Seeded uniform and standard-normal draws (mulberry32 + Box–Muller). */
 export interface Random {
