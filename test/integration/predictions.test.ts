@@ -67,6 +67,12 @@ describe('predictions topic through a real broker', () => {
         300_000,
         `${goodCount} predictions published`,
       );
+      // Dead letters are counted once the broker has them, which can trail the last prediction.
+      await waitFor(
+        async () => sampleValue(await scrape(consumer.metricsAddress.port), 'tangent_records_total', { result: 'dead_lettered' }) === badCount,
+        60_000,
+        `${badCount} dead letters published`,
+      );
       const metrics = await scrape(consumer.metricsAddress.port);
       const messages = await readTopic(predictionsTopicOf(config), goodCount);
       const predictions = messages.map((m) => ({ key: String(m.key), value: JSON.parse(String(m.value)) as Prediction }));
