@@ -7,6 +7,7 @@ import { FlowControl } from './flow-control.js';
 import { PartitionOffsets } from './partition-offsets.js';
 import { startOffset, startWarningMessages } from './start-offsets.js';
 import { toSourceRecord } from './source-record.js';
+import { nextTurn } from '../model/stepwise.js';
 
 /** What the application restored for a new assignment, and what it is told back. */
 export interface AssignmentRestore {
@@ -229,7 +230,7 @@ export class KafkaSource {
       emitted += 1;
       // A fetch can hold thousands of records: yielding to the event loop every few records lets HTTP
       // (/predict, /metrics, /healthz) and kafkajs' own I/O run between them as well as within a minibatch's learning.
-      if (emitted % yieldEveryRecords === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (emitted % yieldEveryRecords === 0) await nextTurn();
       if (emitted % 512 === 0) await heartbeat();
     }
     // Decided at the end: completions during the heartbeats may already have brought it back down.
