@@ -77,6 +77,8 @@ interface PreparedBatch {
   readonly groups: TaskGroup[];
   /** order[k] = index in the caller's array of the k-th row after grouping by task. */
   readonly order: Int32Array;
+  /** Each row's head slot in the stacked heads. */
+  readonly slots: Int32Array;
 }
 
 /**
@@ -152,7 +154,7 @@ export class OnlineRegressor implements OnlineModel {
 
   /** Whether the task has a head: it has been scored at least once. */
   hasTask(task: string): boolean {
-    return this.network.heads.has(task);
+    return this.network.hasHead(task);
   }
 
   /** The task's target moments, created (empty: mean 0, std 1) on first sight. */
@@ -182,7 +184,7 @@ export class OnlineRegressor implements OnlineModel {
       if (last && last.task === example.task) groups[groups.length - 1] = { ...last, count: last.count + 1 };
       else groups.push({ task: example.task, start: row, count: 1 });
     });
-    return { input, targets, groups, order };
+    return { input, targets, groups, order, slots: this.network.slotsOf(groups) };
   }
 
   /** Prequential scoring: predictions (target units) before learning from the batch. */
@@ -190,9 +192,7 @@ export class OnlineRegressor implements OnlineModel {
     const predictions = new Float32Array(examples.length);
     if (examples.length === 0) return predictions;
     const batch = this.prepare(examples);
-    const standardized = tf.tidy(() =>
-      Float32Array.from(this.network.forward(tf.tensor2d(batch.input, [examples.length, this.config.spec.inputDim]), batch.groups).dataSync()),
-    );
+    const standardized = tf.tidy(() => Float32Array.from(this.forward(batch).dataSync()));
     this.lookAhead(examples, batch, standardized);
     batch.order.forEach((index, row) => {
       const moments = this.targetMomentsOf(examples[index]!.task);
@@ -223,24 +223,46 @@ export class OnlineRegressor implements OnlineModel {
     }
   }
 
+  /** The network's outputs for a prepared batch, [n, 1] in the batch's row order. */
+  private forward(batch: PreparedBatch): tf.Tensor2D {
+    return this.network.forwardHeads(this.trunkFeatures(batch), tf.tensor1d(batch.slots, 'int32'));
+  }
+
+  private trunkFeatures(batch: PreparedBatch): tf.Tensor2D {
+    return this.network.forwardTrunk(tf.tensor2d(batch.input, [batch.targets.length, this.config.spec.inputDim]));
+  }
+
   /**
-   * One SGD step on `variables` with per-variable learning rates. The numerical
-   * guard reads the loss and the gradients' squared norm once; anything
-   * non-finite rejects the whole step.
+   * One SGD step: every task's head at its own η (`taskRates`; a task
+   * without a rate keeps its head), the trunk at `trunkRate` when given.
+   * The heads' update is one kernel per stacked variable whatever the number
+   * of tasks. The numerical guard reads the loss and the gradients' squared
+   * norm once; anything non-finite rejects the whole step.
    */
-  private sgdStep(batch: PreparedBatch, rates: Map<tf.Variable, number>): StepResult {
-    const variables = [...rates.keys()];
+  private sgdStep(batch: PreparedBatch, taskRates: ReadonlyMap<string, number>, trunkRate?: number): StepResult {
+    const trunk = trunkRate === undefined ? [] : this.network.trunkVariables();
+    const heads = this.network.headVariables();
+    const slotRates = new Float32Array(this.network.slotCapacity);
+    for (const [task, rate] of taskRates) slotRates[this.network.head(task)] = rate;
     return tf.tidy(() => {
-      const input = tf.tensor2d(batch.input, [batch.targets.length, this.config.spec.inputDim]);
       const targets = tf.tensor2d(batch.targets, [batch.targets.length, 1]);
-      const { value, grads } = tf.variableGrads(
-        () => tf.losses.meanSquaredError(targets, this.network.forward(input, batch.groups)) as tf.Scalar,
-        variables,
-      );
+      const variables = [...trunk, ...heads];
+      const slots = tf.tensor1d(batch.slots, 'int32');
+      // A frozen trunk's features are computed once, off the gradient tape.
+      const frozenFeatures = trunkRate === undefined ? this.trunkFeatures(batch) : undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const outputs = this.network.forwardHeads(frozenFeatures ?? this.trunkFeatures(batch), slots);
+        return tf.mean(tf.squaredDifference(outputs, targets));
+      }, variables);
       const squaredNorm = tf.addN(variables.map((v) => tf.sum(tf.square(grads[v.name]!))));
       const [loss, norm] = tf.stack([value, squaredNorm]).dataSync();
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) return { applied: false, loss: loss! };
-      for (const v of variables) v.assign(tf.sub(v, tf.mul(grads[v.name]!, rates.get(v)!)));
+      for (const v of trunk) v.assign(tf.sub(v, tf.mul(grads[v.name]!, trunkRate!)));
+      for (const v of heads) {
+        // One rate per slot, broadcast over the slot's weights.
+        const rates = tf.tensor(slotRates, [slotRates.length, ...v.shape.slice(1).map(() => 1)]);
+        v.assign(tf.sub(v, tf.mul(grads[v.name]!, rates)));
+      }
       return { applied: true, loss: loss! };
     });
   }
@@ -265,9 +287,7 @@ export class OnlineRegressor implements OnlineModel {
     }
     const batch = this.prepare(examples);
     const learningRates = this.learningRates(batch, 0);
-    const rates = new Map<tf.Variable, number>();
-    for (const { task, learningRate } of learningRates) for (const v of this.network.headVariables([task])) rates.set(v, learningRate);
-    const step = this.sgdStep(batch, rates);
+    const step = this.sgdStep(batch, new Map(learningRates.map(({ task, learningRate }) => [task, learningRate])));
     const backoff = this.afterStep(step.applied, batch.groups.map((g) => g.task));
     this.batchesSinceFineTune += 1;
     const due = this.config.fineTune.every > 0 && this.batchesSinceFineTune >= this.config.fineTune.every;
@@ -378,11 +398,8 @@ export class OnlineRegressor implements OnlineModel {
     const batch = this.prepare(examples);
     const ratio = this.config.fineTune.trunkLearningRateRatio;
     const learningRates = this.learningRates(batch, ratio);
-    const rates = new Map<tf.Variable, number>();
     const trunkRate = ratio * Math.min(...learningRates.map((r) => r.learningRate));
-    for (const v of this.network.trunkVariables()) rates.set(v, trunkRate);
-    for (const { task, learningRate } of learningRates) for (const v of this.network.headVariables([task])) rates.set(v, learningRate);
-    return this.sgdStep(batch, rates);
+    return this.sgdStep(batch, new Map(learningRates.map(({ task, learningRate }) => [task, learningRate])), trunkRate);
   }
 
   forgetTask(task: string): void {

@@ -149,7 +149,8 @@ export async function pretrainTrunk(options: PretrainOptions): Promise<PretrainR
   const random = SeededRandom.fromSeed(seed ^ 0x7e1a);
   let rejectedSteps = 0;
   try {
-    const variables = [...network.trunkVariables(), ...network.headVariables(data.tasks)];
+    for (const task of data.tasks) network.head(task);
+    const variables = [...network.trunkVariables(), ...network.headVariables()];
     const order = Int32Array.from({ length: count }, (_, i) => i);
     for (let epoch = 1; epoch <= epochs; epoch++) {
       let squaredErrorSum = 0;

@@ -3,18 +3,27 @@ import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
 import { ModelError } from '../errors.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { applyNtkDense, createNtkDense, disposeNtkDense, type NtkDense } from './ntk-dense.js';
+import { applyStackedLayer, createStackedLayer, disposeStackedLayer, growStackedLayer, writeSlot, type StackedLayer } from './stacked-heads.js';
 
 /**
  * The network: a shared trunk of hidden layers and one head per task (hidden
- * layers + a scalar read-out), all NTK-parameterised from one spec.
+ * layers + a scalar read-out), all NTK-parameterised from one spec. The heads
+ * live stacked, one slot per task (stacked-heads.ts), so a forward or a
+ * gradient over a batch of many tasks costs the same few kernels as one task.
  */
 /** tfjs variable names are process-global; each network gets its own prefix. */
 let networksCreated = 0;
 
+/** Slots the stacked heads start with; they double when full. */
+const initialSlots = 4;
+
 export class TrunkHeadsNetwork {
   readonly trunk: NtkDense[];
   private readonly namePrefix = `net${(networksCreated += 1)}`;
-  readonly heads = new Map<string, NtkDense[]>();
+  /** task → its slot in the stacked heads, in creation order (the checkpoint's order). */
+  private readonly slots = new Map<string, number>();
+  private readonly freeSlots: number[] = [];
+  private headLayers: StackedLayer[] | undefined;
   private headsCreated = 0;
 
   /**
@@ -40,22 +49,57 @@ export class TrunkHeadsNetwork {
     return this.spec.hidden.length > 0 ? this.spec.hidden[this.spec.hidden.length - 1]! : this.spec.inputDim;
   }
 
-  /** The head of `task`, created on first sight with a seed derived from creation order. */
-  head(task: string): NtkDense[] {
-    let head = this.heads.get(task);
-    if (!head) {
-      const headSeed = this.seed + 1_000_003 * (this.headsCreated += 1);
-      let fanIn = this.trunkWidth;
-      const last = this.spec.headHidden.length;
-      head = [...this.spec.headHidden, 1].map((width, i) => {
-        const layer = createNtkDense(fanIn, width, headSeed + 1000 * i, `${this.namePrefix}/head/${task}/${i}`);
-        if (i === last && this.readout === 'zero') tf.tidy(() => (layer.weight.assign(tf.zerosLike(layer.weight)), layer.bias.assign(tf.zerosLike(layer.bias))));
-        fanIn = width;
-        return layer;
-      });
-      this.heads.set(task, head);
+  /** The tasks that have a head, in creation order. */
+  get tasks(): string[] {
+    return [...this.slots.keys()];
+  }
+
+  hasHead(task: string): boolean {
+    return this.slots.has(task);
+  }
+
+  /** Slots allocated in the stacked heads (at least the number of heads). */
+  get slotCapacity(): number {
+    return this.headLayers?.[0]!.weight.shape[0] ?? 0;
+  }
+
+  /** The slot of `task`'s head, the head created on first sight with a seed derived from creation order. */
+  head(task: string): number {
+    const existing = this.slots.get(task);
+    if (existing !== undefined) return existing;
+    const slot = this.freeSlots.pop() ?? this.slots.size;
+    if (slot >= this.slotCapacity) this.allocate(Math.max(initialSlots, 2 * this.slotCapacity));
+    const headSeed = this.seed + 1_000_003 * (this.headsCreated += 1);
+    const layers = this.headLayers!;
+    layers.forEach((layer, i) => {
+      // The initial values a head has always had: N(0, 1) from its own seed per layer, the read-out at 0 under `zero`.
+      const zero = i === layers.length - 1 && this.readout === 'zero';
+      const [weight, bias] = tf.tidy(() =>
+        zero
+          ? [new Float32Array(layer.fanIn * layer.width), new Float32Array(layer.width)]
+          : [
+              tf.randomNormal([layer.fanIn, layer.width], 0, 1, 'float32', headSeed + 1000 * i).dataSync() as Float32Array,
+              tf.randomNormal([layer.width], 0, 1, 'float32', headSeed + 1000 * i + 1).dataSync() as Float32Array,
+            ],
+      );
+      writeSlot(layer, slot, weight, bias);
+    });
+    this.slots.set(task, slot);
+    return slot;
+  }
+
+  private allocate(slots: number): void {
+    const name = (i: number): string => `${this.namePrefix}/heads/${i}`;
+    if (this.headLayers) {
+      this.headLayers = this.headLayers.map((layer, i) => growStackedLayer(layer, slots, name(i)));
+      return;
     }
-    return head;
+    let fanIn = this.trunkWidth;
+    this.headLayers = [...this.spec.headHidden, 1].map((width, i) => {
+      const layer = createStackedLayer(fanIn, width, slots, name(i));
+      fanIn = width;
+      return layer;
+    });
   }
 
   /** A fresh head for `task` (after a divergence), seeded as a new head would be. */
@@ -65,8 +109,10 @@ export class TrunkHeadsNetwork {
   }
 
   removeHead(task: string): void {
-    this.heads.get(task)?.forEach(disposeNtkDense);
-    this.heads.delete(task);
+    const slot = this.slots.get(task);
+    if (slot === undefined) return;
+    this.slots.delete(task);
+    this.freeSlots.push(slot);
   }
 
   forwardTrunk(input: tf.Tensor2D): tf.Tensor2D {
@@ -75,14 +121,23 @@ export class TrunkHeadsNetwork {
     return activations;
   }
 
-  /** A head's read-out for trunk features; no activation after the last layer. */
-  forwardHead(task: string, features: tf.Tensor2D): tf.Tensor2D {
-    const layers = this.head(task);
+  /** Each row's read-out through its own head: `slots` [n] int32 are the rows' head slots (see {@link slotsOf}). */
+  forwardHeads(features: tf.Tensor2D, slots: tf.Tensor1D): tf.Tensor2D {
+    const layers = this.headLayers;
+    if (!layers) throw new ModelError('no head has been created yet');
     let activations = features;
     layers.forEach((layer, i) => {
-      activations = applyNtkDense(layer, activations, this.spec, i === layers.length - 1 ? undefined : this.spec.activation);
+      const output = applyStackedLayer(layer, activations, slots, this.spec);
+      activations = i === layers.length - 1 ? output : this.spec.activation === 'relu' ? tf.relu(output) : tf.erf(output);
     });
     return activations;
+  }
+
+  /** The head slot of every row, from groups of consecutive rows (heads created as needed). */
+  slotsOf(groups: readonly TaskGroup[]): Int32Array {
+    const rows = new Int32Array(groups.reduce((n, g) => Math.max(n, g.start + g.count), 0));
+    for (const { task, start, count } of groups) rows.fill(this.head(task), start, start + count);
+    return rows;
   }
 
   /**
@@ -90,38 +145,55 @@ export class TrunkHeadsNetwork {
    * of `input`, each one task's. Returns an [n, 1] tensor in row order.
    */
   forward(input: tf.Tensor2D, groups: readonly TaskGroup[]): tf.Tensor2D {
-    const features = this.forwardTrunk(input);
-    const outputs = groups.map((g) => this.forwardHead(g.task, tf.slice(features, [g.start, 0], [g.count, -1])));
-    return outputs.length === 1 ? outputs[0]! : tf.concat(outputs, 0);
+    const slots = this.slotsOf(groups);
+    return this.forwardHeads(this.forwardTrunk(input), tf.tensor1d(slots, 'int32'));
   }
 
   trunkVariables(): tf.Variable[] {
     return this.trunk.flatMap((l) => [l.weight, l.bias]);
   }
 
-  headVariables(tasks: Iterable<string>): tf.Variable[] {
-    return [...tasks].flatMap((task) => this.head(task).flatMap((l) => [l.weight, l.bias]));
+  /** The stacked heads' variables: every task's head, one slot each (layer by layer, weight then bias). */
+  headVariables(): tf.Variable[] {
+    return (this.headLayers ?? []).flatMap((l) => [l.weight, l.bias]);
   }
 
   toJSON(): NetworkState {
+    const stacked = this.readHeads();
     return {
       seed: this.seed,
       headsCreated: this.headsCreated,
       trunk: this.trunk.map(layerState),
-      heads: [...this.heads].map(([task, layers]) => ({ task, layers: layers.map(layerState) })),
+      heads: [...this.slots].map(([task, slot]) => ({ task, layers: slotState(stacked, slot) })),
     };
   }
 
   /** One task's head as saved state, or undefined when the task has none. */
   headState(task: string): LayerState[] | undefined {
-    return this.heads.get(task)?.map(layerState);
+    const slot = this.slots.get(task);
+    return slot === undefined ? undefined : slotState(this.readHeads(), slot);
+  }
+
+  /** One task's head as numbers, layer by layer (weights [fanIn, width] row-major). */
+  headParameters(task: string): { weight: Float32Array; bias: Float32Array }[] | undefined {
+    const slot = this.slots.get(task);
+    return slot === undefined ? undefined : slotParameters(this.readHeads(), slot);
   }
 
   /** Gives `task` the saved head (creating the head if needed), e.g. when the task's partition moves here. */
   loadHead(task: string, layers: readonly LayerState[]): void {
-    const head = this.head(task);
-    if (layers.length !== head.length) throw new ModelError(`saved head "${task}" has ${layers.length} layers, the architecture ${head.length}`);
-    layers.forEach((layer, i) => assignLayer(head[i]!, layer, `head "${task}" layer ${i}`));
+    const slot = this.head(task);
+    const stacked = this.headLayers!;
+    if (layers.length !== stacked.length) throw new ModelError(`saved head "${task}" has ${layers.length} layers, the architecture ${stacked.length}`);
+    layers.forEach((state, i) => {
+      const layer = stacked[i]!;
+      const weight = decodeFloat32(state.weight);
+      const bias = decodeFloat32(state.bias);
+      if (weight.length !== layer.fanIn * layer.width || bias.length !== layer.width) {
+        throw new ModelError(`head "${task}" layer ${i}: saved shape does not match the architecture (weights ${weight.length} vs ${layer.fanIn * layer.width})`);
+      }
+      writeSlot(layer, slot, weight, bias);
+    });
   }
 
   /** The trunk's weights as saved state (for trunk synchronisation between members). */
@@ -139,19 +211,46 @@ export class TrunkHeadsNetwork {
     const network = new TrunkHeadsNetwork(spec, state.seed, readout);
     network.loadTrunk(state.trunk);
     network.headsCreated = 0;
-    for (const { task, layers } of state.heads) {
-      const head = network.head(task);
-      if (layers.length !== head.length) throw new ModelError(`saved head "${task}" has ${layers.length} layers, the architecture ${head.length}`);
-      layers.forEach((layer, i) => assignLayer(head[i]!, layer, `head "${task}" layer ${i}`));
-    }
+    for (const { task, layers } of state.heads) network.loadHead(task, layers);
     network.headsCreated = state.headsCreated;
     return network;
   }
 
+  /** Every stacked head layer's values, read once. */
+  private readHeads(): StackedValues[] {
+    return (this.headLayers ?? []).map((layer) => ({
+      weight: layer.weight.dataSync() as Float32Array,
+      bias: layer.bias.dataSync() as Float32Array,
+      fanIn: layer.fanIn,
+      width: layer.width,
+    }));
+  }
+
   dispose(): void {
     this.trunk.forEach(disposeNtkDense);
-    for (const task of [...this.heads.keys()]) this.removeHead(task);
+    this.headLayers?.forEach(disposeStackedLayer);
+    this.headLayers = undefined;
+    this.slots.clear();
+    this.freeSlots.length = 0;
   }
+}
+
+interface StackedValues {
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+  readonly fanIn: number;
+  readonly width: number;
+}
+
+function slotParameters(stacked: readonly StackedValues[], slot: number): { weight: Float32Array; bias: Float32Array }[] {
+  return stacked.map(({ weight, bias, fanIn, width }) => ({
+    weight: weight.slice(slot * fanIn * width, (slot + 1) * fanIn * width),
+    bias: bias.slice(slot * width, (slot + 1) * width),
+  }));
+}
+
+function slotState(stacked: readonly StackedValues[], slot: number): LayerState[] {
+  return slotParameters(stacked, slot).map(({ weight, bias }) => ({ weight: encodeFloat32(weight), bias: encodeFloat32(bias) }));
 }
 
 export interface LayerState {

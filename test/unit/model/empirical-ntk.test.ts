@@ -28,7 +28,7 @@ const seeds = 32;
 
 /** The empirical NTK of one network at `points`: J·Jᵀ over all trunk and head parameters. */
 function empiricalNtk(network: TrunkHeadsNetwork): Float64Array {
-  const variables = [...network.trunkVariables(), ...network.headVariables(['task'])];
+  const variables = [...network.trunkVariables(), ...network.headVariables()];
   const jacobian = tf.tidy(() =>
     tf.stack(
       points.map((x) => {
@@ -53,7 +53,7 @@ function meanEmpiricalNtk(spec: ArchitectureSpec, analytic: Float64Array): { mea
   for (let s = 0; s < seeds; s++) {
     const network = new TrunkHeadsNetwork(spec, 20_000 + 7919 * s);
     network.head('task');
-    parameters = [...network.trunkVariables(), ...network.headVariables(['task'])].reduce((sum, v) => sum + v.size, 0);
+    parameters = [...network.trunkVariables(), ...network.headVariables()].reduce((sum, v) => sum + v.size, 0);
     const gram = empiricalNtk(network);
     singleErrors.push(maxRelativeError(gram, analytic));
     for (let k = 0; k < n * n; k++) mean[k]! += gram[k]! / seeds;

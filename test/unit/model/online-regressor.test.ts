@@ -38,9 +38,9 @@ function handTrunkGradient(model: OnlineRegressor, batch: readonly Example[]): {
   const gradW = w1.map((row) => row.map(() => 0));
   const gradB = b1.map(() => 0);
   for (const { task, x, y } of batch) {
-    const [head] = model.network.head(task);
-    const w2 = (head!.weight.arraySync() as number[][]).map((r) => r[0]!);
-    const b2 = (head!.bias.arraySync() as number[])[0]!;
+    const [head] = model.network.headParameters(task)!;
+    const w2 = Array.from(head!.weight);
+    const b2 = head!.bias[0]!;
     const pre = b1.map((bj, j) => (sw / Math.sqrt(2)) * (x[0]! * w1[0]![j]! + x[1]! * w1[1]![j]!) + sb * bj);
     const h = pre.map((p) => Math.max(0, p));
     const out = (sw / Math.sqrt(width)) * h.reduce((acc, hj, j) => acc + hj * w2[j]!, 0) + sb * b2;
@@ -64,12 +64,13 @@ describe('OnlineRegressor', () => {
     const model = regressor();
     const trunkBefore = model.network.trunkVariables().map(values);
     model.predict(examples); // creates the heads
-    const headBefore = values(model.network.head('a')[0]!.weight);
+    const headWeights = (task: string): number[] => Array.from(model.network.headParameters(task)![0]!.weight);
+    const headBefore = headWeights('a');
     const result = model.learn(examples);
     expect(result.applied).toBe(true);
     expect(result.fineTune).toBeUndefined();
     expect(model.network.trunkVariables().map(values)).toEqual(trunkBefore);
-    expect(values(model.network.head('a')[0]!.weight)).not.toEqual(headBefore);
+    expect(headWeights('a')).not.toEqual(headBefore);
     model.dispose();
   });
 
@@ -101,11 +102,11 @@ describe('OnlineRegressor', () => {
   it('rejects a step with a non-finite loss and leaves every weight unchanged', () => {
     const model = regressor();
     model.learn(examples);
-    const before = [...model.network.trunkVariables(), ...model.network.headVariables(['a', 'b'])].map(values);
+    const before = [...model.network.trunkVariables(), ...model.network.headVariables()].map(values);
     const poisoned: Example[] = [{ task: 'a', x: Float32Array.of(Number.NaN, 1), y: 1, ts: 0 }, ...examples];
     expect(model.learn(poisoned).applied).toBe(false);
     expect(model.fineTuneStep(poisoned).applied).toBe(false);
-    const after = [...model.network.trunkVariables(), ...model.network.headVariables(['a', 'b'])].map(values);
+    const after = [...model.network.trunkVariables(), ...model.network.headVariables()].map(values);
     expect(after).toEqual(before);
     model.dispose();
   });
