@@ -22,7 +22,7 @@ import cliProgress from 'cli-progress';
 import { benchDir, loadAverage, pythonEnv, repoDir, writeJson, type BenchContext, type ProgressMessage } from './lib/common.js';
 import { writeReport, type Invocation } from './report.js';
 
-export const BENCHMARKS = ['throughput', 'latency', 'compute', 'ntk-gp', 'memory', 'quality', 'quality-real', 'drift', 'serving', 'responsiveness'] as const;
+export const BENCHMARKS = ['throughput', 'latency', 'compute', 'ntk-gp', 'memory', 'quality', 'quality-real', 'drift', 'serving', 'responsiveness', 'model-steps'] as const;
 type Name = (typeof BENCHMARKS)[number];
 const NEEDS_KAFKA = new Set<Name>(['throughput', 'latency', 'memory', 'quality', 'quality-real', 'serving', 'responsiveness']);
 const NEEDS_PYTHON = new Set<Name>(['compute', 'ntk-gp', 'quality', 'quality-real']);

@@ -53,7 +53,9 @@ function meanEmpiricalNtk(spec: ArchitectureSpec, analytic: Float64Array): { mea
   for (let s = 0; s < seeds; s++) {
     const network = new TrunkHeadsNetwork(spec, 20_000 + 7919 * s);
     network.head('task');
-    parameters = [...network.trunkVariables(), ...network.headVariables()].reduce((sum, v) => sum + v.size, 0);
+    // The stacked heads hold spare slots (zero gradient, no part in Θ̂): one head's share is counted.
+    const size = (variables: tf.Variable[]): number => variables.reduce((sum, v) => sum + v.size, 0);
+    parameters = size(network.trunkVariables()) + size(network.headVariables()) / network.slotCapacity;
     const gram = empiricalNtk(network);
     singleErrors.push(maxRelativeError(gram, analytic));
     for (let k = 0; k < n * n; k++) mean[k]! += gram[k]! / seeds;
