@@ -84,6 +84,11 @@ export interface ConsumerOptions {
   readonly observers?: readonly BatchObserver[];
   /** Watch for the end offsets that exist at start (`run --until-end`): see `endReached`. */
   readonly untilEnd?: boolean;
+  /**
+   * `false`: decode, batch, scale, observe, checkpoint and commit, but score and learn nothing — what the
+   * pipeline costs around its models (the throughput benchmark's ingest-only run). Default true.
+   */
+  readonly learn?: boolean;
 }
 
 /** What a checkpoint captures: the member's whole state (the local cache) and each task's (the changelog). */
@@ -411,7 +416,7 @@ async function startLocked(
       lingerMs: config.batch.lingerMs > 0 ? config.batch.lingerMs : Number.MAX_SAFE_INTEGER,
       scheduler: lingerScheduler,
     },
-    models: session.models,
+    models: options.learn === false ? [] : session.models,
     observers: [
       session.ledger,
       ...(trunkSync ? [trunkSync] : []),

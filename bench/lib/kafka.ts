@@ -63,6 +63,8 @@ export class BatchClock implements BatchObserver {
   firstCount = 0;
   last = 0;
   learned = 0;
+  /** Records dead-lettered (e.g. a new task's first record once half the task slots are taken). */
+  rejected = 0;
   batches = 0;
   scoreSeconds = 0;
   readonly learnSeconds: Record<string, number> = {};
@@ -77,6 +79,7 @@ export class BatchClock implements BatchObserver {
     this.last = now;
     this.batches += 1;
     this.learned += batch.accepted.length;
+    this.rejected += batch.rejected.length;
     this.scoreSeconds += batch.scoreSeconds;
     for (const l of batch.learned) {
       this.learnSeconds[l.model] = (this.learnSeconds[l.model] ?? 0) + l.seconds;
