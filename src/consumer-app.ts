@@ -17,6 +17,7 @@ import {
   deadLetterTopicOf,
   eventsTopicOf,
   predictionsTopicOf,
+  servingAddressOf,
   stateTopicOf,
   trunkTopicOf,
   type PipelineConfig,
@@ -40,8 +41,9 @@ import { tangentVersion } from './version.js';
 import { LearningRateObserver } from './metrics/learning-rate-observer.js';
 import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
 import { ProgressLine } from './metrics/progress-line.js';
-import { predictRoute } from './serving/predict-route.js';
-import { predictCurrent } from './serving/predictor.js';
+import { ServingThread } from './serving/serving-thread.js';
+import { SnapshotTaker } from './serving/take-snapshot.js';
+import { predictRedirect } from './serving/predict-redirect.js';
 import { StreamTotals } from './metrics/stream-totals.js';
 import { selectBackend, type BackendChoice } from './model/backend.js';
 import { RunningMoments } from './model/running-moments.js';
@@ -66,6 +68,8 @@ export interface RunningConsumer {
   /** The checkpoint the session started from, if any. */
   readonly restoredFrom: string | undefined;
   readonly metricsAddress: { host: string; port: number };
+  /** Where POST /predict listens (its own thread). */
+  readonly servingAddress: { host: string; port: number };
   /** Records behind the end of the assigned partitions, summed. */
   totalLag(): number;
   /** With `untilEnd`: resolves once every record that existed at start is learned (or dead-lettered). */
@@ -153,7 +157,7 @@ async function startLocked(
   for (const event of ['evicted', 'restored', 'dropped'] as const) metrics.taskEvictions.inc({ event }, 0);
   metrics.buildInfo.set({ version: tangentVersion, backend: backend.name }, 1);
   const livePage = startLivePage(metrics.registry);
-  // POST /predict joins once the model exists (below).
+  // POST /predict is served by a thread of its own (serving-thread.ts); here it points there.
   const routes: Route[] = [...livePage.routes];
   let server: Server;
   try {
@@ -172,9 +176,29 @@ async function startLocked(
       `cannot serve metrics on ${config.metrics.host}:${config.metrics.port}: ${code === 'EADDRINUSE' ? 'the port is in use by another process (EADDRINUSE)' : (cause as Error).message}`,
     );
   }
+  const servingAt = servingAddressOf(config);
+  let serving: ServingThread;
+  try {
+    serving = await ServingThread.start(
+      { ...servingAt, inputDim: config.model.inputDim, maxRequestBytes: config.serving.maxRequestBytes, maxRequestRecords: config.serving.maxRequestRecords },
+      {
+        observe: (status, seconds) => {
+          metrics.predictRequests.inc({ status });
+          metrics.predictDuration.observe(seconds);
+        },
+        failed: (error) => logger.error({ err: error }, 'the POST /predict thread stopped'),
+      },
+    );
+  } catch (cause) {
+    livePage.stop();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw new ConfigError('serving.port', (cause as Error).message);
+  }
+  const servingAddress = { host: servingAt.host, port: serving.port };
+  routes.push(predictRedirect(servingAddress.port));
   const closeServer = (): Promise<void> => {
     livePage.stop();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
+    return Promise.all([serving.stop(), new Promise<void>((resolve) => server.close(() => resolve()))]).then(() => undefined);
   };
 
   const kafka = createKafka(config.kafka, logger);
@@ -234,6 +258,17 @@ async function startLocked(
       .catch((error: unknown) => logger.warn({ err: error, topic: eventsTopic }, 'cannot publish drift events'));
   };
   const session = new LearningSession(config, onDrift, restored?.state);
+  const snapshots = new SnapshotTaker({
+    spec: session.spec,
+    featureMoments: session.featureMoments,
+    featureBand: session.featureBand,
+    network: session.network,
+    baseline: session.baseline,
+    modelVersion: () => session.position.batches,
+  });
+  /** Between two minibatches (or after a restore): the model as POST /predict answers from it until the next. */
+  const publishSnapshot = (): void => serving.publish(snapshots.take());
+  publishSnapshot();
   session.onEviction = (event, task) => {
     metrics.taskEvictions.inc({ event });
     logger.info({ task, event }, event === 'evicted' ? 'idle task evicted for a new one (state parked)' : event === 'restored' ? 'parked task returned: state restored' : 'parked task state dropped (over model.maxTasks parked)');
@@ -316,7 +351,12 @@ async function startLocked(
     { ...config.kafka, commitIdentity: `tangent-store:${store.id}`, whenPipelineFree: () => turns.whenFree() },
     logger,
     // A restore replaces task states: never in the middle of a minibatch's learning.
-    (partitions) => turns.run(() => restoreAssigned(partitions)),
+    (partitions) =>
+      turns.run(async () => {
+        const restore = await restoreAssigned(partitions);
+        publishSnapshot();
+        return restore;
+      }),
     admin,
     (paused, inFlight) => {
       metrics.paused.set(paused ? 1 : 0);
@@ -426,6 +466,8 @@ async function startLocked(
       ...(session.baseline ? [new NtkGpObserver(session.baseline, metrics)] : []),
       session.driftWatch,
       progress,
+      // Last of the model's observers: the trunk merge above may have moved the trunk.
+      { observe: () => publishSnapshot() },
       ...(options.observers ?? []),
     ],
     position: session.position,
@@ -484,30 +526,12 @@ async function startLocked(
 
   const disconnect = (): Promise<unknown> =>
     Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect(), ...(stateView ? [stateView.stop()] : [])]);
-  routes.push({
-    method: '*',
-    path: '/predict',
-    handle: predictRoute({
-      inputDim: session.spec.inputDim,
-      maxRequestBytes: config.serving.maxRequestBytes,
-      maxRequestRecords: config.serving.maxRequestRecords,
-      predict: (queries) =>
-        predictCurrent(
-          { featureMoments: session.featureMoments, featureBand: session.featureBand, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
-          queries,
-        ),
-      observe: (status, seconds) => {
-        metrics.predictRequests.inc({ status });
-        metrics.predictDuration.observe(seconds);
-      },
-    }),
-  });
   const address = server.address();
   const metricsAddress = {
     host: config.metrics.host,
     port: typeof address === 'object' && address ? address.port : config.metrics.port,
   };
-  logger.info({ topic: config.kafka.topic, groupId: config.kafka.groupId, deadLetterTopic, eventsTopic, predictionsTopic, metrics: metricsAddress }, 'consuming');
+  logger.info({ topic: config.kafka.topic, groupId: config.kafka.groupId, deadLetterTopic, eventsTopic, predictionsTopic, metrics: metricsAddress, predict: servingAddress }, 'consuming');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -576,5 +600,5 @@ async function startLocked(
     return lag;
   };
 
-  return { backend, metrics, progress, totals, session, trunkSync, restores, restoredFrom: restored?.file, metricsAddress, totalLag, endReached: endWatch?.promise, done, stop };
+  return { backend, metrics, progress, totals, session, trunkSync, restores, restoredFrom: restored?.file, metricsAddress, servingAddress, totalLag, endReached: endWatch?.promise, done, stop };
 }

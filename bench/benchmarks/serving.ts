@@ -112,7 +112,7 @@ export async function run(ctx: BenchContext): Promise<ServingResult> {
     await waitReady(consumer.metricsAddress.port);
     // Learning under way (and the tasks known) before the first request.
     await waitFor(() => times.batches.length >= 20, 120_000, 'the consumer to learn its first batches');
-    const url = `http://127.0.0.1:${consumer.metricsAddress.port}/predict`;
+    const url = `http://127.0.0.1:${consumer.servingAddress.port}/predict`;
     const phases = [
       { name: '1 record per request', records: 1, rate: 200 },
       { name: '100 records per request', records: 100, rate: 20 },

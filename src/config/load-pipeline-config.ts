@@ -17,6 +17,8 @@ export const envOverrides = {
   TANGENT_GROUP_ID: 'kafka.groupId',
   TANGENT_METRICS_PORT: 'metrics.port',
   TANGENT_METRICS_HOST: 'metrics.host',
+  TANGENT_SERVING_PORT: 'serving.port',
+  TANGENT_SERVING_HOST: 'serving.host',
   TANGENT_BACKEND: 'model.backend',
   TANGENT_INSTANCE_ID: 'checkpoint.instanceId',
 } as const;
@@ -39,9 +41,9 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 
 function envValue(name: keyof typeof envOverrides, raw: string): unknown {
   if (name === 'KAFKA_BROKERS') return raw.split(',').map((b) => b.trim()).filter(Boolean);
-  if (name === 'TANGENT_METRICS_PORT') {
+  if (name === 'TANGENT_METRICS_PORT' || name === 'TANGENT_SERVING_PORT') {
     const port = Number(raw);
-    if (!Number.isInteger(port)) throw new ConfigError('metrics.port', `env ${name}="${raw}" is not an integer`);
+    if (!Number.isInteger(port)) throw new ConfigError(envOverrides[name], `env ${name}="${raw}" is not an integer`);
     return port;
   }
   return raw;

@@ -272,7 +272,11 @@ export const servingSchema = z
     publishPredictions: z.boolean().default(true),
     /** Where predictions go; defaults to `<topic>.predictions`. */
     predictionsTopic: z.string().min(1).optional(),
-    /** `POST /predict` on the metrics port: bodies above this many bytes are refused with 413. */
+    /** `POST /predict` listens here, on a thread of its own; default: `metrics.host`. */
+    host: z.string().min(1).optional(),
+    /** `POST /predict`'s port; default: `metrics.port` + 1 (0 when `metrics.port` is 0: any free port). */
+    port: z.number().int().min(0).max(65535).optional(),
+    /** `POST /predict`: bodies above this many bytes are refused with 413. */
     maxRequestBytes: positiveInt.default(1024 * 1024),
     /** `POST /predict`: at most this many records per request. */
     maxRequestRecords: positiveInt.default(1000),
@@ -326,6 +330,12 @@ export function checkpointDirectoryOf(config: PipelineConfig): string {
 
 export function predictionsTopicOf(config: PipelineConfig): string {
   return config.serving.predictionsTopic ?? `${config.kafka.topic}.predictions`;
+}
+
+/** Where `POST /predict` listens: `serving.host`/`serving.port`, by default the metrics host and the metrics port + 1. */
+export function servingAddressOf(config: Pick<PipelineConfig, 'metrics' | 'serving'>): { host: string; port: number } {
+  const { metrics, serving } = config;
+  return { host: serving.host ?? metrics.host, port: serving.port ?? (metrics.port === 0 ? 0 : metrics.port + 1) };
 }
 
 export function stateTopicOf(config: PipelineConfig): string {

@@ -177,6 +177,11 @@ export class NtkGpBaseline implements OnlineModel {
     gp.add(x, (y - moments.mean[0]!) / moments.standardDeviation(0));
   }
 
+  /** The task's GP and its target moments, to read (a serving snapshot); undefined when it has none. Never modify them. */
+  taskModel(task: string): { readonly gp: IncrementalGP; readonly moments: RunningMoments } | undefined {
+    return this.tasks.get(task);
+  }
+
   /** Whether the task has a GP (it has been scored at least once). */
   hasTask(task: string): boolean {
     return this.tasks.has(task);

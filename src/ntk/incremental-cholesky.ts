@@ -91,6 +91,14 @@ export class IncrementalCholesky {
     return i >= j ? this.factor[j * this.capacity + i] : 0;
   }
 
+  /** The factor's N × N lower triangle, column-major (entry (i, j) at `j·N + i`; a copy): what a forward substitution reads. */
+  toColumns(): Float64Array {
+    const n = this.count;
+    const columns = new Float64Array(n * n);
+    for (let j = 0; j < n; j++) columns.set(this.factor.subarray(j * this.capacity + j, j * this.capacity + n), j * n + j);
+    return columns;
+  }
+
   /** The factor as a dense N × N row-major lower-triangular matrix (a copy). */
   toDense(): Float64Array {
     const n = this.count;

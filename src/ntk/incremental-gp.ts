@@ -1,6 +1,7 @@
 import { ConfigError, ModelError } from '../errors.js';
 import type { Activation, ArchitectureSpec } from '../spec/architecture-spec.js';
 import { DEFAULT_BREAKDOWN_TOLERANCE, IncrementalCholesky } from './incremental-cholesky.js';
+import type { GpPosterior } from './gp-posterior.js';
 import {
   type KernelKind,
   type PreparedPoints,
@@ -147,6 +148,27 @@ export class IncrementalGP {
   /** Points added so far whose kernel row came (at least in part) from predict(): how often scoring's work was reused. */
   get reusedKernelRows(): number {
     return this.reusedRows;
+  }
+
+  /** Changes with every change of the window or the jitter: two equal revisions of one GP predict the same. */
+  get revision(): number {
+    return this.version;
+  }
+
+  /** What predictions need, copied out of the GP (see gp-posterior.ts): {@link predict} on it gives the same numbers. */
+  posterior(): GpPosterior {
+    this.refreshAlpha();
+    const n = this.count;
+    const { inputDim, depth } = this.points;
+    return {
+      spec: copySpec(this.spec),
+      kind: this.kind,
+      count: n,
+      noise: this.cholesky.jitter,
+      points: { inputDim, depth, rows: this.points.rows.slice(0, n * inputDim), layerVariances: this.points.layerVariances.slice(0, n * depth) },
+      alpha: this.alpha.slice(0, n),
+      factor: this.cholesky.toColumns(),
+    };
   }
 
   /** Refactorisations from scratch so far: one per breakdown recovery plus explicit {@link refactor} calls. */

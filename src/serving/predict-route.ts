@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateRecordFields } from '../pipeline/decode-record.js';
 import type { Query } from '../spec/example.js';
 import type { PredictStatus } from '../metrics/metrics.js';
-import type { ServedPredictions } from './predictor.js';
+import type { ServedPredictions } from './model-snapshot.js';
 
 export interface PredictRouteOptions {
   readonly inputDim: number;
@@ -10,7 +10,7 @@ export interface PredictRouteOptions {
   readonly maxRequestBytes: number;
   /** At most this many records per request (400 beyond). */
   readonly maxRequestRecords: number;
-  /** Answers from the current model, between batches (see predictor.ts). */
+  /** Answers from the newest model snapshot (model-snapshot.ts). */
   predict(queries: readonly Query[]): ServedPredictions;
   /** Told about every answered request: its status and seconds from arrival to response. */
   observe?(status: PredictStatus, seconds: number): void;

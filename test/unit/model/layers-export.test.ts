@@ -19,7 +19,9 @@ import * as tf from '@tensorflow/tfjs';
 import { batch } from '../../../src/pipeline/batch.js';
 import { decode } from '../../../src/pipeline/decode.js';
 import { scale } from '../../../src/pipeline/scale.js';
-import { predictCurrent } from '../../../src/serving/predictor.js';
+import { predictFromSnapshot } from '../../../src/serving/model-snapshot.js';
+import { applySnapshotUpdate } from '../../../src/serving/snapshot-update.js';
+import { SnapshotTaker } from '../../../src/serving/take-snapshot.js';
 import { sourceRecord } from '../pipeline/helpers.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -75,10 +77,8 @@ describe('tangent export', () => {
       execFileSync(process.execPath, [join(repoRoot, 'test/fixtures/export/predict-with-tfjs.mjs'), out], { input: JSON.stringify(inputs), cwd: repoRoot }).toString(),
     ) as Record<string, number[]>;
 
-    const served = predictCurrent(
-      { featureMoments: session.featureMoments, featureBand: session.featureBand, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches },
-      queries,
-    ).predictions;
+    const snapshot = new SnapshotTaker({ ...session, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches }).take();
+    const served = predictFromSnapshot(applySnapshotUpdate(undefined, snapshot), queries).predictions;
     const seen: Record<string, number> = {};
     const worst: Record<string, number> = {};
     queries.forEach((q, i) => {
