@@ -12,18 +12,23 @@ import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import type { LayerState } from './trunk-heads-network.js';
 
 /**
- * tangent's network as standard TensorFlow.js LayersModels: plain Dense
- * layers that `tf.loadLayersModel` reads in Node and in the browser, with
- * nothing of tangent needed to use them.
+ * tangent's network as standard TensorFlow.js LayersModels: plain Dense,
+ * Maximum and Minimum layers that `tf.loadLayersModel` reads in Node and in
+ * the browser, with nothing of tangent needed to use them.
  *
- * Everything tangent does around the weights is folded into them, in float64
- * and rounded once to float32:
- * - NTK parameterisation: `(σ_w/√fan_in)·W` and `σ_b·b` become the weights;
- * - the scale stage's clipping of outlying features to their robust band: a
- *   pair of ReLU layers in front (clip(x) = high − relu(high − low − relu(x − low)));
- * - input standardisation `(x − μ)/σ`: into the first layer,
- *   `W₁ ← W₁/σ` (row-wise), `b₁ ← b₁ − (μ/σ)·W₁`;
- * - target de-standardisation `m + s·out`: into the read-out, `W ← s·W`, `b ← s·b + m`.
+ * Each step tangent takes around the weights is a layer of its own that
+ * computes what tangent computes, in the same order, so the exported model
+ * rounds where tangent rounds (folding them into the weights rounds
+ * differently: up to 1.1e-5 in target units):
+ * - the scale stage's clipping of outlying features to their robust band:
+ *   `min(max(x, low), high)` with Maximum and Minimum layers against constant
+ *   rows (a Dense with zero weights outputs exactly its bias) — exact;
+ * - input standardisation `(x − μ)/σ`: a diagonal Dense;
+ * - the trunk and head layers with the weights tangent multiplies by, the NTK
+ *   scales applied as tfjs applies them (`fround(W·fround(σ_w/√fan_in))`,
+ *   `fround(b·fround(σ_b))`) — bit for bit tangent's;
+ * - target de-standardisation `m + s·out`: a one-unit Dense `s·out + (m − fround(m))`
+ *   then one adding `fround(m)`, so the mean's float32 rounding is not lost.
  * So a model takes the raw features `x` and returns y in the task's own units.
  */
 export interface ExportSource {
@@ -32,121 +37,101 @@ export interface ExportSource {
   readonly head: readonly LayerState[];
   readonly featureMoments: RunningMomentsState;
   readonly targetMoments: RunningMomentsState;
-  /** The scale stage's feature band (robust-band.ts): exported as ReLU layers in front of the trunk once it applies; absent in older checkpoints. */
+  /** The scale stage's feature band (robust-band.ts): exported as clipping layers in front of the trunk once it applies; absent in older checkpoints. */
   readonly featureBand: FeatureBounds | undefined;
 }
 
-interface FoldedLayer {
-  readonly weight: Float64Array;
-  readonly bias: Float64Array;
+interface DenseWeights {
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
   readonly fanIn: number;
   readonly width: number;
 }
 
-function ntkLayer(state: LayerState, fanIn: number, spec: ArchitectureSpec, where: string): FoldedLayer {
+/** A layer's weights as applyNtkDense multiplies by them: tfjs' float32 products of the parameters and the float32 scales. */
+function ntkLayer(state: LayerState, fanIn: number, spec: ArchitectureSpec, where: string): DenseWeights {
   const weight = decodeFloat32(state.weight);
   const bias = decodeFloat32(state.bias);
   const width = bias.length;
   if (weight.length !== fanIn * width) throw new ModelError(`${where}: ${weight.length} weights, expected ${fanIn}×${width}`);
-  const weightScale = Math.sqrt(spec.sigmaW2 / fanIn);
-  const biasScale = Math.sqrt(spec.sigmaB2);
+  const weightScale = Math.fround(Math.sqrt(spec.sigmaW2 / fanIn));
+  const biasScale = Math.fround(Math.sqrt(spec.sigmaB2));
   return {
-    weight: Float64Array.from(weight, (w) => w * weightScale),
-    bias: Float64Array.from(bias, (b) => b * biasScale),
+    weight: Float32Array.from(weight, (w) => Math.fround(w * weightScale)),
+    bias: Float32Array.from(bias, (b) => Math.fround(b * biasScale)),
     fanIn,
     width,
   };
 }
 
-/** `(x − μ)/σ` in front of `layer`, folded into it: `W ← W/σ` (row-wise), `b ← b − (μ/σ)·W`. */
-function foldStandardisation(layer: FoldedLayer, mean: (i: number) => number, std: (i: number) => number): void {
-  for (let i = 0; i < layer.fanIn; i++) {
-    for (let j = 0; j < layer.width; j++) {
-      const w = layer.weight[i * layer.width + j]! / std(i);
-      layer.weight[i * layer.width + j] = w;
-      layer.bias[j]! -= mean(i) * w;
-    }
-  }
+function diagonal(values: ArrayLike<number>): Float32Array {
+  const dim = values.length;
+  const weight = new Float32Array(dim * dim);
+  for (let i = 0; i < dim; i++) weight[i * dim + i] = values[i]!;
+  return weight;
 }
 
-/** The folded Dense layers of one task's network: trunk then head, weights [fanIn, width] row-major. */
-export function foldedLayers(source: ExportSource): FoldedLayer[] {
+/** A Dense layer with fixed weights (set after the model is built). */
+function dense(weights: DenseWeights, name: string, activation: 'relu' | 'linear', input: tf.SymbolicTensor): { output: tf.SymbolicTensor; set: () => void } {
+  const layer = tf.layers.dense({ units: weights.width, activation, useBias: true, name });
+  const output = layer.apply(input) as tf.SymbolicTensor;
+  return { output, set: () => layer.setWeights([tf.tensor2d(weights.weight, [weights.fanIn, weights.width]), tf.tensor1d(weights.bias)]) };
+}
+
+/** One task's network as a tf.LayersModel (the caller disposes it): raw features [n, inputDim] in, y [n, 1] out. */
+export function taskLayersModel(source: ExportSource): tf.LayersModel {
   const { spec } = source;
   if (spec.activation !== 'relu') {
     throw new ModelError(`export needs model.activation relu: TensorFlow.js layers have no built-in "${spec.activation}" activation`);
   }
-  let fanIn = spec.inputDim;
-  const layers = [...source.trunk.map((l, i) => ({ l, where: `trunk layer ${i}` })), ...source.head.map((l, i) => ({ l, where: `head layer ${i}` }))].map(
-    ({ l, where }) => {
-      const layer = ntkLayer(l, fanIn, spec, where);
-      fanIn = layer.width;
-      return layer;
-    },
-  );
-  if (layers.length === 0 || layers[layers.length - 1]!.width !== 1) throw new ModelError('a task network must end in a one-unit read-out');
+  const dim = spec.inputDim;
+  let fanIn = dim;
+  const layers = [...source.trunk.map((l, i) => ({ l, name: `trunk_${i}` })), ...source.head.map((l, i) => ({ l, name: `head_${i}` }))].map(({ l, name }) => {
+    const weights = ntkLayer(l, fanIn, spec, name.replace('_', ' layer '));
+    fanIn = weights.width;
+    return { weights, name };
+  });
+  if (layers.length === 0 || layers[layers.length - 1]!.weights.width !== 1) throw new ModelError('a task network must end in a one-unit read-out');
 
-  const features = RunningMoments.fromJSON(source.featureMoments);
-  const first = layers[0]!;
-  foldStandardisation(first, (i) => features.mean[i]!, (i) => features.standardDeviation(i));
-  // Clipping x to [low, high] as two ReLU layers in front, r = relu(x − low) then s = relu((high − low) − r), so that
-  // clip(x) = high − s, whose linear part folds into the first layer. No intermediate grows with |x|: an outlier
-  // is clipped exactly, not as the difference of two large numbers.
+  const setters: (() => void)[] = [];
+  const input = tf.input({ shape: [dim], name: 'features' });
+  let x: tf.SymbolicTensor = input;
   const band = source.featureBand;
   if (band && band.low.every((l) => l !== null) && band.high.every((h) => h !== null)) {
-    const dim = first.fanIn;
-    const identity = (sign: number): Float64Array => {
-      const w = new Float64Array(dim * dim);
-      for (let i = 0; i < dim; i++) w[i * dim + i] = sign;
-      return w;
+    // min(max(x, low), high), as RobustBand.clip writes its float64 edges into the float32 features.
+    const constant = (values: readonly (number | null)[], name: string): tf.SymbolicTensor => {
+      const layer = dense({ weight: new Float32Array(dim * dim), bias: Float32Array.from(values, (v) => v!), fanIn: dim, width: dim }, name, 'linear', input);
+      setters.push(layer.set);
+      return layer.output;
     };
-    const low = new Float64Array(dim);
-    const high = new Float64Array(dim);
-    for (let i = 0; i < dim; i++) {
-      low[i] = Math.fround(band.low[i]!);
-      high[i] = Math.fround(band.high[i]!);
-    }
-    const bias = Float64Array.from(first.bias);
-    const weight = Float64Array.from(first.weight, (w) => -w);
-    for (let i = 0; i < dim; i++) for (let j = 0; j < first.width; j++) bias[j]! += high[i]! * first.weight[i * first.width + j]!;
-    layers[0] = { weight, bias, fanIn: dim, width: first.width };
-    layers.unshift(
-      { weight: identity(1), bias: Float64Array.from(low, (l) => -l), fanIn: dim, width: dim },
-      { weight: identity(-1), bias: Float64Array.from(high, (h, i) => h - low[i]!), fanIn: dim, width: dim },
-    );
+    const low = constant(band.low, 'feature_low');
+    const high = constant(band.high, 'feature_high');
+    const raised = tf.layers.maximum({ name: 'feature_clip_low' }).apply([x, low]) as tf.SymbolicTensor;
+    x = tf.layers.minimum({ name: 'feature_clip_high' }).apply([raised, high]) as tf.SymbolicTensor;
   }
+  const features = RunningMoments.fromJSON(source.featureMoments);
+  const inverseStd = Float64Array.from({ length: dim }, (_, i) => 1 / features.standardDeviation(i));
+  const standardise = dense(
+    { weight: diagonal(inverseStd), bias: Float32Array.from(inverseStd, (w, i) => -features.mean[i]! * w), fanIn: dim, width: dim },
+    'standardise',
+    'linear',
+    x,
+  );
+  setters.push(standardise.set);
+  x = standardise.output;
+  layers.forEach(({ weights, name }, i) => {
+    const layer = dense(weights, name, i === layers.length - 1 ? 'linear' : 'relu', x);
+    setters.push(layer.set);
+    x = layer.output;
+  });
   const target = RunningMoments.fromJSON(source.targetMoments);
-  const last = layers[layers.length - 1]!;
-  const scale = target.standardDeviation(0);
-  for (let i = 0; i < last.weight.length; i++) last.weight[i]! *= scale;
-  last.bias[0] = last.bias[0]! * scale + target.mean[0]!;
-  return layers;
-}
-
-/** One task's network as a tf.Sequential of Dense layers (the caller disposes it). */
-export function taskLayersModel(source: ExportSource): tf.Sequential {
-  const layers = foldedLayers(source);
-  const clipLayers = layers.length - source.trunk.length - source.head.length;
-  const nameOf = (i: number): string =>
-    i < clipLayers ? `feature_clip_${i}` : i - clipLayers < source.trunk.length ? `trunk_${i - clipLayers}` : `head_${i - clipLayers - source.trunk.length}`;
-  const model = tf.sequential();
-  layers.forEach((layer, i) => {
-    const last = i === layers.length - 1;
-    model.add(
-      tf.layers.dense({
-        units: layer.width,
-        activation: last ? 'linear' : 'relu',
-        useBias: true,
-        name: nameOf(i),
-        ...(i === 0 ? { inputShape: [source.spec.inputDim] } : {}),
-      }),
-    );
-  });
-  tf.tidy(() => {
-    model.layers.forEach((dense, i) => {
-      const layer = layers[i]!;
-      dense.setWeights([tf.tensor2d(Float32Array.from(layer.weight), [layer.fanIn, layer.width]), tf.tensor1d(Float32Array.from(layer.bias))]);
-    });
-  });
+  const mean = target.mean[0]!;
+  const meanHigh = Math.fround(mean);
+  const scaled = dense({ weight: Float32Array.of(target.standardDeviation(0)), bias: Float32Array.of(mean - meanHigh), fanIn: 1, width: 1 }, 'destandardise_scale', 'linear', x);
+  const shifted = dense({ weight: Float32Array.of(1), bias: Float32Array.of(meanHigh), fanIn: 1, width: 1 }, 'destandardise_mean', 'linear', scaled.output);
+  setters.push(scaled.set, shifted.set);
+  const model = tf.model({ inputs: input, outputs: shifted.output });
+  tf.tidy(() => setters.forEach((set) => set()));
   return model;
 }
 
@@ -159,12 +144,13 @@ export interface TrunkExportSource {
 }
 
 /**
- * A trunk as a tf.Sequential of ReLU Dense layers: raw features in, the last
- * hidden layer's features out, NTK scales and the input standardisation folded
- * into the weights (the caller disposes it). Loadable with plain
+ * A trunk as a tf.LayersModel of Dense layers: raw features in, the last
+ * hidden layer's features out; the input standardisation a diagonal Dense in
+ * front, the trunk's layers with the weights tangent multiplies by (see
+ * {@link taskLayersModel}; the caller disposes it). Loadable with plain
  * `tf.loadLayersModel`, e.g. as the feature extractor of another model.
  */
-export function trunkLayersModel(source: TrunkExportSource): tf.Sequential {
+export function trunkLayersModel(source: TrunkExportSource): tf.LayersModel {
   const { spec } = source;
   if (spec.activation !== 'relu') {
     throw new ModelError(`export needs model.activation relu: TensorFlow.js layers have no built-in "${spec.activation}" activation`);
@@ -172,24 +158,29 @@ export function trunkLayersModel(source: TrunkExportSource): tf.Sequential {
   if (source.inputMean.length !== spec.inputDim || source.inputStd.length !== spec.inputDim) {
     throw new ModelError(`the trunk's input moments have ${source.inputMean.length}/${source.inputStd.length} values, expected inputDim ${spec.inputDim}`);
   }
-  let fanIn = spec.inputDim;
-  const layers = source.trunk.map((state, i) => {
-    const layer = ntkLayer(state, fanIn, spec, `trunk layer ${i}`);
-    fanIn = layer.width;
-    return layer;
-  });
-  if (layers.length === 0) throw new ModelError('a trunk needs at least one layer');
-  foldStandardisation(layers[0]!, (i) => source.inputMean[i]!, (i) => source.inputStd[i]!);
-  const model = tf.sequential();
-  layers.forEach((layer, i) =>
-    model.add(tf.layers.dense({ units: layer.width, activation: 'relu', useBias: true, name: `trunk_${i}`, ...(i === 0 ? { inputShape: [spec.inputDim] } : {}) })),
+  if (source.trunk.length === 0) throw new ModelError('a trunk needs at least one layer');
+  const dim = spec.inputDim;
+  const setters: (() => void)[] = [];
+  const input = tf.input({ shape: [dim], name: 'features' });
+  const inverseStd = Float64Array.from(source.inputStd, (s) => 1 / s);
+  const standardise = dense(
+    { weight: diagonal(inverseStd), bias: Float32Array.from(inverseStd, (w, i) => -source.inputMean[i]! * w), fanIn: dim, width: dim },
+    'standardise',
+    'linear',
+    input,
   );
-  tf.tidy(() => {
-    model.layers.forEach((dense, i) => {
-      const layer = layers[i]!;
-      dense.setWeights([tf.tensor2d(Float32Array.from(layer.weight), [layer.fanIn, layer.width]), tf.tensor1d(Float32Array.from(layer.bias))]);
-    });
+  setters.push(standardise.set);
+  let x = standardise.output;
+  let fanIn = dim;
+  source.trunk.forEach((state, i) => {
+    const weights = ntkLayer(state, fanIn, spec, `trunk layer ${i}`);
+    fanIn = weights.width;
+    const layer = dense(weights, `trunk_${i}`, 'relu', x);
+    setters.push(layer.set);
+    x = layer.output;
   });
+  const model = tf.model({ inputs: input, outputs: x });
+  tf.tidy(() => setters.forEach((set) => set()));
   return model;
 }
 
