@@ -78,6 +78,8 @@ USER 10001:10001
 WORKDIR /var/lib/tangent
 # Metrics (/metrics), liveness (/healthz), readiness (/readyz).
 EXPOSE 9464
+# POST /predict (serving.port: the metrics port + 1).
+EXPOSE 9465
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["bash", "/app/scripts/image-build-steps.sh", "healthcheck"]
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli.js"]

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPipelineConfig, parsePipelineConfig } from '../../../src/config/load-pipeline-config.js';
-import { deadLetterTopicOf } from '../../../src/config/pipeline-config.js';
+import { deadLetterTopicOf, servingAddressOf } from '../../../src/config/pipeline-config.js';
 import { ConfigError } from '../../../src/errors.js';
 
 function fieldOf(run: () => unknown): string {
@@ -36,6 +36,14 @@ describe('pipeline config', () => {
     expect(config.metrics.port).toBe(9999);
     expect(config.model.backend).toBe('cpu');
     expect(config.checkpoint.instanceId).toBe('tangent-7f9c');
+  });
+
+  it('serves POST /predict on the metrics host and port + 1 unless told otherwise (any free port with metrics.port 0)', () => {
+    expect(servingAddressOf(parsePipelineConfig({}))).toEqual({ host: '127.0.0.1', port: 9465 });
+    expect(servingAddressOf(parsePipelineConfig({ metrics: { port: 0, host: '0.0.0.0' } }))).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(servingAddressOf(parsePipelineConfig({ serving: { port: 8080 } }, { TANGENT_SERVING_HOST: '10.0.0.5' }))).toEqual({ host: '10.0.0.5', port: 8080 });
+    expect(servingAddressOf(parsePipelineConfig({}, { TANGENT_SERVING_PORT: '7000' })).port).toBe(7000);
+    expect(() => parsePipelineConfig({}, { TANGENT_SERVING_PORT: 'high' })).toThrow(/serving\.port/);
   });
 
   it.each([
