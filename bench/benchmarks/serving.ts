@@ -6,7 +6,8 @@
  * /predict at a steady rate, open loop: one record per request at 200
  * requests/s, then 100 records per request at 20 requests/s. The request
  * latencies are set against the pipeline's own per-batch times in the same
- * window (score stage, and score + learn: what holds the event loop).
+ * window (score stage, and score + learn: the learning thread's work; the
+ * requests are answered on the serving thread, from snapshots).
  */
 import { fork } from 'node:child_process';
 import { defaultFriedmanOptions, FriedmanStream } from '../../src/demo/friedman.js';
