@@ -42,6 +42,7 @@ import { LearningRateObserver } from './metrics/learning-rate-observer.js';
 import { NtkGpObserver } from './metrics/ntk-gp-observer.js';
 import { ProgressLine } from './metrics/progress-line.js';
 import { ServingThread } from './serving/serving-thread.js';
+import { SnapshotSchedule } from './serving/snapshot-schedule.js';
 import { SnapshotTaker } from './serving/take-snapshot.js';
 import { predictRedirect } from './serving/predict-redirect.js';
 import { StreamTotals } from './metrics/stream-totals.js';
@@ -150,6 +151,8 @@ async function startLocked(
     assigned === undefined ? 0 : assigned.flow.inFlight + assigned.offsets.unfetched(),
   );
   let failed = false;
+  /** POST /predict's thread stopped: not live, so an orchestrator restarts the consumer. */
+  let servingFailed = false;
   const totals = new StreamTotals();
   const metrics = new TangentMetrics({ lag: () => assigned?.offsets.lag() ?? [] }, () => totals.prequential());
   metrics.backend.set({ backend: backend.name, package: backend.source }, 1);
@@ -163,7 +166,7 @@ async function startLocked(
   try {
     server = await startMetricsServer(
       metrics.registry,
-      { live: () => !failed && liveness.live(), ready: () => assigned !== undefined && assigned.ready && !failed },
+      { live: () => !failed && !servingFailed && liveness.live(), ready: () => assigned !== undefined && assigned.ready && !failed },
       config.metrics.host,
       config.metrics.port,
       routes,
@@ -186,7 +189,10 @@ async function startLocked(
           metrics.predictRequests.inc({ status });
           metrics.predictDuration.observe(seconds);
         },
-        failed: (error) => logger.error({ err: error }, 'the POST /predict thread stopped'),
+        failed: (error) => {
+          servingFailed = true;
+          logger.error({ err: error }, 'the POST /predict thread stopped: /healthz fails from now on');
+        },
       },
     );
   } catch (cause) {
@@ -267,8 +273,11 @@ async function startLocked(
     modelVersion: () => session.position.batches,
   });
   /** Between two minibatches (or after a restore): the model as POST /predict answers from it until the next. */
-  const publishSnapshot = (): void => serving.publish(snapshots.take());
-  publishSnapshot();
+  const snapshotSchedule = new SnapshotSchedule(
+    () => serving.publish(snapshots.take()),
+    (work) => void turns.run(work),
+  );
+  snapshotSchedule.now();
   session.onEviction = (event, task) => {
     metrics.taskEvictions.inc({ event });
     logger.info({ task, event }, event === 'evicted' ? 'idle task evicted for a new one (state parked)' : event === 'restored' ? 'parked task returned: state restored' : 'parked task state dropped (over model.maxTasks parked)');
@@ -354,7 +363,7 @@ async function startLocked(
     (partitions) =>
       turns.run(async () => {
         const restore = await restoreAssigned(partitions);
-        publishSnapshot();
+        snapshotSchedule.now();
         return restore;
       }),
     admin,
@@ -467,7 +476,7 @@ async function startLocked(
       session.driftWatch,
       progress,
       // Last of the model's observers: the trunk merge above may have moved the trunk.
-      { observe: () => publishSnapshot() },
+      { observe: () => snapshotSchedule.afterBatch() },
       ...(options.observers ?? []),
     ],
     position: session.position,
@@ -552,6 +561,7 @@ async function startLocked(
       await eventsPublished;
       await trunkPublished;
       await disconnect();
+      snapshotSchedule.stop();
       await closeServer();
       session.dispose();
       lock.release();
