@@ -180,6 +180,12 @@ export class TrunkHeadsNetwork {
     return slot === undefined ? undefined : slotParameters(this.readHeads(), slot);
   }
 
+  /** Every task's head as numbers (see {@link headParameters}), in creation order, the stacked heads read once. */
+  allHeadParameters(): Map<string, { weight: Float32Array; bias: Float32Array }[]> {
+    const stacked = this.readHeads();
+    return new Map([...this.slots].map(([task, slot]) => [task, slotParameters(stacked, slot)]));
+  }
+
   /** Gives `task` the saved head (creating the head if needed), e.g. when the task's partition moves here. */
   loadHead(task: string, layers: readonly LayerState[]): void {
     const slot = this.head(task);

@@ -58,14 +58,14 @@ export interface ServedPredictions {
   readonly predictions: readonly ServedPrediction[];
 }
 
-/** `relu?(a·W + b)`, accumulated in float64 and rounded once to float32. */
+/** `relu?(a·W + b)` as tfjs rounds it: the product to float32 (summed here in float64), then the bias added in float32. */
 function dense(layer: DenseSnapshot, input: Float32Array, relu: boolean): Float32Array {
   const out = new Float32Array(layer.width);
   const { weight, bias, fanIn, width } = layer;
   for (let j = 0; j < width; j++) {
     let sum = 0;
     for (let i = 0; i < fanIn; i++) sum += input[i]! * weight[i * width + j]!;
-    const value = Math.fround(sum + bias[j]!);
+    const value = Math.fround(Math.fround(sum) + bias[j]!);
     out[j] = relu && value < 0 ? 0 : value;
   }
   return out;

@@ -1,4 +1,3 @@
-import type { NtkDense } from '../model/ntk-dense.js';
 import type { NtkGpBaseline } from '../model/ntk-gp-baseline.js';
 import type { OnlineRegressor } from '../model/online-regressor.js';
 import type { RobustBand } from '../model/robust-band.js';
@@ -19,20 +18,20 @@ export interface SnapshotSource {
 }
 
 /**
- * The layer as applyNtkDense multiplies it, `tf.mul(W, σ_w/√fan_in)` in
- * float32: the product of two float32 numbers is exact in float64, so one
- * fround gives tfjs' result bit for bit.
+ * A layer as the network multiplies by it, `tf.mul(W, σ_w/√fan_in)` and
+ * `tf.mul(b, σ_b)` in float32: the product of two float32 numbers is exact in
+ * float64, so one fround gives tfjs' result bit for bit.
  */
-function effectiveLayer(layer: NtkDense, spec: ArchitectureSpec): DenseSnapshot {
-  const weightScale = Math.fround(Math.sqrt(spec.sigmaW2 / layer.fanIn));
+function effectiveLayer(weight: Float32Array, bias: Float32Array, spec: ArchitectureSpec): DenseSnapshot {
+  const width = bias.length;
+  const fanIn = weight.length / width;
+  const weightScale = Math.fround(Math.sqrt(spec.sigmaW2 / fanIn));
   const biasScale = Math.fround(Math.sqrt(spec.sigmaB2));
-  const weight = layer.weight.dataSync() as Float32Array;
-  const bias = layer.bias.dataSync() as Float32Array;
   return {
     weight: Float32Array.from(weight, (w) => Math.fround(w * weightScale)),
     bias: Float32Array.from(bias, (b) => Math.fround(b * biasScale)),
-    fanIn: layer.fanIn,
-    width: bias.length,
+    fanIn,
+    width,
   };
 }
 
@@ -52,7 +51,7 @@ export class SnapshotTaker {
     const { spec, featureMoments, featureBand, network, baseline } = this.source;
     const dim = spec.inputDim;
     const sent = new WeakMap<IncrementalGP, number>();
-    const tasks = [...network.network.heads].map(([task, head]) => {
+    const tasks = [...network.network.allHeadParameters()].map(([task, head]) => {
       // A head whose task has no target moments yet predicts in standardised units (mean 0, sd 1), as the network does.
       const targets = network.targetMoments.get(task);
       let gp: GpUpdate = null;
@@ -65,7 +64,7 @@ export class SnapshotTaker {
             ? 'unchanged'
             : { posterior: model.gp.posterior(), targetMean: model.moments.mean[0]!, targetStd: model.moments.standardDeviation(0) };
       }
-      return { task, head: head.map((layer) => effectiveLayer(layer, spec)), targetMean: targets?.mean[0] ?? 0, targetStd: targets?.standardDeviation(0) ?? 1, gp };
+      return { task, head: head.map((layer) => effectiveLayer(layer.weight, layer.bias, spec)), targetMean: targets?.mean[0] ?? 0, targetStd: targets?.standardDeviation(0) ?? 1, gp };
     });
     this.sent = sent;
     return {
@@ -75,7 +74,7 @@ export class SnapshotTaker {
       featureHigh: Float64Array.from(featureBand.high),
       featureMean: Float64Array.from(featureMoments.mean),
       featureStd: Float64Array.from({ length: dim }, (_, i) => featureMoments.standardDeviation(i)),
-      trunk: network.network.trunk.map((layer) => effectiveLayer(layer, spec)),
+      trunk: network.network.trunk.map((layer) => effectiveLayer(layer.weight.dataSync() as Float32Array, layer.bias.dataSync() as Float32Array, spec)),
       tasks,
     };
   }
