@@ -432,6 +432,7 @@ export function writeReport(options: ReportOptions): void {
       fix(r.requestMillis.p50, 2),
       fix(r.requestMillis.p99, 2),
       fix(r.requestMillis.max, 1),
+      r.learningThreadMillis ? `${fix(r.learningThreadMillis.p50, 2)} / ${fix(r.learningThreadMillis.p99, 2)} / ${fix(r.learningThreadMillis.max, 1)}` : '—',
       `${int(r.batchesDuring)} (${int(r.recordsLearnedDuring)} records)`,
       `${fix(r.scoreMillis.p50, 2)} / ${fix(r.scoreMillis.p99, 2)}`,
       `${fix(r.scoreAndLearnMillis.p50, 1)} / ${fix(r.scoreAndLearnMillis.p99, 1)} / ${fix(r.scoreAndLearnMillis.max, 1)}`,
@@ -441,13 +442,13 @@ export function writeReport(options: ReportOptions): void {
       [
         '## 8. Serving: POST /predict while learning a backlog',
         when(serving),
-        `${int(serving.backlog)} Friedman records are produced first; then tangent (backend \`${serving.backend}\`, ${JSON.stringify(serving.settings)}) learns them while a separate process POSTs to \`/predict\` at a steady rate, open loop (a request leaves at its scheduled time whether or not earlier ones were answered), for each request shape in turn. Request latency is send → whole response, client side. Beside it, the pipeline's own per-batch times over the same window, from the batches it learned then: the score stage (both models predicting the batch), and score + learn, the work of the learning thread (requests are answered on a serving thread of their own, from the snapshot of the model the learning thread hands it after every batch: docs/architecture.md). "Lag at end" > 0: the consumer was still learning the backlog when the load stopped.`,
+        `${int(serving.backlog)} Friedman records are produced first; then tangent (backend \`${serving.backend}\`, ${JSON.stringify(serving.settings)}) learns them while a separate process POSTs to \`/predict\` at a steady rate, open loop (a request leaves at its scheduled time whether or not earlier ones were answered), for each request shape in turn. Request latency is send → whole response, client side. Beside it, the pipeline's own per-batch times over the same window, from the batches it learned then: the score stage (both models predicting the batch), and score + learn, the work of the learning thread (requests are answered on a serving thread of their own, from the snapshot of the model the learning thread hands it after every batch: docs/architecture.md). The same-run baseline: \`GET /healthz\` sent at the same rate meanwhile, answered on the learning thread, where \`/predict\` was answered before — what a request waits there for the piece of learning in progress. "Lag at end" > 0: the consumer was still learning the backlog when the load stopped.`,
         '',
-        table(['request', 'rate /s', 'requests', 'statuses', 'p50 ms', 'p99 ms', 'max ms', 'batches learned meanwhile', 'score ms per batch p50 / p99', 'score + learn ms per batch p50 / p99 / max', 'lag at end'], rows),
+        table(['request', 'rate /s', 'requests', 'statuses', 'p50 ms', 'p99 ms', 'max ms', 'GET /healthz on the learning thread, same rate: p50 / p99 / max ms', 'batches learned meanwhile', 'score ms per batch p50 / p99', 'score + learn ms per batch p50 / p99 / max', 'lag at end'], rows),
       ].join('\n'),
     );
     const one = serving.runs.find((r) => r.recordsPerRequest === 1);
-    if (one) goals.push({ benchmark: 'serving', goal: '/predict p99 ≤ 10 ms, one record at 200 requests/s while learning a backlog', measured: `p99 ${fix(one.requestMillis.p99, 2)} ms (p50 ${fix(one.requestMillis.p50, 2)} ms); a batch's score + learn p99 ${fix(one.scoreAndLearnMillis.p99, 1)} ms`, met: one.requestMillis.p99 <= 10 });
+    if (one) goals.push({ benchmark: 'serving', goal: '/predict p99 ≤ 10 ms, one record at 200 requests/s while learning a backlog', measured: `p99 ${fix(one.requestMillis.p99, 2)} ms (p50 ${fix(one.requestMillis.p50, 2)} ms)${one.learningThreadMillis ? `; /healthz on the learning thread meanwhile p99 ${fix(one.learningThreadMillis.p99, 2)} ms` : ''}; a batch's score + learn p99 ${fix(one.scoreAndLearnMillis.p99, 1)} ms`, met: one.requestMillis.p99 <= 10 });
   }
 
   const responsiveness = read<ResponsivenessResult>(outDir, 'responsiveness');

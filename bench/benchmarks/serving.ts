@@ -7,7 +7,9 @@
  * requests/s, then 100 records per request at 20 requests/s. The request
  * latencies are set against the pipeline's own per-batch times in the same
  * window (score stage, and score + learn: the learning thread's work; the
- * requests are answered on the serving thread, from snapshots).
+ * requests are answered on the serving thread, from snapshots), and against
+ * GET /healthz sent at the same rate meanwhile, answered on the learning
+ * thread: the same-run baseline of a request that waits for the learning.
  */
 import { fork } from 'node:child_process';
 import { defaultFriedmanOptions, FriedmanStream } from '../../src/demo/friedman.js';
@@ -35,6 +37,11 @@ export interface ServingRun {
   readonly achievedRate: number;
   readonly statuses: Record<string, number>;
   readonly requestMillis: Millis;
+  /**
+   * The same-run baseline: GET /healthz on the metrics port at the same rate, answered on the
+   * learning thread — what a request waits there for the piece of learning in progress.
+   */
+  readonly learningThreadMillis: Millis;
   /** Batches the consumer learned while the load ran, and their times. */
   readonly batchesDuring: number;
   readonly recordsLearnedDuring: number;
@@ -122,7 +129,10 @@ export async function run(ctx: BenchContext): Promise<ServingResult> {
       progress(phase.name, 0, 1);
       const from = performance.now();
       const first = times.batches.length;
-      const load = await runLoad({ url, body: requestBody(phase.records, 11), rate: phase.rate, seconds });
+      const [load, baseline] = await Promise.all([
+        runLoad({ url, body: requestBody(phase.records, 11), rate: phase.rate, seconds }),
+        runLoad({ url: `http://127.0.0.1:${consumer.metricsAddress.port}/healthz`, rate: phase.rate, seconds }),
+      ]);
       const during = times.batches.slice(first).filter((b) => b.at >= from);
       const lagAtEnd = consumer.totalLag();
       if (lagAtEnd === 0) note(`serving: the backlog ran out during "${phase.name}"; the latencies include idle time`);
@@ -134,6 +144,7 @@ export async function run(ctx: BenchContext): Promise<ServingResult> {
         achievedRate: load.requests / load.seconds,
         statuses: load.statuses,
         requestMillis: millis(load.latenciesMs),
+        learningThreadMillis: millis(baseline.latenciesMs),
         batchesDuring: during.length,
         recordsLearnedDuring: during.reduce((n, b) => n + b.records, 0),
         scoreMillis: millis(during.map((b) => b.scoreMs)),

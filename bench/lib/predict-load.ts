@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PredictLoadOptions {
   readonly url: string;
-  readonly body: string;
+  /** POST with this body; absent: GET. */
+  readonly body?: string;
   readonly rate: number;
   readonly seconds: number;
 }
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     if (wait > 0) await sleep(wait);
     const sent = performance.now();
     inFlight.push(
-      fetch(options.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: options.body })
+      fetch(options.url, options.body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: options.body })
         .then(async (response) => {
           await response.arrayBuffer();
           latenciesMs[i] = performance.now() - sent;
