@@ -270,8 +270,10 @@ async function startLocked(
     featureBand: session.featureBand,
     network: session.network,
     baseline: session.baseline,
-    modelVersion: () => session.position.batches,
+    modelVersion: () => learnedBatches,
   });
+  /** Batches learned, the one whose observers run included (the position advances after them, in the checkpoint stage). */
+  let learnedBatches = session.position.batches;
   /** Between two minibatches (or after a restore): the model as POST /predict answers from it until the next. */
   const snapshotSchedule = new SnapshotSchedule(
     () => serving.publish(snapshots.take()),
@@ -476,7 +478,12 @@ async function startLocked(
       session.driftWatch,
       progress,
       // Last of the model's observers: the trunk merge above may have moved the trunk.
-      { observe: () => snapshotSchedule.afterBatch() },
+      {
+        observe: (batch) => {
+          learnedBatches = batch.modelVersion + 1;
+          snapshotSchedule.afterBatch();
+        },
+      },
       ...(options.observers ?? []),
     ],
     position: session.position,

@@ -1,5 +1,4 @@
 import { posteriorAt, type GpPosterior } from '../ntk/gp-posterior.js';
-import type { Query } from '../spec/example.js';
 
 /** A dense layer as the network computes it: `a·W + b` with the NTK scales already applied, in float32 as tfjs rounds them. */
 export interface DenseSnapshot {
@@ -80,7 +79,7 @@ function dense(layer: DenseSnapshot, input: Float32Array, relu: boolean): Float3
  * GP's numbers are the pipeline's bit for bit; the network's agree to float32
  * rounding (tfjs accumulates its sums in float32, here in float64).
  */
-export function predictFromSnapshot(snapshot: ModelSnapshot, queries: readonly Pick<Query, 'task' | 'x'>[]): ServedPredictions {
+export function predictFromSnapshot(snapshot: ModelSnapshot, queries: readonly { readonly task: string; readonly x: ArrayLike<number> }[]): ServedPredictions {
   const dim = snapshot.inputDim;
   const predictions = queries.map((query): ServedPrediction => {
     const task = snapshot.tasks.get(query.task);

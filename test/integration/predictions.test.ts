@@ -8,6 +8,9 @@ import { syntheticRecords, type OutgoingRecord } from '../../src/demo/record-sou
 import { deadLetterHeaders } from '../../src/kafka/dead-letter-publisher.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import type { Prediction } from '../../src/pipeline/prediction.js';
+import { predictFromSnapshot, type ServedPredictions } from '../../src/serving/model-snapshot.js';
+import { applySnapshotUpdate } from '../../src/serving/snapshot-update.js';
+import { SnapshotTaker } from '../../src/serving/take-snapshot.js';
 import type { LearnedBatch } from '../../src/pipeline/records.js';
 import { quietLogger, readTopic, sampleValue, scrape, testConfig, testKafka, uniqueName, waitFor } from './kafka-helpers.js';
 
@@ -137,6 +140,24 @@ describe('predictions topic through a real broker', () => {
         const where = coordinates(topic, Number(String(message.headers?.[deadLetterHeaders.sourcePartition])), String(message.headers?.[deadLetterHeaders.sourceOffset]));
         expect(byCoordinates.has(where), `${where} dead-lettered and predicted`).toBe(false);
       }
+      // POST /predict, on its own thread, answers from the model the consumer ended with: after hundreds of snapshots
+      // (GP windows sent only when changed), what a fresh snapshot of the final model predicts, the GP bit for bit.
+      const queries = ['sensor-0', 'sensor-1', 'sensor-2', 'never-seen'].map((task, i) => ({ task, x: Array.from({ length: 10 }, (_, d) => ((d + i) % 10) / 10) }));
+      const predictUrl = `http://127.0.0.1:${consumer.servingAddress.port}/predict`;
+      const ask = async (url = predictUrl): Promise<ServedPredictions> =>
+        (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(queries) })).json()) as ServedPredictions;
+      await waitFor(async () => (await ask()).modelVersion === consumer.session.position.batches, 30_000, 'the final snapshot on the serving thread');
+      const served = await ask();
+      const session = consumer.session;
+      const fresh = predictFromSnapshot(
+        applySnapshotUpdate(undefined, new SnapshotTaker({ ...session, network: session.network, baseline: session.baseline, modelVersion: () => session.position.batches }).take()),
+        queries,
+      );
+      expect(served).toEqual(fresh);
+      expect(served.predictions.map((p) => p.known)).toEqual([true, true, true, false]);
+      // The metrics port points there (307, followed by fetch with the same POST); requests are counted by status.
+      expect((await ask(`http://127.0.0.1:${consumer.metricsAddress.port}/predict`)).modelVersion).toBe(served.modelVersion);
+      await waitFor(async () => (sampleValue(await scrape(consumer.metricsAddress.port), 'tangent_predict_requests_total', { status: '200' }) ?? 0) >= 3, 10_000, 'predict requests counted');
       console.log(
         `[predictions] ${records.length} records: ${labeledCount} labeled, ${unlabeledCount} unlabeled, ${badCount} malformed → ` +
           `${predictions.length} prediction messages, ${byCoordinates.size} distinct records, ${dead.length} dead letters; ` +
