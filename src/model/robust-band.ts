@@ -41,20 +41,62 @@ export function quantileOfSorted(sorted: Float64Array, q: number): number {
  */
 export function robustCenterAndScale(values: Float64Array, fallbackScale: number): { center: number; scale: number } {
   values.sort();
-  const center = quantileOfSorted(values, 0.5);
-  const spread90 = quantileOfSorted(values, 0.95) - quantileOfSorted(values, 0.05);
-  for (let i = 0; i < values.length; i++) values[i] = Math.abs(values[i]! - center);
-  values.sort();
-  const mad = quantileOfSorted(values, 0.5);
+  return robustCenterAndScaleOfSorted(values, fallbackScale, new Float64Array(values.length));
+}
+
+/**
+ * {@link robustCenterAndScale} of values already in ascending order, with
+ * `scratch` (at least as long) for the deviations. The deviations from the
+ * median are two sorted runs (below it, read downwards; above it, read
+ * upwards), so merging them replaces the second sort: O(n) instead of
+ * O(n log n), and the same numbers, since |v − c| and c − v round alike.
+ */
+export function robustCenterAndScaleOfSorted(sorted: Float64Array, fallbackScale: number, scratch: Float64Array): { center: number; scale: number } {
+  const n = sorted.length;
+  const center = quantileOfSorted(sorted, 0.5);
+  const spread90 = quantileOfSorted(sorted, 0.95) - quantileOfSorted(sorted, 0.05);
+  const deviations = scratch.subarray(0, n);
+  let above = lowerBound(sorted, n, center);
+  let below = above - 1;
+  for (let k = 0; k < n; k++) {
+    const down = below >= 0 ? center - sorted[below]! : Number.POSITIVE_INFINITY;
+    const up = above < n ? sorted[above]! - center : Number.POSITIVE_INFINITY;
+    if (down <= up) {
+      deviations[k] = down;
+      below -= 1;
+    } else {
+      deviations[k] = up;
+      above += 1;
+    }
+  }
+  const mad = quantileOfSorted(deviations, 0.5);
   if (mad > 0) return { center, scale: madToSd * mad };
   if (spread90 > 0) return { center, scale: Math.max(spread90 / spread90ToSd, fallbackScale) };
   // 95% of the window is one value: nothing in it tells the scale, so only values far beyond both it and 1 are outliers.
   return { center, scale: Math.max(fallbackScale, Math.abs(center), 1) };
 }
 
+/** The first index in ascending `sorted[from..end)` whose value is not below `value` (`end` if none). */
+function lowerBound(sorted: Float64Array, end: number, value: number, from = 0): number {
+  let low = from;
+  let high = end;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 export class RobustBand {
   count = 0;
   private readonly ring: Float64Array;
+  /**
+   * Per coordinate, the window's values in ascending order (coordinate i's
+   * first `filled` entries from i·window), kept as values come and go so that
+   * a refresh — before every target, per record — needs no sort.
+   */
+  private readonly sorted: Float64Array;
   readonly low: Float64Array;
   readonly high: Float64Array;
   private readonly scratch: Float64Array;
@@ -64,6 +106,7 @@ export class RobustBand {
     readonly window: number,
   ) {
     this.ring = new Float64Array(dim * window);
+    this.sorted = new Float64Array(dim * window);
     this.low = new Float64Array(dim).fill(Number.NEGATIVE_INFINITY);
     this.high = new Float64Array(dim).fill(Number.POSITIVE_INFINITY);
     this.scratch = new Float64Array(window);
@@ -77,7 +120,25 @@ export class RobustBand {
   /** Adds one observation (all coordinates) to the window, dropping the oldest once it is full. */
   push(values: ArrayLike<number>): void {
     const slot = (this.count % this.window) * this.dim;
-    for (let i = 0; i < this.dim; i++) this.ring[slot + i] = values[i]!;
+    const full = this.count >= this.window;
+    const filled = this.filled;
+    const sorted = this.sorted;
+    for (let i = 0; i < this.dim; i++) {
+      const start = i * this.window;
+      let end = start + filled;
+      if (full) {
+        // The value leaving the window: any equal entry is the same number (−0 is stored as +0, below).
+        const leaving = lowerBound(sorted, end, this.ring[slot + i]! + 0, start);
+        for (let k = leaving; k < end - 1; k++) sorted[k] = sorted[k + 1]!;
+        end -= 1;
+      }
+      // +0 for −0: the order of the two zeros would otherwise matter for which one leaves; no quantile can tell them apart.
+      const value = values[i]! + 0;
+      const at = lowerBound(sorted, end, value, start);
+      for (let k = end; k > at; k--) sorted[k] = sorted[k - 1]!;
+      sorted[at] = value;
+      this.ring[slot + i] = values[i]!;
+    }
     this.count += 1;
   }
 
@@ -93,10 +154,9 @@ export class RobustBand {
       this.high.fill(Number.POSITIVE_INFINITY);
       return;
     }
-    const column = this.scratch.subarray(0, n);
     for (let i = 0; i < this.dim; i++) {
-      for (let k = 0; k < n; k++) column[k] = this.ring[k * this.dim + i]!;
-      const { center, scale } = robustCenterAndScale(column, fallbackScale(i));
+      const column = this.sorted.subarray(i * this.window, i * this.window + n);
+      const { center, scale } = robustCenterAndScaleOfSorted(column, fallbackScale(i), this.scratch);
       this.low[i] = center - sigmas * scale;
       this.high[i] = center + sigmas * scale;
     }
@@ -130,9 +190,15 @@ export class RobustBand {
   static fromJSON(state: RobustBandState, window: number): RobustBand {
     const band = new RobustBand(state.low.length, window);
     const kept = state.values.slice(-window);
-    // A window saved longer than this one keeps its newest values, as a band that saw only those.
-    band.count = kept.length === window ? state.count : kept.length;
-    kept.forEach((values, k) => band.ring.set(values, band.slotOf(k) * band.dim));
+    for (const values of kept) band.push(values);
+    // A window saved longer than this one keeps its newest values, as a band that saw only those; the ring is
+    // rotated so that its oldest value sits where the saved count puts it.
+    if (kept.length === window && state.count !== window) {
+      const rotated = new Float64Array(band.ring.length);
+      band.count = state.count;
+      kept.forEach((values, k) => rotated.set(values, band.slotOf(k) * band.dim));
+      band.ring.set(rotated);
+    }
     state.low.forEach((v, i) => (band.low[i] = v ?? Number.NEGATIVE_INFINITY));
     state.high.forEach((v, i) => (band.high[i] = v ?? Number.POSITIVE_INFINITY));
     return band;

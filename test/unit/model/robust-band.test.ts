@@ -17,7 +17,47 @@ function normals(count: number, mean: number, sd: number, seed: number): number[
   return Array.from({ length: count }, () => mean + sd * (Array.from({ length: 12 }, random).reduce((a, b) => a + b, 0) - 6));
 }
 
+/** The band's centre and scale the plain way — two sorts — as the reference for the incremental window. */
+function sortedTwice(values: number[], fallbackScale: number): { center: number; scale: number } {
+  const quantile = (sorted: Float64Array, q: number): number => {
+    const position = q * (sorted.length - 1);
+    const below = Math.floor(position);
+    const above = Math.min(below + 1, sorted.length - 1);
+    return sorted[below]! + (position - below) * (sorted[above]! - sorted[below]!);
+  };
+  const sorted = Float64Array.from(values).sort();
+  const center = quantile(sorted, 0.5);
+  const spread90 = quantile(sorted, 0.95) - quantile(sorted, 0.05);
+  const mad = quantile(sorted.map((v) => Math.abs(v - center)).sort(), 0.5);
+  if (mad > 0) return { center, scale: 1.4826 * mad };
+  if (spread90 > 0) return { center, scale: Math.max(spread90 / 3.2897, fallbackScale) };
+  return { center, scale: Math.max(fallbackScale, Math.abs(center), 1) };
+}
+
 describe('robust band (median ± k·MAD of the last values)', () => {
+  it('keeps its window sorted as values come and go: each refresh equals sorting the window afresh, ties, zeros of both signs and restores included', () => {
+    const random = seededRandom(11);
+    const window = 16;
+    let band = new RobustBand(2, window);
+    const history: number[][] = [];
+    for (let step = 0; step < 400; step++) {
+      // Few distinct values (many ties, ±0) on the first coordinate, continuous ones on the second.
+      const tied = [0, -0, 1, -1, 2][Math.floor(random() * 5)]!;
+      const values = [tied, (random() - 0.5) * 10 ** Math.floor(random() * 6)];
+      band.push(values);
+      history.push(values);
+      if (step % 97 === 50) band = RobustBand.fromJSON(JSON.parse(JSON.stringify(band.toJSON())), window);
+      band.refresh(3, 4, () => 0.5);
+      const last = history.slice(-window);
+      if (last.length < 4) continue;
+      for (let i = 0; i < 2; i++) {
+        const { center, scale } = sortedTwice(last.map((v) => v[i]!), 0.5);
+        expect(band.low[i], `step ${step}, coordinate ${i}`).toBe(center - 3 * scale);
+        expect(band.high[i], `step ${step}, coordinate ${i}`).toBe(center + 3 * scale);
+      }
+    }
+  });
+
   it('estimates a normal stream’s centre and standard deviation', () => {
     const { center, scale } = robustCenterAndScale(Float64Array.from(normals(4000, 10, 3, 1)), 1);
     expect(center).toBeCloseTo(10, 0);
