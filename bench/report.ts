@@ -11,6 +11,7 @@ import type { ComputeResult } from './benchmarks/compute.js';
 import type { DriftResult } from './benchmarks/drift.js';
 import type { LatencyResult } from './benchmarks/latency.js';
 import type { MemoryResult } from './benchmarks/memory.js';
+import type { ModelStepsResult } from './benchmarks/model-steps.js';
 import type { NtkGpResult } from './benchmarks/ntk-gp.js';
 import type { QualityResult } from './benchmarks/quality.js';
 import type { ServingResult } from './benchmarks/serving.js';
@@ -487,6 +488,34 @@ export function writeReport(options: ReportOptions): void {
         met: worst <= 100 && r.endpoints.every((e) => e.answered === e.probes),
       });
     }
+  }
+
+  const steps = read<ModelStepsResult>(outDir, 'model-steps');
+  if (steps) {
+    machines.push(steps.machine);
+    const rows = steps.measurements.map((m) => [
+      m.step,
+      int(m.tasks),
+      int(m.taskGroups),
+      int(m.kernels),
+      fix(m.medianMs, 2),
+    ]);
+    sections.push(
+      [
+        '## 10. Model steps: kernels and time per step against the number of tasks',
+        when(steps),
+        `Offline (no broker), backend \`${steps.backend}\`: ${steps.setup}. \`score\` is prequential scoring of a batch (\`predict\`, look-ahead included), \`heads\` the heads' step (\`learn\` with no fine-tuning phase due), \`fineTune\` one fine-tuning step on replayed records (trunk and heads). Kernels are every kernel \`tf.profile\` records in one step (gradients included); time is the median of unprofiled steps. Load average ${steps.loadAverageBefore.map((l) => fix(l, 2)).join(' ')} before, ${steps.loadAverageAfter.map((l) => fix(l, 2)).join(' ')} after.`,
+        '',
+        table(['step', 'tasks', 'task groups in the batch', 'kernels per step', 'ms per step (median)'], rows),
+      ].join('\n'),
+    );
+    const growth = Object.entries(steps.kernelGrowth);
+    goals.push({
+      benchmark: 'model-steps',
+      goal: 'kernels per model step independent of the number of tasks (64 tasks / 3 tasks = 1)',
+      measured: growth.map(([step, g]) => `${step} ${fix(g, 2)}×`).join(', '),
+      met: growth.every(([, g]) => g <= 1),
+    });
   }
 
   const machine = machines[0];
