@@ -1,4 +1,4 @@
-import { posteriorAt, type GpPosterior } from '../ntk/gp-posterior.js';
+import { PosteriorSolver, posteriorAt, type GpPosterior } from '../ntk/gp-posterior.js';
 
 /** A dense layer as the network computes it: `a·W + b` with the NTK scales already applied, in float32 as tfjs rounds them. */
 export interface DenseSnapshot {
@@ -78,8 +78,14 @@ function dense(layer: DenseSnapshot, input: Float32Array, relu: boolean): Float3
  * predictive standard deviation (latent variance plus noise) likewise. The
  * GP's numbers are the pipeline's bit for bit; the network's agree to float32
  * rounding (tfjs accumulates its sums in float32, here in float64).
+ * `solvers` (per task) keep each task's factor in the triangular kernels'
+ * heap between calls: a long-lived caller passes the same map every time.
  */
-export function predictFromSnapshot(snapshot: ModelSnapshot, queries: readonly { readonly task: string; readonly x: ArrayLike<number> }[]): ServedPredictions {
+export function predictFromSnapshot(
+  snapshot: ModelSnapshot,
+  queries: readonly { readonly task: string; readonly x: ArrayLike<number> }[],
+  solvers: Map<string, PosteriorSolver> = new Map(),
+): ServedPredictions {
   const dim = snapshot.inputDim;
   const predictions = queries.map((query): ServedPrediction => {
     const task = snapshot.tasks.get(query.task);
@@ -97,7 +103,9 @@ export function predictFromSnapshot(snapshot: ModelSnapshot, queries: readonly {
     let ntkgp: ServedPrediction['ntkgp'] = null;
     if (task.gp) {
       const { posterior, targetMean, targetStd } = task.gp;
-      const { mean, variance } = posteriorAt(posterior, Float64Array.from(x));
+      let solver = solvers.get(query.task);
+      if (!solver) solvers.set(query.task, (solver = new PosteriorSolver()));
+      const { mean, variance } = posteriorAt(posterior, Float64Array.from(x), solver);
       ntkgp = { mean: Math.fround(targetMean + targetStd * mean), sd: Math.fround(targetStd * Math.sqrt(variance + posterior.noise)) };
     }
     return { task: query.task, known: true, nn, ntkgp };

@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PredictStatus } from '../metrics/metrics.js';
+import { PosteriorSolver } from '../ntk/gp-posterior.js';
 import { predictFromSnapshot, type ModelSnapshot } from './model-snapshot.js';
 import { predictRoute } from './predict-route.js';
 import { applySnapshotUpdate, type SnapshotUpdate } from './snapshot-update.js';
@@ -15,17 +16,20 @@ import type { ServingThreadMessage, ServingWorkerOptions } from './serving-messa
 const options = workerData as ServingWorkerOptions;
 const port = parentPort!;
 let snapshot: ModelSnapshot | undefined;
+/** Per task, the heap its GP factor is solved in (reloaded when a new snapshot brings a new factor). */
+const solvers = new Map<string, PosteriorSolver>();
 const send = (message: ServingThreadMessage): void => port.postMessage(message);
 
 port.on('message', (update: SnapshotUpdate) => {
   snapshot = applySnapshotUpdate(snapshot, update);
+  for (const task of solvers.keys()) if (!snapshot.tasks.has(task)) solvers.delete(task);
 });
 
 const route = predictRoute({
   inputDim: options.inputDim,
   maxRequestBytes: options.maxRequestBytes,
   maxRequestRecords: options.maxRequestRecords,
-  predict: (queries) => (snapshot ? predictFromSnapshot(snapshot, queries) : { modelVersion: 0, predictions: queries.map((q) => ({ task: q.task, known: false, nn: null, ntkgp: null })) }),
+  predict: (queries) => (snapshot ? predictFromSnapshot(snapshot, queries, solvers) : { modelVersion: 0, predictions: queries.map((q) => ({ task: q.task, known: false, nn: null, ntkgp: null })) }),
   observe: (status: PredictStatus, seconds: number) => send({ type: 'observed', status, seconds }),
 });
 
