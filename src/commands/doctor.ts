@@ -6,7 +6,7 @@ import type { Admin } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { prepareDirectory } from '../checkpoint/prepare-directory.js';
 import { loadPipelineConfig } from '../config/load-pipeline-config.js';
-import { checkpointDirectoryOf, type PipelineConfig } from '../config/pipeline-config.js';
+import { checkpointDirectoryOf, servingAddressOf, type PipelineConfig } from '../config/pipeline-config.js';
 import { connectWithin } from '../kafka/kafka-client.js';
 import { selectBackend, type BackendPreference } from '../model/backend.js';
 
@@ -61,7 +61,7 @@ export interface DoctorOptions {
 export function addDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('check a deployment: config, brokers (with SASL/TLS), topic, group lag, metrics port, checkpoints, backend')
+    .description('check a deployment: config, brokers (with SASL/TLS), topic, group lag, metrics and predict ports, checkpoints, backend')
     .option('-p, --pipeline <file>', 'pipeline YAML to check (default: built-in defaults)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend to try (default: the pipeline\'s model.backend)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--json', 'print the checks as JSON')
@@ -132,7 +132,7 @@ async function kafkaChecks(config: PipelineConfig, logger: Logger): Promise<Chec
   return checks;
 }
 
-async function portCheck(host: string, port: number): Promise<Check> {
+async function portCheck(name: string, host: string, port: number, field: string): Promise<Check> {
   const server = createServer();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -140,14 +140,14 @@ async function portCheck(host: string, port: number): Promise<Check> {
       server.listen(port, host, () => resolve());
     });
     await new Promise((resolve) => server.close(resolve));
-    return { name: 'metrics port', ok: true, detail: `${host}:${port} free` };
+    return { name, ok: true, detail: `${host}:${port} free` };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return {
-      name: 'metrics port',
+      name,
       ok: false,
       detail: `${host}:${port}: ${code === 'EADDRINUSE' ? 'in use by another process' : failure(error)}`,
-      hint: 'another tangent may be running here; pick metrics.port (or TANGENT_METRICS_PORT)',
+      hint: `another tangent may be running here; pick ${field}`,
     };
   }
 }
@@ -205,7 +205,8 @@ export async function doctorCommand(options: DoctorOptions, logger: Logger = pin
   const checks: Check[] = [
     { name: 'config', ok: true, detail: `${source} valid (topic ${config.kafka.topic}, group ${config.kafka.groupId})` },
     ...(await kafkaChecks(config, logger)),
-    await portCheck(config.metrics.host, config.metrics.port),
+    await portCheck('metrics port', config.metrics.host, config.metrics.port, 'metrics.port (or TANGENT_METRICS_PORT)'),
+    await portCheck('predict port', servingAddressOf(config).host, servingAddressOf(config).port, 'serving.port (or TANGENT_SERVING_PORT)'),
     checkpointCheck(config),
     await backendCheck(options.backend ?? config.model.backend),
   ];

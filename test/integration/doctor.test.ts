@@ -24,7 +24,7 @@ describe('tangent doctor against the real broker', () => {
     await ensureTopics(testKafka(), [topic], 2);
     const { status, checks } = doctor({ kafka: { brokers: brokers(), topic, groupId: `${topic}-group` } });
     console.log(`[doctor] ${checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`).join('\n[doctor] ')}`);
-    expect(checks.map((c) => c.name)).toEqual(['config', 'brokers', 'input topic', 'consumer group', 'metrics port', 'checkpoint dir', 'backend']);
+    expect(checks.map((c) => c.name)).toEqual(['config', 'brokers', 'input topic', 'consumer group', 'metrics port', 'predict port', 'checkpoint dir', 'backend']);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(status).toBe(0);
     expect(checks.find((c) => c.name === 'input topic')!.detail).toContain(`${topic}: 2 partitions`);
@@ -43,6 +43,6 @@ describe('tangent doctor against the real broker', () => {
     const brokerCheck = down.checks.find((c) => c.name === 'brokers')!;
     expect(brokerCheck).toMatchObject({ ok: false });
     expect(brokerCheck.detail).toContain('127.0.0.1:1 (plaintext): cannot reach the Kafka brokers');
-    expect(down.checks.map((c) => c.name)).toEqual(['config', 'brokers', 'metrics port', 'checkpoint dir', 'backend']);
+    expect(down.checks.map((c) => c.name)).toEqual(['config', 'brokers', 'metrics port', 'predict port', 'checkpoint dir', 'backend']);
   });
 });
