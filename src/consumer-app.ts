@@ -379,6 +379,7 @@ async function startLocked(
     memberId = payload.memberId;
   });
   if (restored) metrics.lastCheckpointAt = statSync(restored.file).mtimeMs;
+  metrics.fineTuning = () => session.network.fineTuning;
 
   /** Batches learned up to the newest stored checkpoint. */
   let storedBatches = restored?.state.position.batches ?? 0;

@@ -297,6 +297,11 @@ export class TangentMetrics {
   /** Epoch ms of the newest checkpoint (restored or written); undefined before the first. */
   lastCheckpointAt: number | undefined;
 
+  /** Whether a fine-tuning phase of the trunk is running now (read at scrape time). */
+  fineTuning: () => boolean = () => false;
+
+  readonly fineTuneInProgress: Gauge;
+
   /**
    * @param prequential - the whole-stream error per (task, model), read at
    *   scrape time (the same numbers the progress line and the summaries print)
@@ -310,6 +315,14 @@ export class TangentMetrics {
       collect() {
         this.reset();
         if (metrics.lastCheckpointAt !== undefined) this.set((Date.now() - metrics.lastCheckpointAt) / 1000);
+      },
+    });
+    this.fineTuneInProgress = new Gauge({
+      name: 'tangent_fine_tune_in_progress',
+      help: '1 while a fine-tuning phase of the trunk runs (it hands the event loop back between its steps), else 0.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.fineTuning() ? 1 : 0);
       },
     });
     this.consumerLag = new Gauge<'topic' | 'partition'>({

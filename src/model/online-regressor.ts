@@ -99,6 +99,7 @@ export class OnlineRegressor implements OnlineModel {
   readonly replay: StratifiedReservoir;
   private batchesSinceFineTune = 0;
   private fineTunePending = false;
+  private fineTuneInFlight = false;
   /** Halved on every backoff of the divergence protection. */
   learningRateScale = 1;
   private rejectedInARow = 0;
@@ -357,6 +358,20 @@ export class OnlineRegressor implements OnlineModel {
    * count the steps only, not the time others ran at the yields.
    */
   *fineTuneInSteps(): Stepwise<FineTunePhase> {
+    this.fineTuneInFlight = true;
+    try {
+      return yield* this.fineTunePhase();
+    } finally {
+      this.fineTuneInFlight = false;
+    }
+  }
+
+  /** Whether a fine-tuning phase has begun and not ended (it hands the event loop back between its steps). */
+  get fineTuning(): boolean {
+    return this.fineTuneInFlight;
+  }
+
+  private *fineTunePhase(): Stepwise<FineTunePhase> {
     let busy = 0;
     let started = performance.now();
     const { steps, batchSize } = this.config.fineTune;

@@ -123,6 +123,7 @@ describe('kill -9 of the consumer process', () => {
     const killLog: string[] = [];
     const crashStarted = performance.now();
     let restoredRuns = 0;
+    let phaseKills = 0;
     for (let k = 0; k < kills; k++) {
       const consumer = new ConsumerProcess(pipeline);
       const before = committedSum(await groupOffsets(topic, crashGroup));
@@ -146,13 +147,28 @@ describe('kill -9 of the consumer process', () => {
         extraDelay = Math.floor(Math.random() * 400);
       }
       await sleep(extraDelay);
+      let when = `${extraDelay} ms after ${k === 0 ? 'joining' : 'the target'}`;
+      if (k % 2 === 0 && k > 0) {
+        // Every other kill lands inside a fine-tuning phase: the phase hands the event loop back between its
+        // steps, so /metrics answers during it, and the kill follows the scrape that saw it running.
+        const deadline = Date.now() + 60_000;
+        let scraped: number | undefined;
+        while (scraped === undefined) {
+          if (!consumer.running) throw new Error(`consumer exited before the kill:\n${consumer.stderr}`);
+          if (Date.now() > deadline) throw new Error('no fine-tuning phase seen in flight within 60 s');
+          const body = await (await fetch(`http://127.0.0.1:${consumer.metricsPort}/metrics`)).text();
+          if (/^tangent_fine_tune_in_progress 1$/m.test(body)) scraped = performance.now();
+        }
+        when = `inside a fine-tuning phase (${(performance.now() - scraped).toFixed(1)} ms after the scrape that saw it running), ${when}`;
+        phaseKills += 1;
+      }
       consumer.kill('SIGKILL');
       const exit = await consumer.exited;
       expect(exit.signal).toBe('SIGKILL');
       if (consumer.hasLogged('restored learning state from checkpoint')) restoredRuns += 1;
       const checkpoint = latestCheckpoint(crashDir, crashGroup);
       killLog.push(
-        `kill ${k + 1}: ${extraDelay} ms after ${k === 0 ? 'joining' : 'the target'}, committed ${before} → ` +
+        `kill ${k + 1}: ${when}, committed ${before} → ` +
           `${committedSum(await groupOffsets(topic, crashGroup))}, newest checkpoint at ${checkpoint?.state.position.offsets[0]?.offset ?? 'none'}`,
       );
     }
@@ -175,6 +191,7 @@ describe('kill -9 of the consumer process', () => {
         `[faults/kill] ${recordCount} records (${goodCount} good, ${badCount} bad), 1 partition, batch ${batchSize}, checkpoint every ${checkpointEvery} batches`,
         `[faults/kill] uninterrupted run ${referenceSeconds.toFixed(1)} s; killed run ${crashSeconds.toFixed(1)} s over ${kills + 1} processes (${restoredRuns} of the killed ones restored a checkpoint)`,
         ...killLog.map((l) => `[faults/kill] ${l}`),
+        `[faults/kill] ${phaseKills} of the kills inside a fine-tuning phase`,
         `[faults/kill] max |Δweight| = ${difference} over ${networkWeights(reference).length} weights; identical parts: ${JSON.stringify(parts)}`,
         `[faults/kill] dead-letter topic: ${dead.length} messages for ${sources.size} distinct bad records (${dead.length - sources.size} re-published after kills)`,
         `[faults/kill] checkpoint dir after the kills: ${readdirSync(join(crashDir, crashGroup)).length} files, ${leftovers.length} temp files of killed writers`,
