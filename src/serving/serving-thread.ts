@@ -50,6 +50,8 @@ export class ServingThread {
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
     worker.on('error', (error) => hooks.failed(error));
+    // The consumer's own handles keep the process alive; the serving thread alone never should.
+    worker.unref();
     const thread = new ServingThread(worker, port);
     worker.on('exit', (code) => {
       if (!thread.stopped) hooks.failed(new Error(`the serving thread exited with code ${code}`));
