@@ -359,15 +359,15 @@ async function startLocked(
   const turns = new LearningTurns();
   const source = new KafkaSource(
     consumer,
-    { ...config.kafka, commitIdentity: `tangent-store:${store.id}`, whenPipelineFree: () => turns.whenFree() },
+    // A restore replaces task states and decides positions: never in the middle of a minibatch's learning, and never
+    // with a checkpoint captured between the two.
+    { ...config.kafka, commitIdentity: `tangent-store:${store.id}`, whenPipelineFree: () => turns.whenFree(), exclusively: (work) => turns.run(work) },
     logger,
-    // A restore replaces task states: never in the middle of a minibatch's learning.
-    (partitions) =>
-      turns.run(async () => {
-        const restore = await restoreAssigned(partitions);
-        snapshotSchedule.now();
-        return restore;
-      }),
+    async (partitions) => {
+      const restore = await restoreAssigned(partitions);
+      snapshotSchedule.now();
+      return restore;
+    },
     admin,
     (paused, inFlight) => {
       metrics.paused.set(paused ? 1 : 0);
@@ -529,14 +529,16 @@ async function startLocked(
     suspend: () => source.suspend(),
     flushPartialBatch: () => lingerScheduler.flushNow(),
     whenIdle: () => source.whenIdle(),
-    checkpointAndCommit: async () => {
-      // The heads about to move were trained with this member's trunk as it is now: that is the trunk their next owner starts from.
-      if (trunkSync?.publishCurrent()) await trunkPublished;
-      // The pipeline is idle (nothing emitted, nothing in flight): the state holds exactly the records up to the position.
-      const snapshot = captureSnapshot();
-      if (snapshot.state.position.batches > storedBatches) await storeSnapshot(snapshot);
-      return source.commit(snapshot.state.position.offsets);
-    },
+    // In a turn of its own: an assignment's restore and seeks (also a turn) never interleave with this capture.
+    checkpointAndCommit: () =>
+      turns.run(async () => {
+        // The heads about to move were trained with this member's trunk as it is now: that is the trunk their next owner starts from.
+        if (trunkSync?.publishCurrent()) await trunkPublished;
+        // The pipeline is idle (nothing emitted, nothing in flight): the state holds exactly the records up to the position.
+        const snapshot = captureSnapshot();
+        if (snapshot.state.position.batches > storedBatches) await storeSnapshot(snapshot);
+        return source.commit(snapshot.state.position.offsets);
+      }),
     stopping: () => source.isDraining,
     maxMillis: 15_000,
   });

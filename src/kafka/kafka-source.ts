@@ -48,6 +48,12 @@ export interface KafkaSourceOptions {
    * pipeline/learning-turns.ts), undefined when it is free.
    */
   readonly whenPipelineFree?: () => Promise<void> | undefined;
+  /**
+   * Runs work exclusively of learning (a turn of pipeline/learning-turns.ts). Restoring an
+   * assignment and seeking its partitions run as one such turn, so no checkpoint is captured between
+   * the restore and the positions it decides.
+   */
+  readonly exclusively?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -78,6 +84,18 @@ async function whileBeating(work: Promise<void>, heartbeat: () => Promise<void>)
 /** Records emitted between two yields to the event loop (see emitBatch). */
 const yieldEveryRecords = 32;
 
+/**
+ * Partitions whose fetched records are emitted at the same time. A fetch holds up to 1 MiB per
+ * partition (thousands of records); emitted one partition after the other, a backlog would reach the
+ * pipeline in runs of thousands of records of one partition — of one task, when tasks are alone on
+ * their partitions — and the shared trunk would learn task after task, forgetting between the runs,
+ * by a schedule that depends on fetch timing. Emitted together, the partitions' records interleave
+ * in runs of at most `yieldEveryRecords` (each eachBatch yields there, and waits for every learning
+ * turn), so every minibatch mixes the partitions in flow. Within a partition the order stays the
+ * log's. More partitions than this are emitted in groups of this many.
+ */
+const interleavedPartitions = 64;
+
 export class KafkaSource {
   readonly flow: FlowControl;
   readonly offsets = new PartitionOffsets();
@@ -87,8 +105,11 @@ export class KafkaSource {
   private suspended = false;
   /** "topic:partition" of this member's current assignment: the only offsets it may commit. */
   private assignment = new Set<string>();
+  /** Bumped on every group join: the restore of an assignment that a newer one replaced stops before seeking. */
+  private generation = 0;
   private idleWaiters: (() => void)[] = [];
-  private batchInProgress: Promise<void> = Promise.resolve();
+  /** The eachBatch calls running now (one per partition fetched: they interleave, see records$). */
+  private readonly batchesInProgress = new Set<Promise<void>>();
   private emitterComplete: (() => void) | undefined;
 
   private failure: ((error: unknown) => void) | undefined;
@@ -115,7 +136,9 @@ export class KafkaSource {
       const partitions = assignment[options.topic] ?? [];
       // Paused here, synchronously, so nothing is fetched before the state is restored and the seeks below land.
       if (partitions.length > 0) consumer.pause([{ topic: options.topic, partitions }]);
-      this.seekToStart(partitions).catch((error: unknown) => this.failure?.(error));
+      const generation = (this.generation += 1);
+      const exclusively = options.exclusively ?? (<T>(work: () => Promise<T>) => work());
+      exclusively(() => this.seekToStart(partitions, generation)).catch((error: unknown) => this.failure?.(error));
       logger.info({ assignment, leader: payload.isLeader }, 'joined consumer group');
     });
   }
@@ -126,9 +149,15 @@ export class KafkaSource {
    * log's bounds; warns when the log is not the one the checkpoint was taken
    * on or records are learned again.
    */
-  private async seekToStart(partitions: number[]): Promise<void> {
+  private async seekToStart(partitions: number[], generation: number): Promise<void> {
     const topic = this.options.topic;
+    // A newer assignment arrived while this one waited for its turn or its reads: its own restore (queued after
+    // this one) plans from the state as it is and seeks its partitions; seeking or resuming this one's would fetch
+    // partitions before that restore, from positions it did not decide.
+    const superseded = (): boolean => generation !== this.generation;
+    if (superseded()) return;
     const restore = await this.restore(partitions);
+    if (superseded()) return;
     if (partitions.length === 0) {
       this.assigned = true;
       return;
@@ -137,6 +166,7 @@ export class KafkaSource {
       this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] }),
       this.admin.fetchTopicOffsets(topic),
     ]);
+    if (superseded()) return;
     const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, p]));
     const boundsOf = new Map(bounds.map((b) => [b.partition, b]));
     for (const partition of partitions) {
@@ -187,9 +217,12 @@ export class KafkaSource {
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: interleavedPartitions,
         eachBatch: (payload) => {
           const run = this.emitBatch(payload, (record) => subscriber.next(record));
-          this.batchInProgress = run.catch(() => undefined);
+          const settled = run.catch(() => undefined);
+          this.batchesInProgress.add(settled);
+          void settled.then(() => this.batchesInProgress.delete(settled));
           return run;
         },
       });
@@ -299,7 +332,7 @@ export class KafkaSource {
     if (this.draining) return;
     this.draining = true;
     this.consumer.pause([{ topic: this.options.topic }]);
-    await this.batchInProgress;
+    await Promise.all(this.batchesInProgress);
     this.emitterComplete?.();
   }
 }
