@@ -14,11 +14,15 @@ import { testKafka, uniqueName, waitFor } from '../kafka-helpers.js';
 export class LearnedLedger implements BatchObserver {
   readonly learned = new Map<string, number>();
   readonly absoluteErrors = new Map<string, { sum: number; count: number; recent: number[] }>();
+  /** The partitions each task's records came from. */
+  readonly partitionsOf = new Map<string, Set<number>>();
 
   observe(batch: LearnedBatch): void {
     const nn = batch.scores.find((s) => s.model === 'nn')!;
     batch.accepted.forEach(({ example, source }, i) => {
       const key = `${source.partition}:${source.offset}`;
+      if (!this.partitionsOf.has(example.task)) this.partitionsOf.set(example.task, new Set());
+      this.partitionsOf.get(example.task)!.add(source.partition);
       this.learned.set(key, (this.learned.get(key) ?? 0) + 1);
       let task = this.absoluteErrors.get(example.task);
       if (!task) this.absoluteErrors.set(example.task, (task = { sum: 0, count: 0, recent: [] }));
