@@ -504,7 +504,7 @@ export function writeReport(options: ReportOptions): void {
       [
         '## 10. Model steps: kernels and time per step against the number of tasks',
         when(steps),
-        `Offline (no broker), backend \`${steps.backend}\`: ${steps.setup}. \`score\` is prequential scoring of a batch (\`predict\`, look-ahead included), \`heads\` the heads' step (\`learn\` with no fine-tuning phase due), \`fineTune\` one fine-tuning step on replayed records (trunk and heads). Kernels are every kernel \`tf.profile\` records in one step (gradients included); time is the median of unprofiled steps. Load average ${steps.loadAverageBefore.map((l) => fix(l, 2)).join(' ')} before, ${steps.loadAverageAfter.map((l) => fix(l, 2)).join(' ')} after.`,
+        `Offline (no broker), backend \`${steps.backend}\`: ${steps.setup}. \`score\` is prequential scoring of a batch (\`predict\`, look-ahead included), \`heads\` the heads' step (\`learn\` with no fine-tuning phase due), \`fineTune\` one fine-tuning step on replayed records (trunk and heads). Kernels are every kernel \`tf.profile\` records in one step (gradients included); time is the median of unprofiled steps.`,
         '',
         table(['step', 'tasks', 'task groups in the batch', 'kernels per step', 'ms per step (median)'], rows),
       ].join('\n'),
