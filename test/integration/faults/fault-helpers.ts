@@ -104,9 +104,12 @@ export class ConsumerProcess {
   private metricsPortValue: number | undefined;
 
   constructor(pipelineFile: string, env: NodeJS.ProcessEnv = {}) {
+    // The pipeline file names the consumer's ports (0 = any free one): a port from the test runner's
+    // environment would override it, and two consumers of tests running side by side would collide.
+    const { TANGENT_METRICS_PORT: _metricsPort, TANGENT_SERVING_PORT: _servingPort, ...inherited } = process.env;
     this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--pipeline', pipelineFile], {
       cwd: repoRoot,
-      env: { ...process.env, KAFKA_BROKERS: brokers().join(','), TANGENT_LOG_LEVEL: 'info', ...env },
+      env: { ...inherited, KAFKA_BROKERS: brokers().join(','), TANGENT_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
