@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors.js';
 import { decodeFloat32 } from '../math/float-codec.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
+import { effectiveDense, type EffectiveDense } from './effective-dense.js';
 import type { RobustBandState } from './robust-band.js';
 
 /** Per feature, the band's edges; null: unbounded. */
@@ -41,27 +42,12 @@ export interface ExportSource {
   readonly featureBand: FeatureBounds | undefined;
 }
 
-interface DenseWeights {
-  readonly weight: Float32Array;
-  readonly bias: Float32Array;
-  readonly fanIn: number;
-  readonly width: number;
-}
-
 /** A layer's weights as applyNtkDense multiplies by them: tfjs' float32 products of the parameters and the float32 scales. */
-function ntkLayer(state: LayerState, fanIn: number, spec: ArchitectureSpec, where: string): DenseWeights {
+function ntkLayer(state: LayerState, fanIn: number, spec: ArchitectureSpec, where: string): EffectiveDense {
   const weight = decodeFloat32(state.weight);
   const bias = decodeFloat32(state.bias);
-  const width = bias.length;
-  if (weight.length !== fanIn * width) throw new ModelError(`${where}: ${weight.length} weights, expected ${fanIn}×${width}`);
-  const weightScale = Math.fround(Math.sqrt(spec.sigmaW2 / fanIn));
-  const biasScale = Math.fround(Math.sqrt(spec.sigmaB2));
-  return {
-    weight: Float32Array.from(weight, (w) => Math.fround(w * weightScale)),
-    bias: Float32Array.from(bias, (b) => Math.fround(b * biasScale)),
-    fanIn,
-    width,
-  };
+  if (weight.length !== fanIn * bias.length) throw new ModelError(`${where}: ${weight.length} weights, expected ${fanIn}×${bias.length}`);
+  return effectiveDense(weight, bias, spec);
 }
 
 function diagonal(values: ArrayLike<number>): Float32Array {
@@ -72,7 +58,7 @@ function diagonal(values: ArrayLike<number>): Float32Array {
 }
 
 /** A Dense layer with fixed weights (set after the model is built). */
-function dense(weights: DenseWeights, name: string, activation: 'relu' | 'linear', input: tf.SymbolicTensor): { output: tf.SymbolicTensor; set: () => void } {
+function dense(weights: EffectiveDense, name: string, activation: 'relu' | 'linear', input: tf.SymbolicTensor): { output: tf.SymbolicTensor; set: () => void } {
   const layer = tf.layers.dense({ units: weights.width, activation, useBias: true, name });
   const output = layer.apply(input) as tf.SymbolicTensor;
   return { output, set: () => layer.setWeights([tf.tensor2d(weights.weight, [weights.fanIn, weights.width]), tf.tensor1d(weights.bias)]) };

@@ -1,14 +1,8 @@
+import type { EffectiveDense } from '../model/effective-dense.js';
 import { PosteriorSolver, posteriorAt, type GpPosterior } from '../ntk/gp-posterior.js';
 
-/** A dense layer as the network computes it: `a·W + b` with the NTK scales already applied, in float32 as tfjs rounds them. */
-export interface DenseSnapshot {
-  /** [fanIn, width] row-major: `fround(W·fround(σ_w/√fan_in))`. */
-  readonly weight: Float32Array;
-  /** `fround(b·fround(σ_b))`. */
-  readonly bias: Float32Array;
-  readonly fanIn: number;
-  readonly width: number;
-}
+/** A dense layer of a snapshot (model/effective-dense.ts). */
+export type DenseSnapshot = EffectiveDense;
 
 /** One task's part of a snapshot: its head and target moments, and its NTK-GP. */
 export interface TaskSnapshot {

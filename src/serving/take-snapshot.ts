@@ -1,10 +1,10 @@
+import { effectiveDense } from '../model/effective-dense.js';
 import type { NtkGpBaseline } from '../model/ntk-gp-baseline.js';
 import type { OnlineRegressor } from '../model/online-regressor.js';
 import type { RobustBand } from '../model/robust-band.js';
 import type { RunningMoments } from '../model/running-moments.js';
 import type { IncrementalGP } from '../ntk/incremental-gp.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
-import type { DenseSnapshot } from './model-snapshot.js';
 import type { GpUpdate, SnapshotUpdate } from './snapshot-update.js';
 
 /** The parts of a learning session a snapshot reads, never writes. */
@@ -15,24 +15,6 @@ export interface SnapshotSource {
   readonly network: OnlineRegressor;
   readonly baseline: NtkGpBaseline | undefined;
   modelVersion(): number;
-}
-
-/**
- * A layer as the network multiplies by it, `tf.mul(W, σ_w/√fan_in)` and
- * `tf.mul(b, σ_b)` in float32: the product of two float32 numbers is exact in
- * float64, so one fround gives tfjs' result bit for bit.
- */
-function effectiveLayer(weight: Float32Array, bias: Float32Array, spec: ArchitectureSpec): DenseSnapshot {
-  const width = bias.length;
-  const fanIn = weight.length / width;
-  const weightScale = Math.fround(Math.sqrt(spec.sigmaW2 / fanIn));
-  const biasScale = Math.fround(Math.sqrt(spec.sigmaB2));
-  return {
-    weight: Float32Array.from(weight, (w) => Math.fround(w * weightScale)),
-    bias: Float32Array.from(bias, (b) => Math.fround(b * biasScale)),
-    fanIn,
-    width,
-  };
 }
 
 /**
@@ -64,7 +46,7 @@ export class SnapshotTaker {
             ? 'unchanged'
             : { posterior: model.gp.posterior(), targetMean: model.moments.mean[0]!, targetStd: model.moments.standardDeviation(0) };
       }
-      return { task, head: head.map((layer) => effectiveLayer(layer.weight, layer.bias, spec)), targetMean: targets?.mean[0] ?? 0, targetStd: targets?.standardDeviation(0) ?? 1, gp };
+      return { task, head: head.map((layer) => effectiveDense(layer.weight, layer.bias, spec)), targetMean: targets?.mean[0] ?? 0, targetStd: targets?.standardDeviation(0) ?? 1, gp };
     });
     this.sent = sent;
     return {
@@ -74,7 +56,7 @@ export class SnapshotTaker {
       featureHigh: Float64Array.from(featureBand.high),
       featureMean: Float64Array.from(featureMoments.mean),
       featureStd: Float64Array.from({ length: dim }, (_, i) => featureMoments.standardDeviation(i)),
-      trunk: network.network.trunk.map((layer) => effectiveLayer(layer.weight.dataSync() as Float32Array, layer.bias.dataSync() as Float32Array, spec)),
+      trunk: network.network.trunk.map((layer) => effectiveDense(layer.weight.dataSync() as Float32Array, layer.bias.dataSync() as Float32Array, spec)),
       tasks,
     };
   }
