@@ -361,7 +361,13 @@ async function startLocked(
     consumer,
     // A restore replaces task states and decides positions: never in the middle of a minibatch's learning, and never
     // with a checkpoint captured between the two.
-    { ...config.kafka, commitIdentity: `tangent-store:${store.id}`, whenPipelineFree: () => turns.whenFree(), exclusively: (work) => turns.run(work) },
+    { ...config.kafka, commitIdentity: `tangent-store:${store.id}`, whenPipelineFree: () => turns.whenFree(),
+      exclusively: (work) => turns.run(work),
+      settleInFlight: async () => {
+        lingerScheduler.flushNow();
+        await source.whenIdle();
+      },
+    },
     logger,
     async (partitions) => {
       const restore = await restoreAssigned(partitions);

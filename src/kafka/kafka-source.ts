@@ -54,6 +54,14 @@ export interface KafkaSourceOptions {
    * the restore and the positions it decides.
    */
   readonly exclusively?: <T>(work: () => Promise<T>) => Promise<T>;
+  /**
+   * On every group join, before the restore: learns what was emitted before it (closes the partial
+   * minibatch and waits until nothing is in flight). A join that no handover preceded — kafkajs
+   * rejoins by itself after the group forgot this member (UNKNOWN_MEMBER_ID), or after a crash it
+   * restarts from — would otherwise seek back to the learned position below records still in the
+   * pipeline, and those would be learned twice.
+   */
+  readonly settleInFlight?: () => Promise<void>;
 }
 
 /**
@@ -91,6 +99,8 @@ export class KafkaSource {
   private draining = false;
   /** While a rebalance handover runs: emit nothing, let kafkajs see the rebalance (see rebalance-handover.ts). */
   private suspended = false;
+  /** From a group join until its partitions are sought: emit nothing (the records before the join are being learned). */
+  private settling = false;
   /** "topic:partition" of this member's current assignment: the only offsets it may commit. */
   private assignment = new Set<string>();
   /** Bumped on every group join: the restore of an assignment that a newer one replaced stops before seeking. */
@@ -125,8 +135,15 @@ export class KafkaSource {
       // Paused here, synchronously, so nothing is fetched before the state is restored and the seeks below land.
       if (partitions.length > 0) consumer.pause([{ topic: options.topic, partitions }]);
       const generation = (this.generation += 1);
+      this.settling = true;
       const exclusively = options.exclusively ?? (<T>(work: () => Promise<T>) => work());
-      exclusively(() => this.seekToStart(partitions, generation)).catch((error: unknown) => this.failure?.(error));
+      const settle = options.settleInFlight ?? (() => Promise.resolve());
+      settle()
+        .then(() => exclusively(() => this.seekToStart(partitions, generation)))
+        .then(() => {
+          if (generation === this.generation) this.settling = false;
+        })
+        .catch((error: unknown) => this.failure?.(error));
       logger.info({ assignment, leader: payload.isLeader }, 'joined consumer group');
     });
   }
@@ -226,7 +243,7 @@ export class KafkaSource {
 
   private async emitBatch(payload: EachBatchPayload, emit: (record: SourceRecord) => void): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    if (this.suspended && !this.draining) {
+    if ((this.suspended || this.settling) && !this.draining) {
       // Nothing enters the pipeline during a handover; the heartbeat hands kafkajs the rebalance
       // error (REBALANCE_IN_PROGRESS) so that it goes back to its rejoin. Offsets stay unresolved:
       // these records are fetched again by whoever owns the partition next.
@@ -239,7 +256,7 @@ export class KafkaSource {
       const learning = this.options.whenPipelineFree?.();
       if (learning) await whileBeating(learning, heartbeat);
       // Checked per record: a handover may begin during one of the waits and yields here.
-      if (this.draining || this.suspended || !isRunning() || isStale()) break;
+      if (this.draining || this.suspended || this.settling || !isRunning() || isStale()) break;
       // resolveOffset only advances kafkajs' fetch position; nothing is committed here.
       resolveOffset(message.offset);
       if (!this.offsets.accept(batch.topic, batch.partition, message.offset)) continue;
