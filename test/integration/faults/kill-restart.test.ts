@@ -57,15 +57,26 @@ function pipelineFor(topic: string, groupId: string, dir: string): Record<string
 
 async function runToEnd(pipeline: string, topic: string, groupId: string, timeoutMs: number): Promise<ConsumerProcess> {
   const consumer = new ConsumerProcess(pipeline);
-  await waitFor(
-    async () => {
-      if (!consumer.running) throw new Error(`consumer exited early:\n${consumer.stderr}\n${consumer.stdout.slice(-3000)}`);
-      // Its signal handlers are installed once it says it is learning; a SIGTERM before that would kill it outright.
-      return consumer.stderr.includes('tangent: learning on backend') && fullyCommitted(await groupOffsets(topic, groupId));
-    },
-    timeoutMs,
-    `${groupId} to commit every record`,
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (!consumer.running) throw new Error(`consumer exited early:\n${consumer.stderr}\n${consumer.stdout.slice(-3000)}`);
+        // Its signal handlers are installed once it says it is learning; a SIGTERM before that would kill it outright.
+        return consumer.stderr.includes('tangent: learning on backend') && fullyCommitted(await groupOffsets(topic, groupId));
+      },
+      timeoutMs,
+      `${groupId} to commit every record`,
+    );
+  } catch (error) {
+    // A stalled consumer says what it was doing last: its own log and what it exports.
+    const metrics = await consumer.scrape();
+    const progress = metrics?.split('\n').filter((l) => l.startsWith('tangent_') && !l.includes('_bucket'));
+    consumer.kill('SIGKILL');
+    throw new Error(
+      `${String(error)}\ncommitted: ${JSON.stringify(await groupOffsets(topic, groupId), (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}\n` +
+        `metrics: ${progress?.join('\n') ?? 'no answer'}\nstderr: ${consumer.stderr.slice(-2000)}\nlog tail:\n${consumer.stdout.slice(-6000)}`,
+    );
+  }
   consumer.kill('SIGTERM');
   const exit = await consumer.exited;
   expect(exit, consumer.stderr).toEqual({ code: 0, signal: null });
