@@ -344,6 +344,8 @@ async function startLocked(
     );
     const restoredPartitions = new Set(plan.restore.map((state) => state.source.partition));
     return {
+      // Nothing learned since the newest stored checkpoint; restored task states come from the changelog.
+      stored: session.position.batches <= storedBatches,
       positionOf: (partition) => plan.start.get(partition) ?? earlier.get(partition),
       // Only when no position of this member's own covers the partition.
       fromChangelog: (partition) => restoredPartitions.has(partition) && !earlier.has(partition),

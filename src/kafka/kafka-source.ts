@@ -17,6 +17,8 @@ export interface AssignmentRestore {
   fromChangelog?(partition: number): boolean;
   /** Where the partition starts (undefined: at the group's committed offset, else `fromBeginning`). */
   started(partition: number, offset: string | undefined): void;
+  /** Whether everything the state holds is stored (a checkpoint, the changelog): its positions may be committed as they are. */
+  readonly stored?: boolean;
 }
 
 /** Commit errors that mean "not a member of the current generation", not "Kafka is broken". */
@@ -174,6 +176,8 @@ export class KafkaSource {
     if (superseded()) return;
     const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, p]));
     const boundsOf = new Map(bounds.map((b) => [b.partition, b]));
+    /** Restored positions the group's offsets are behind. */
+    const uncommitted: { topic: string; partition: number; offset: string }[] = [];
     for (const partition of partitions) {
       const position = restore.positionOf(partition);
       const commit = committedOf.get(partition);
@@ -199,7 +203,13 @@ export class KafkaSource {
       this.offsets.rewind(topic, partition);
       this.consumer.seek({ topic, partition, offset });
       this.logger.info({ ...facts, offset }, 'seek');
+      if (position !== undefined && decision.offset === BigInt(position) && !(hasCommit && BigInt(commit.offset) >= decision.offset)) {
+        uncommitted.push({ topic, partition, offset });
+      }
     }
+    // A stored state whose commit was cut short (a crash between the two): committed now, so the lag reaches 0 even when
+    // no record follows — the next checkpoint would carry it, but there may be none.
+    if (restore.stored && uncommitted.length > 0) await this.commit(uncommitted);
     if (!this.draining && !this.flow.paused) this.consumer.resume([{ topic, partitions }]);
     this.assigned = true;
   }

@@ -77,6 +77,28 @@ describe('restore never skips records', () => {
     expect(lines.some((l) => l.reason === 'relearning_lost_checkpoint')).toBe(true);
   });
 
+  it("a stored checkpoint whose commit was cut short, at the stream's end: the restart commits its position though no record follows", async () => {
+    const topic = uniqueName('faults-commit-behind');
+    await produceAll(topic, [...good(1_000, 51)], 1);
+    const config = testConfig(topic, settings(topic));
+    await runUntil(config, recordingLogger().logger, 1_000);
+    // As a crash between the checkpoint's write and its commit leaves it: the group's offset behind the stored position.
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({ groupId: config.kafka.groupId, topic, partitions: [{ partition: 0, offset: '600' }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = await startConsumer(config, recordingLogger().logger);
+    try {
+      await waitFor(async () => (await groupOffsets(topic, config.kafka.groupId)).committed[0] === 1_000n, 30_000, 'the restored position committed');
+      expect(consumer.progress.totals.learned).toBe(0);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('a topic deleted and recreated while stopped: the new records are all learned, with a warning', async () => {
     const topic = uniqueName('faults-recreated');
     await produceAll(topic, [...good(1_500, 41)], 1);
