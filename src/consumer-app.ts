@@ -601,10 +601,16 @@ async function startLocked(
   // In a turn of its own, with nothing in flight: the state holds exactly the records up to the position.
   const checkpointWhenIdle = (): Promise<void> =>
     turns.run(async () => {
-      if (stopping || failed || source.isDraining || source.flow.inFlight > 0 || session.position.batches <= storedBatches) return;
-      const snapshot = captureSnapshot();
-      await storeSnapshot(snapshot);
-      await source.commit(snapshot.state.position.offsets);
+      if (stopping || failed || source.isDraining || source.flow.inFlight > 0) return;
+      const offsets = session.position.toJSON().offsets.filter((o) => source.owns(o.topic, o.partition));
+      if (session.position.batches > storedBatches) {
+        const snapshot = captureSnapshot();
+        await storeSnapshot(snapshot);
+        await source.commit(snapshot.state.position.offsets);
+      } else if (source.offsets.commitsBehind(offsets)) {
+        // Stored, but its commit was refused (the group was rebalancing) and no batch came after to carry it again.
+        await source.commit(offsets);
+      }
     });
   const idleCheckpoints =
     config.checkpoint.intervalSeconds > 0

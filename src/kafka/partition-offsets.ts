@@ -43,6 +43,15 @@ export class PartitionOffsets {
     this.state(topic, partition, value).committed = value;
   }
 
+  /** Whether the group's offsets (as this member last committed them) are behind any of these next offsets. */
+  commitsBehind(nextOffsets: Iterable<{ topic: string; partition: number; offset: string }>): boolean {
+    for (const { topic, partition, offset } of nextOffsets) {
+      const committed = this.partitions.get(`${topic}:${partition}`)?.committed;
+      if (committed === undefined || committed < BigInt(offset)) return true;
+    }
+    return false;
+  }
+
   /** Records known to be in the log (below its high-water mark) but not fetched yet, summed. */
   unfetched(): number {
     let total = 0n;

@@ -36,4 +36,20 @@ describe('PartitionOffsets', () => {
     offsets.retain(new Set());
     expect([...offsets.lag()]).toEqual([]);
   });
+
+  it('tells whether its commits are behind a position', () => {
+    const offsets = new PartitionOffsets();
+    const position = [
+      { topic: 't', partition: 0, offset: '100' },
+      { topic: 't', partition: 1, offset: '40' },
+    ];
+    expect(offsets.commitsBehind(position)).toBe(true);
+    offsets.committed('t', 0, '100');
+    expect(offsets.commitsBehind(position)).toBe(true);
+    offsets.committed('t', 1, '39');
+    expect(offsets.commitsBehind(position)).toBe(true);
+    offsets.committed('t', 1, '40');
+    expect(offsets.commitsBehind(position)).toBe(false);
+    expect(offsets.commitsBehind([])).toBe(false);
+  });
 });
