@@ -45,7 +45,8 @@ function pipelineFor(topic: string, groupId: string, dir: string): Record<string
     // Deterministic mode: count-based batches only, the pure-JS backend, checkpoints by count.
     model: { backend: 'cpu', hidden: [32, 32], seed: 42 },
     batch: { size: batchSize, lingerMs: 0 },
-    checkpoint: { dir, every: checkpointEvery, intervalSeconds: 0, keep: 3 },
+    // Also on a timer, as in production: the stream's tail is committed by the idle checkpoint whatever the batch count.
+    checkpoint: { dir, every: checkpointEvery, intervalSeconds: 5, keep: 3 },
     // Everything that learns stays on: fine-tuning phases, the NTK-GP (a smaller window for speed), both drift detectors.
     fineTune: { every: 5, steps: 10 },
     ntkgp: { enabled: true, window: 64 },
@@ -180,7 +181,8 @@ describe('kill -9 of the consumer process', () => {
       const checkpoint = latestCheckpoint(crashDir, crashGroup);
       killLog.push(
         `kill ${k + 1}: ${when}, committed ${before} → ` +
-          `${committedSum(await groupOffsets(topic, crashGroup))}, newest checkpoint at ${checkpoint?.state.position.offsets[0]?.offset ?? 'none'}`,
+          `${committedSum(await groupOffsets(topic, crashGroup))}, newest checkpoint at ${checkpoint?.state.position.offsets[0]?.offset ?? 'none'}, ` +
+          `${consumer.logs().filter((l) => l.msg === 'joined consumer group').length} group joins`,
       );
     }
     const final = await runToEnd(pipeline, topic, crashGroup, 400_000);
@@ -202,7 +204,7 @@ describe('kill -9 of the consumer process', () => {
         `[faults/kill] ${recordCount} records (${goodCount} good, ${badCount} bad), 1 partition, batch ${batchSize}, checkpoint every ${checkpointEvery} batches`,
         `[faults/kill] uninterrupted run ${referenceSeconds.toFixed(1)} s; killed run ${crashSeconds.toFixed(1)} s over ${kills + 1} processes (${restoredRuns} of the killed ones restored a checkpoint)`,
         ...killLog.map((l) => `[faults/kill] ${l}`),
-        `[faults/kill] ${phaseKills} of the kills inside a fine-tuning phase`,
+        `[faults/kill] ${phaseKills} of the kills inside a fine-tuning phase; the last process joined the group ${final.logs().filter((l) => l.msg === 'joined consumer group').length} time(s)`,
         `[faults/kill] max |Δweight| = ${difference} over ${networkWeights(reference).length} weights; identical parts: ${JSON.stringify(parts)}`,
         `[faults/kill] dead-letter topic: ${dead.length} messages for ${sources.size} distinct bad records (${dead.length - sources.size} re-published after kills)`,
         `[faults/kill] checkpoint dir after the kills: ${readdirSync(join(crashDir, crashGroup)).length} files, ${leftovers.length} temp files of killed writers`,
