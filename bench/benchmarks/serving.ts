@@ -8,8 +8,9 @@
  * latencies are set against the pipeline's own per-batch times in the same
  * window (score stage, and score + learn: the learning thread's work; the
  * requests are answered on the serving thread, from snapshots), and against
- * GET /healthz sent at the same rate meanwhile, answered on the learning
- * thread: the same-run baseline of a request that waits for the learning.
+ * GET /healthz sent at the same rate right after each phase (one load process
+ * at a time), answered on the learning thread: the same-run baseline of a
+ * request that waits for the learning.
  */
 import { fork } from 'node:child_process';
 import { defaultFriedmanOptions, FriedmanStream } from '../../src/demo/friedman.js';
@@ -108,7 +109,8 @@ function requestBody(records: number, seed: number): string {
 export async function run(ctx: BenchContext): Promise<ServingResult> {
   const brokers = brokersOf(ctx);
   const seconds = ctx.quick ? 5 : 30;
-  const backlog = ctx.quick ? 8_000 : 60_000;
+  // Enough that the learner is still behind when the last load ends (four 30 s loads).
+  const backlog = ctx.quick ? 8_000 : 250_000;
   const topic = await freshTopic(brokers, 'serving');
   await startPacedProducer({ brokers, topic, rate: 0, count: backlog, seed: 5 }, (sent) => progress('backlog', sent, backlog));
   const overrides = {};
@@ -129,11 +131,10 @@ export async function run(ctx: BenchContext): Promise<ServingResult> {
       progress(phase.name, 0, 1);
       const from = performance.now();
       const first = times.batches.length;
-      const [load, baseline] = await Promise.all([
-        runLoad({ url, body: requestBody(phase.records, 11), rate: phase.rate, seconds }),
-        runLoad({ url: `http://127.0.0.1:${consumer.metricsAddress.port}/healthz`, rate: phase.rate, seconds }),
-      ]);
+      // One load at a time: a second load process would take CPU from the first on two cores.
+      const load = await runLoad({ url, body: requestBody(phase.records, 11), rate: phase.rate, seconds });
       const during = times.batches.slice(first).filter((b) => b.at >= from);
+      const baseline = await runLoad({ url: `http://127.0.0.1:${consumer.metricsAddress.port}/healthz`, rate: phase.rate, seconds });
       const lagAtEnd = consumer.totalLag();
       if (lagAtEnd === 0) note(`serving: the backlog ran out during "${phase.name}"; the latencies include idle time`);
       runs.push({

@@ -5,6 +5,7 @@
  * stalled server shows as latency, not as fewer requests). Forked by
  * runPredictLoad with its options as argv[2]; reports the result over IPC.
  */
+import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PredictLoadOptions {
@@ -29,6 +30,24 @@ async function main(): Promise<void> {
   const latenciesMs: number[] = new Array<number>(total);
   const statuses: Record<string, number> = {};
   const inFlight: Promise<void>[] = [];
+  // node:http over kept-alive connections: a client as lean as a service calling tangent would use (fetch costs the
+  // load process itself a millisecond or more a request, on the same two cores as the server).
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const body = options.body === undefined ? undefined : Buffer.from(options.body);
+  const send = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        options.url,
+        { agent, method: body ? 'POST' : 'GET', headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} },
+        (response) => {
+          response.on('data', () => {});
+          response.on('end', () => resolve(response.statusCode ?? 0));
+          response.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
   const started = performance.now();
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / options.rate;
@@ -36,11 +55,10 @@ async function main(): Promise<void> {
     if (wait > 0) await sleep(wait);
     const sent = performance.now();
     inFlight.push(
-      fetch(options.url, options.body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: options.body })
-        .then(async (response) => {
-          await response.arrayBuffer();
+      send()
+        .then((status) => {
           latenciesMs[i] = performance.now() - sent;
-          statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+          statuses[status] = (statuses[status] ?? 0) + 1;
         })
         .catch(() => {
           latenciesMs[i] = Number.NaN;
@@ -49,6 +67,7 @@ async function main(): Promise<void> {
     );
   }
   await Promise.all(inFlight);
+  agent.destroy();
   const result: PredictLoadResult = { requests: total, seconds: (performance.now() - started) / 1000, latenciesMs, statuses };
   process.send?.({ type: 'done', result });
 }
