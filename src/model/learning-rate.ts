@@ -1,5 +1,5 @@
 import { gramMatrix } from '../ntk/kernel.js';
-import { symmetricEigen } from '../ntk/symmetric-eigen.js';
+import { symmetricEigenvalues } from '../ntk/symmetric-eigen.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 
 /**
@@ -56,7 +56,7 @@ export function stepSpectrum(spec: ArchitectureSpec, X: Float64Array, batchRows:
   const kernel = stepKernel(spec, sampled, trunkRatio);
   // Non-finite rows have no spectrum; their step is rejected by the numerical guard anyway.
   if (!kernel.every(Number.isFinite)) return { extremesSum: Number.NaN };
-  const { values } = symmetricEigen(kernel, m);
+  const values = symmetricEigenvalues(kernel, m);
   const scale = (2 / batchRows) * (rows / m);
   return { extremesSum: scale * (values[m - 1]! + Math.max(values[0]!, 0)) };
 }

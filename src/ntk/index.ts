@@ -36,5 +36,5 @@ export {
   type IncrementalGPOptions,
   type IncrementalGPState,
 } from './incremental-gp.js';
-export { type SymmetricEigen, symmetricEigen } from './symmetric-eigen.js';
+export { type SymmetricEigen, symmetricEigen, symmetricEigenvalues } from './symmetric-eigen.js';
 export { type TriangularBackend, defaultBackend } from './triangular-kernels.js';

@@ -15,23 +15,45 @@ export interface SymmetricEigen {
  * @throws RangeError when the matrix has the wrong size or a non-finite entry, or QL fails to converge
  */
 export function symmetricEigen(A: Float64Array, n: number): SymmetricEigen {
-  if (!Number.isInteger(n) || n < 0 || A.length < n * n) throw new RangeError(`expected an ${n} × ${n} matrix`);
-  for (let i = 0; i < n * n; i++) if (!Number.isFinite(A[i])) throw new RangeError(`matrix entry ${i} is not finite`);
+  requireSymmetricInput(A, n);
   const values = new Float64Array(n);
   if (n === 0) return { values, vectors: new Float64Array(0) };
   const offDiagonal = new Float64Array(n);
   const columns = A.slice(0, n * n);
-  householderTridiagonalise(columns, n, values, offDiagonal);
+  householderTridiagonalise(columns, n, values, offDiagonal, true);
   // QL rotates pairs of eigenvectors; as rows they are contiguous.
   const vectors = transpose(columns, n);
   implicitQl(vectors, n, values, offDiagonal);
   return { values, vectors };
 }
 
+/**
+ * The eigenvalues alone, ascending: the same reduction and QL iterations as
+ * {@link symmetricEigen} without accumulating the eigenvectors, which is
+ * most of its work (a 64 × 64 kernel's spectrum, taken on every step under
+ * `learningRate: auto`, costs about a fifth).
+ *
+ * @throws RangeError as {@link symmetricEigen}
+ */
+export function symmetricEigenvalues(A: Float64Array, n: number): Float64Array {
+  requireSymmetricInput(A, n);
+  const values = new Float64Array(n);
+  if (n === 0) return values;
+  const offDiagonal = new Float64Array(n);
+  householderTridiagonalise(A.slice(0, n * n), n, values, offDiagonal, false);
+  implicitQl(undefined, n, values, offDiagonal);
+  return values;
+}
+
+function requireSymmetricInput(A: Float64Array, n: number): void {
+  if (!Number.isInteger(n) || n < 0 || A.length < n * n) throw new RangeError(`expected an ${n} × ${n} matrix`);
+  for (let i = 0; i < n * n; i++) if (!Number.isFinite(A[i])) throw new RangeError(`matrix entry ${i} is not finite`);
+}
+
 // tred2: on exit V (row-major, eigenvectors of the tridiagonal problem as
-// columns) holds the accumulated transformation, d the diagonal, e[1..] the
-// sub-diagonal.
-function householderTridiagonalise(V: Float64Array, n: number, d: Float64Array, e: Float64Array): void {
+// columns) holds the accumulated transformation when `accumulate`, d the
+// diagonal, e[1..] the sub-diagonal.
+function householderTridiagonalise(V: Float64Array, n: number, d: Float64Array, e: Float64Array, accumulate: boolean): void {
   for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j];
   for (let i = n - 1; i > 0; i--) {
     let scale = 0;
@@ -83,6 +105,12 @@ function householderTridiagonalise(V: Float64Array, n: number, d: Float64Array, 
     }
     d[i] = h;
   }
+  if (!accumulate) {
+    // The reduction leaves the tridiagonal's diagonal on V's.
+    for (let j = 0; j < n; j++) d[j] = V[j * n + j];
+    e[0] = 0;
+    return;
+  }
   for (let i = 0; i < n - 1; i++) {
     V[(n - 1) * n + i] = V[i * n + i];
     V[i * n + i] = 1;
@@ -105,8 +133,8 @@ function householderTridiagonalise(V: Float64Array, n: number, d: Float64Array, 
   e[0] = 0;
 }
 
-// tql2 with the eigenvectors stored as rows of Z; sorts ascending at the end.
-function implicitQl(Z: Float64Array, n: number, d: Float64Array, e: Float64Array): void {
+// tql2 with the eigenvectors stored as rows of Z (tql1 without Z); sorts ascending at the end.
+function implicitQl(Z: Float64Array | undefined, n: number, d: Float64Array, e: Float64Array): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
   let shiftSum = 0;
@@ -150,6 +178,7 @@ function implicitQl(Z: Float64Array, n: number, d: Float64Array, e: Float64Array
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
+          if (!Z) continue;
           const lower = i * n;
           const upper = (i + 1) * n;
           for (let k = 0; k < n; k++) {
@@ -173,7 +202,7 @@ function implicitQl(Z: Float64Array, n: number, d: Float64Array, e: Float64Array
       const value = d[smallest];
       d[smallest] = d[i];
       d[i] = value;
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; Z && k < n; k++) {
         const swapped = Z[i * n + k];
         Z[i * n + k] = Z[smallest * n + k];
         Z[smallest * n + k] = swapped;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { symmetricEigen } from '../../../src/ntk/index.js';
+import { symmetricEigen, symmetricEigenvalues } from '../../../src/ntk/index.js';
 import { jacobiEigenvalues, randomMatrix, relativeError, seededRandom } from './reference.js';
 
 function randomSymmetric(seed: number, n: number): Float64Array {
@@ -54,5 +54,32 @@ describe('symmetricEigen', () => {
 
   it('refuses non-finite input', () => {
     expect(() => symmetricEigen(Float64Array.of(1, Number.NaN, Number.NaN, 2), 2)).toThrow(RangeError);
+  });
+});
+
+describe('symmetricEigenvalues', () => {
+  it('gives the eigenvalues of symmetricEigen, ascending, on random, repeated, diagonal and rank-one matrices', () => {
+    const identity = new Float64Array(16);
+    for (let i = 0; i < 4; i++) identity[i * 4 + i] = 1;
+    const cases: [Float64Array, number][] = [
+      ...[1, 2, 5, 30, 64].map((n): [Float64Array, number] => [randomSymmetric(n + 7, n), n]),
+      [identity, 4],
+      [Float64Array.of(3, 0, 0, 0, -1, 0, 0, 0, 2), 3],
+      [new Float64Array(25).fill(1), 5],
+    ];
+    for (const [A, n] of cases) {
+      const values = symmetricEigenvalues(A, n);
+      expect(relativeError(values, symmetricEigen(A, n).values)).toBeLessThan(1e-13);
+      expect(relativeError(values, jacobiEigenvalues(A, n))).toBeLessThan(1e-12);
+    }
+  });
+
+  it('returns nothing for an empty matrix, leaves its input untouched and refuses non-finite input', () => {
+    expect(symmetricEigenvalues(new Float64Array(0), 0).length).toBe(0);
+    const A = randomSymmetric(98, 6);
+    const copy = A.slice();
+    symmetricEigenvalues(A, 6);
+    expect(A).toEqual(copy);
+    expect(() => symmetricEigenvalues(Float64Array.of(1, Number.NaN, Number.NaN, 2), 2)).toThrow(RangeError);
   });
 });
