@@ -1,4 +1,4 @@
-import { gramMatrix } from '../ntk/kernel.js';
+import { gramMatrices, gramMatrix } from '../ntk/kernel.js';
 import { symmetricEigenvalues } from '../ntk/symmetric-eigen.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 
@@ -28,9 +28,8 @@ export interface StepSpectrum {
  */
 export function stepKernel(spec: ArchitectureSpec, X: Float64Array, trunkRatio: number): Float64Array {
   if (spec.headHidden.length > 0) return gramMatrix(spec, X, 'ntk');
-  const readout = gramMatrix(spec, X, 'nngp');
-  if (trunkRatio === 0) return readout;
-  const tangent = gramMatrix(spec, X, 'ntk');
+  if (trunkRatio === 0) return gramMatrix(spec, X, 'nngp');
+  const { nngp: readout, ntk: tangent } = gramMatrices(spec, X);
   for (let i = 0; i < readout.length; i++) readout[i] = readout[i]! + trunkRatio * (tangent[i]! - readout[i]!);
   return readout;
 }

@@ -16,6 +16,7 @@ export {
   type PreparedPoints,
   allocatePreparedPoints,
   crossKernel,
+  gramMatrices,
   gramMatrix,
   kernelDepth,
   kernelDiag,

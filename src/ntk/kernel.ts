@@ -106,6 +106,17 @@ export function preparedKernel(
   j: number,
   kind: KernelKind,
 ): number {
+  preparedKernelsInto(spec, a, i, b, j, pairKernels);
+  return kind === 'ntk' ? pairKernels[NTK] : pairKernels[NNGP];
+}
+
+const NNGP = 0;
+const NTK = 1;
+// Both kinds of one pair, written by preparedKernelsInto without allocating.
+const pairKernels = new Float64Array(2);
+
+// One recursion gives both kinds: the NNGP covariance and, accumulated from it, the tangent kernel.
+function preparedKernelsInto(spec: ArchitectureSpec, a: PreparedPoints, i: number, b: PreparedPoints, j: number, out: Float64Array): void {
   const inputDim = a.inputDim;
   const depth = a.depth;
   const aRow = i * inputDim;
@@ -128,7 +139,8 @@ export function preparedKernel(
     covariance = nextCovariance(spec, expectations[PHI_PHI]);
     tangent = covariance + spec.sigmaW2 * tangent * expectations[DPHI_DPHI];
   }
-  return kind === 'ntk' ? tangent : covariance;
+  out[NNGP] = covariance;
+  out[NTK] = tangent;
 }
 
 /** The kernel between two single points `x` and `xPrime` (each of length `spec.inputDim`). */
@@ -171,6 +183,25 @@ export function gramMatrix(spec: ArchitectureSpec, X: Float64Array, kind: Kernel
     }
   }
   return gram;
+}
+
+/**
+ * Both Gram matrices of the rows of `X`, NNGP and NTK, from one recursion per
+ * pair: each equal to its {@link gramMatrix}, for half the work of two calls.
+ */
+export function gramMatrices(spec: ArchitectureSpec, X: Float64Array): { readonly nngp: Float64Array; readonly ntk: Float64Array } {
+  const prepared = preparePoints(spec, X);
+  const count = X.length / spec.inputDim;
+  const nngp = new Float64Array(count * count);
+  const ntk = new Float64Array(count * count);
+  for (let i = 0; i < count; i++) {
+    for (let j = i; j < count; j++) {
+      preparedKernelsInto(spec, prepared, i, prepared, j, pairKernels);
+      nngp[i * count + j] = nngp[j * count + i] = pairKernels[NNGP];
+      ntk[i * count + j] = ntk[j * count + i] = pairKernels[NTK];
+    }
+  }
+  return { nngp, ntk };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../../src/errors.js';
 import type { Activation, ArchitectureSpec } from '../../../src/spec/architecture-spec.js';
-import { crossKernel, gramMatrix, kernelDiag, kernelPair } from '../../../src/ntk/index.js';
+import { crossKernel, gramMatrices, gramMatrix, kernelDiag, kernelPair } from '../../../src/ntk/index.js';
 import { jacobiEigenvalues, randomMatrix, referenceKernel, relativeError, rowsOf, seededRandom } from './reference.js';
 
 const ACTIVATIONS: readonly Activation[] = ['relu', 'erf'];
@@ -127,6 +127,17 @@ describe('Gram and cross matrices', () => {
       }
     });
   }
+
+  it('gramMatrices gives both kinds exactly as gramMatrix does', () => {
+    for (const activation of ACTIVATIONS) {
+      const spec = specOfDepth(activation, 3, 4, 2, 0.1);
+      const X = randomMatrix(seededRandom(13), 9, 4);
+      const { nngp, ntk } = gramMatrices(spec, X);
+      expect(nngp).toEqual(gramMatrix(spec, X, 'nngp'));
+      expect(ntk).toEqual(gramMatrix(spec, X, 'ntk'));
+      expect(ntk).not.toEqual(nngp);
+    }
+  });
 
   it('kernelDiag, kernelPair and crossKernel agree exactly with the Gram matrix', () => {
     const random = seededRandom(11);
