@@ -49,6 +49,7 @@ import { StreamTotals } from './metrics/stream-totals.js';
 import { selectBackend, type BackendChoice } from './model/backend.js';
 import { RunningMoments } from './model/running-moments.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
+import { ReplayGovernor } from './pipeline/replay-governor.js';
 import { LearningTurns } from './pipeline/learning-turns.js';
 import { nextTurn } from './model/stepwise.js';
 import type { DriftEvent } from './pipeline/drift-watch.js';
@@ -462,6 +463,14 @@ async function startLocked(
     metrics.predictionsPublished.inc({ labeled: 'true' }, labeled);
     metrics.predictionsPublished.inc({ labeled: 'false' }, predictions.length - labeled);
   };
+  // Timing decides the replay steps only where it already decides the batches (lingerMs > 0).
+  const replayGovernor =
+    config.fineTune.yieldToBacklog && config.batch.lingerMs > 0
+      ? new ReplayGovernor(session.network, () => (assigned === undefined ? 0 : assigned.flow.inFlight + assigned.offsets.unfetched()), {
+          steps: config.fineTune.steps,
+          batchSize: config.batch.size,
+        })
+      : undefined;
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
   const pipeline = learningPipeline<Snapshot>({
@@ -485,6 +494,7 @@ async function startLocked(
       new LearningRateObserver(metrics, logger),
       ...(session.baseline ? [new NtkGpObserver(session.baseline, metrics)] : []),
       session.driftWatch,
+      ...(replayGovernor ? [replayGovernor] : []),
       progress,
       // Last of the model's observers: the trunk merge above may have moved the trunk.
       {

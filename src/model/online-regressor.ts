@@ -100,6 +100,12 @@ export class OnlineRegressor implements OnlineModel {
   private batchesSinceFineTune = 0;
   private fineTunePending = false;
   private fineTuneInFlight = false;
+  /**
+   * At most this many steps per phase, below `fineTune.steps` (undefined: no
+   * limit; 0: due phases wait). Set from outside the model (replay-governor.ts),
+   * never saved: it follows the stream's arrival rate, not what was learned.
+   */
+  phaseStepsLimit: number | undefined;
   /** Halved on every backoff of the divergence protection. */
   learningRateScale = 1;
   private rejectedInARow = 0;
@@ -293,7 +299,7 @@ export class OnlineRegressor implements OnlineModel {
     this.batchesSinceFineTune += 1;
     const due = this.config.fineTune.every > 0 && this.batchesSinceFineTune >= this.config.fineTune.every;
     const result: LearnResult = { ...step, learningRates, ...(backoff ? { backoff } : {}) };
-    if (!due && !this.fineTunePending) return result;
+    if ((!due && !this.fineTunePending) || this.phaseStepsLimit === 0) return result;
     yield;
     return { ...result, fineTune: yield* this.fineTuneInSteps() };
   }
@@ -374,7 +380,8 @@ export class OnlineRegressor implements OnlineModel {
   private *fineTunePhase(): Stepwise<FineTunePhase> {
     let busy = 0;
     let started = performance.now();
-    const { steps, batchSize } = this.config.fineTune;
+    const { batchSize } = this.config.fineTune;
+    const steps = Math.min(this.config.fineTune.steps, this.phaseStepsLimit ?? Number.POSITIVE_INFINITY);
     let rejectedSteps = 0;
     let taken = 0;
     const trunkBefore = this.network.trunkVariables().map((v) => tf.clone(v));

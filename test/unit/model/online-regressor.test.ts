@@ -99,6 +99,20 @@ describe('OnlineRegressor', () => {
     model.dispose();
   });
 
+  it('takes at most phaseStepsLimit steps per phase; at 0 a due phase waits and runs once steps come back', () => {
+    const model = regressor({ every: 1, steps: 5 });
+    model.phaseStepsLimit = 2;
+    expect(model.learn(examples).fineTune?.steps).toBe(2);
+    model.phaseStepsLimit = 0;
+    expect(model.learn(examples).fineTune).toBeUndefined();
+    expect(model.learn(examples).fineTune).toBeUndefined();
+    expect(model.toJSON().batchesSinceFineTune).toBe(2);
+    model.phaseStepsLimit = 9;
+    expect(model.learn(examples).fineTune?.steps).toBe(5);
+    expect(model.toJSON().batchesSinceFineTune).toBe(0);
+    model.dispose();
+  });
+
   it('rejects a step with a non-finite loss and leaves every weight unchanged', () => {
     const model = regressor();
     model.learn(examples);

@@ -1,0 +1,59 @@
+import type { BatchObserver } from './observe.js';
+
+/** What the governor steers: the most replay steps the next fine-tuning phase may take (see OnlineRegressor). */
+export interface ReplayStepsLimited {
+  phaseStepsLimit: number | undefined;
+}
+
+export interface ReplayGovernorOptions {
+  /** `fineTune.steps`: the limit never goes above it. */
+  readonly steps: number;
+  /** `batch.size`: a backlog that grew by less than one batch over a window is not growing. */
+  readonly batchSize: number;
+  /** Batches between two decisions (default 8). */
+  readonly window?: number;
+}
+
+/**
+ * Fine-tuning that yields to a growing backlog. Every `window` batches it
+ * compares the records waiting (fetched and not yet committed, plus those in
+ * the log not yet fetched) with the count a window earlier: when they shrank,
+ * or less than two batches wait, one step comes back (up to `fineTune.steps`);
+ * when they grew by more than a batch, the stream is arriving faster than the
+ * learner learns, and the replay steps a phase may take are halved (down to
+ * none). A backlog being caught up (a replay, a restart) shrinks,
+ * so it keeps every step. The decision follows the stream's arrival rate, so
+ * it is made only when batches already depend on time (`batch.lingerMs` > 0):
+ * deterministic replays keep every step.
+ */
+export class ReplayGovernor implements BatchObserver {
+  private readonly window: number;
+  private batches = 0;
+  private backlogBefore: number | undefined;
+
+  constructor(
+    private readonly target: ReplayStepsLimited,
+    private readonly backlog: () => number,
+    private readonly options: ReplayGovernorOptions,
+  ) {
+    this.window = options.window ?? 8;
+  }
+
+  /** The replay steps a phase may take now. */
+  get limit(): number {
+    return this.target.phaseStepsLimit ?? this.options.steps;
+  }
+
+  observe(): void {
+    this.batches += 1;
+    if (this.batches % this.window !== 0) return;
+    const backlog = this.backlog();
+    const before = this.backlogBefore;
+    this.backlogBefore = backlog;
+    if (before === undefined) return;
+    const { steps, batchSize } = this.options;
+    const keepingUp = backlog < 2 * batchSize || backlog < before;
+    if (keepingUp) this.target.phaseStepsLimit = Math.min(steps, this.limit + 1);
+    else if (backlog - before > batchSize) this.target.phaseStepsLimit = Math.floor(this.limit / 2);
+  }
+}
