@@ -121,11 +121,17 @@ export const modelSchema = z
 export const fineTuneSchema = z
   .object({
     /** A fine-tuning phase every this many batches; 0 = only when drift asks for one. */
-    every: z.number().int().nonnegative().default(3),
-    steps: positiveInt.default(20),
+    every: z.number().int().nonnegative().default(1),
+    steps: positiveInt.default(7),
     /** ρ: the trunk learns at ρ·η during a phase (below 1 to keep a pretrained trunk's features). */
     trunkLearningRateRatio: z.number().positive().max(1).default(1),
     replayPerTask: positiveInt.default(1000),
+    /**
+     * While the backlog grows (records arriving faster than they are learned), phases take fewer
+     * steps, down to none, and get them back as it shrinks (replay-governor.ts). Only with
+     * `batch.lingerMs` > 0: deterministic replays keep every step.
+     */
+    yieldToBacklog: z.boolean().default(true),
   })
   .strict();
 
