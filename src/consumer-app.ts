@@ -466,10 +466,17 @@ async function startLocked(
   // Timing decides the replay steps only where it already decides the batches (lingerMs > 0).
   const replayGovernor =
     config.fineTune.yieldToBacklog && config.batch.lingerMs > 0
-      ? new ReplayGovernor(session.network, () => (assigned === undefined ? 0 : assigned.flow.inFlight + assigned.offsets.unfetched()), {
-          steps: config.fineTune.steps,
-          batchSize: config.batch.size,
-        })
+      ? new ReplayGovernor(
+          session.network,
+          () =>
+            assigned === undefined
+              ? { waiting: 0, paused: false }
+              : { waiting: assigned.flow.inFlight + assigned.offsets.unfetched(), paused: assigned.flow.paused },
+          {
+            steps: config.fineTune.steps,
+            batchSize: config.batch.size,
+          },
+        )
       : undefined;
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);

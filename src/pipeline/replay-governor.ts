@@ -5,6 +5,17 @@ export interface ReplayStepsLimited {
   phaseStepsLimit: number | undefined;
 }
 
+/** The source's backlog as the governor reads it. */
+export interface Backlog {
+  /** Records fetched and not yet committed, plus those known to be in the log and not yet fetched. */
+  readonly waiting: number;
+  /**
+   * Whether fetching is paused (too many records in flight): the log's end is then not re-read, so
+   * `waiting` only falls as records are learned, whatever arrives meanwhile.
+   */
+  readonly paused: boolean;
+}
+
 export interface ReplayGovernorOptions {
   /** `fineTune.steps`: the limit never goes above it. */
   readonly steps: number;
@@ -21,8 +32,9 @@ export interface ReplayGovernorOptions {
  * or less than two batches wait, one step comes back (up to `fineTune.steps`);
  * when they grew by more than a batch, the stream is arriving faster than the
  * learner learns, and the replay steps a phase may take are halved (down to
- * none). A backlog being caught up (a replay, a restart) shrinks,
- * so it keeps every step. The decision follows the stream's arrival rate, so
+ * none). While fetching is paused the count cannot see new arrivals, so
+ * no step comes back then. A backlog being caught up (a replay, a restart)
+ * shrinks, so it keeps every step. The decision follows the stream's arrival rate, so
  * it is made only when batches already depend on time (`batch.lingerMs` > 0):
  * deterministic replays keep every step.
  */
@@ -33,7 +45,7 @@ export class ReplayGovernor implements BatchObserver {
 
   constructor(
     private readonly target: ReplayStepsLimited,
-    private readonly backlog: () => number,
+    private readonly backlog: () => Backlog,
     private readonly options: ReplayGovernorOptions,
   ) {
     this.window = options.window ?? 8;
@@ -47,12 +59,12 @@ export class ReplayGovernor implements BatchObserver {
   observe(): void {
     this.batches += 1;
     if (this.batches % this.window !== 0) return;
-    const backlog = this.backlog();
+    const { waiting: backlog, paused } = this.backlog();
     const before = this.backlogBefore;
     this.backlogBefore = backlog;
     if (before === undefined) return;
     const { steps, batchSize } = this.options;
-    const keepingUp = backlog < 2 * batchSize || backlog < before;
+    const keepingUp = !paused && (backlog < 2 * batchSize || backlog < before);
     if (keepingUp) this.target.phaseStepsLimit = Math.min(steps, this.limit + 1);
     else if (backlog - before > batchSize) this.target.phaseStepsLimit = Math.floor(this.limit / 2);
   }

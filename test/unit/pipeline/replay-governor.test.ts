@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ReplayGovernor } from '../../../src/pipeline/replay-governor.js';
 
 /** Runs the governor over one backlog reading per batch; returns the limit after each window of 4 batches. */
-function limitsOver(backlogs: readonly number[], steps = 8): number[] {
+function limitsOver(backlogs: readonly number[], steps = 8, paused: readonly boolean[] = []): number[] {
   const target = { phaseStepsLimit: undefined as number | undefined };
   let index = 0;
-  const governor = new ReplayGovernor(target, () => backlogs[index]!, { steps, batchSize: 64, window: 4 });
+  const governor = new ReplayGovernor(target, () => ({ waiting: backlogs[index]!, paused: paused[index] ?? false }), { steps, batchSize: 64, window: 4 });
   const limits: number[] = [];
   for (index = 0; index < backlogs.length; index++) {
     governor.observe();
@@ -29,6 +29,12 @@ describe('ReplayGovernor', () => {
   it('keeps every step while a fixed backlog is caught up, and while less than two batches wait', () => {
     expect(limitsOver(perWindow([50_000, 49_000, 48_000, 47_000]))).toEqual([8, 8, 8, 8]);
     expect(limitsOver(perWindow([0, 100, 60, 120]))).toEqual([8, 8, 8, 8]);
+  });
+
+  it('gives no step back while fetching is paused (new arrivals are not seen), and halves on the growth seen after', () => {
+    const readings = [1000, 2000, 20_000, 15_000, 10_000, 25_000, 24_000];
+    const paused = perWindow([false, false, true, true, true, false, false].map((p) => (p ? 1 : 0))).map((p) => p === 1);
+    expect(limitsOver(perWindow(readings), 8, paused)).toEqual([8, 4, 2, 2, 2, 1, 2]);
   });
 
   it('holds the limit when the backlog neither grows by a batch nor shrinks', () => {
