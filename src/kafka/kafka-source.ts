@@ -94,6 +94,18 @@ async function whileBeating(work: Promise<void>, heartbeat: () => Promise<void>)
 /** Records emitted between two yields to the event loop (see emitBatch). */
 const yieldEveryRecords = 32;
 
+/**
+ * Partitions whose fetched records are emitted at the same time. A fetch holds up to 1 MiB per
+ * partition (thousands of records); emitted one partition after the other, a backlog would reach the
+ * pipeline in runs of thousands of records of one partition — of one task, when tasks are alone on
+ * their partitions — and the shared trunk would learn task after task, forgetting between the runs,
+ * by a schedule that depends on fetch timing. Emitted together, the partitions' records interleave
+ * in runs of at most `yieldEveryRecords` (each eachBatch yields there, and waits for every learning
+ * turn), so every minibatch mixes the partitions in flow. Within a partition the order stays the
+ * log's. More partitions than this are emitted in groups of this many.
+ */
+const interleavedPartitions = 64;
+
 export class KafkaSource {
   readonly flow: FlowControl;
   readonly offsets = new PartitionOffsets();
@@ -108,7 +120,7 @@ export class KafkaSource {
   /** Bumped on every group join: the restore of an assignment that a newer one replaced stops before seeking. */
   private generation = 0;
   private idleWaiters: (() => void)[] = [];
-  /** The eachBatch calls running now. */
+  /** The eachBatch calls running now (one per partition fetched: they interleave, see records$). */
   private readonly batchesInProgress = new Set<Promise<void>>();
   private emitterComplete: (() => void) | undefined;
 
@@ -232,6 +244,7 @@ export class KafkaSource {
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: interleavedPartitions,
         eachBatch: (payload) => {
           const run = this.emitBatch(payload, (record) => subscriber.next(record));
           const settled = run.catch(() => undefined);
