@@ -364,7 +364,10 @@ async function startLocked(
     consumer,
     // A restore replaces task states and decides positions: never in the middle of a minibatch's learning, and never
     // with a checkpoint captured between the two.
-    { ...config.kafka, commitIdentity: `tangent-store:${store.id}`, whenPipelineFree: () => turns.whenFree(),
+    {
+      ...config.kafka,
+      commitIdentity: `tangent-store:${store.id}`,
+      whenPipelineFree: () => turns.whenFree(),
       exclusively: (work) => turns.run(work),
       settleInFlight: async () => {
         lingerScheduler.flushNow();
@@ -619,15 +622,15 @@ async function startLocked(
   const checkpointWhenIdle = (): Promise<void> =>
     turns.run(async () => {
       if (stopping || failed || source.isDraining || source.flow.inFlight > 0) return;
-      const offsets = session.position.toJSON().offsets.filter((o) => source.owns(o.topic, o.partition));
       if (session.position.batches > storedBatches) {
         const snapshot = captureSnapshot();
         await storeSnapshot(snapshot);
         await source.commit(snapshot.state.position.offsets);
-      } else if (source.offsets.commitsBehind(offsets)) {
-        // Stored, but its commit was refused (the group was rebalancing) and no batch came after to carry it again.
-        await source.commit(offsets);
+        return;
       }
+      // Stored, but its commit was refused (the group was rebalancing) and no batch came after to carry it again.
+      const owned = session.position.toJSON().offsets.filter((o) => source.owns(o.topic, o.partition));
+      if (source.offsets.commitsBehind(owned)) await source.commit(owned);
     });
   const idleCheckpoints =
     config.checkpoint.intervalSeconds > 0
