@@ -129,13 +129,13 @@ export class RobustBand {
       if (full) {
         // The value leaving the window: any equal entry is the same number (−0 is stored as +0, below).
         const leaving = lowerBound(sorted, end, this.ring[slot + i]! + 0, start);
-        for (let k = leaving; k < end - 1; k++) sorted[k] = sorted[k + 1]!;
+        sorted.copyWithin(leaving, leaving + 1, end);
         end -= 1;
       }
       // +0 for −0: the order of the two zeros would otherwise matter for which one leaves; no quantile can tell them apart.
       const value = values[i]! + 0;
       const at = lowerBound(sorted, end, value, start);
-      for (let k = end; k > at; k--) sorted[k] = sorted[k - 1]!;
+      sorted.copyWithin(at + 1, at, end);
       sorted[at] = value;
       this.ring[slot + i] = values[i]!;
     }
