@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { planRestore } from '../checkpoint/restore-plan.js';
 import { TaskFloors } from '../checkpoint/task-floors.js';
 import type { CompactedTopicView } from '../kafka/compacted-topic-view.js';
-import type { AssignmentRestore } from '../kafka/kafka-source.js';
+import type { AssignmentRestore } from '../kafka/group-membership.js';
 import { readTaskStates } from '../kafka/task-state-topic.js';
 import type { LearningSession } from '../learning-session.js';
 import type { TangentMetrics } from '../metrics/metrics.js';
