@@ -224,8 +224,4 @@ export class NtkGpBaseline implements OnlineModel {
   status(): readonly GpTaskStatus[] {
     return this.lastStatus;
   }
-
-  taskNames(): string[] {
-    return [...this.tasks.keys()];
-  }
 }
