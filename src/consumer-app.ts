@@ -109,7 +109,6 @@ async function startLocked(
   const restored = store.loadLatest(validateLearningState(specOf(config)));
   if (restored) logger.info({ file: restored.file, position: restored.state.position.offsets }, 'restored learning state from checkpoint');
 
-
   // Served before Kafka is reached: /healthz answers while the brokers are tried, /readyz only once partitions are assigned.
   let assigned: KafkaSource | undefined;
   const liveness = new ProgressLiveness(config.metrics.stallSeconds * 1000, () =>
