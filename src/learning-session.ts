@@ -6,7 +6,7 @@ import { taskStateFormat, type TaskState } from './checkpoint/task-state.js';
 import type { DetectorConfig } from './drift/create-detector.js';
 import type { ArchitectureSpec } from './spec/architecture-spec.js';
 import { NtkGpBaseline } from './model/ntk-gp-baseline.js';
-import type { OnlineModel } from './model/online-model.js';
+import type { ModelStateField, OnlineModel } from './model/online-model.js';
 import { OnlineRegressor } from './model/online-regressor.js';
 import { RunningMoments } from './model/running-moments.js';
 import { bandWindow, TargetBands, type ClipPolicy } from './model/outlier-clipping.js';
@@ -130,11 +130,24 @@ export class LearningSession {
       taskLastSeen: this.tasks.toJSON().lastSeen,
       admittedRecords: this.tasks.toJSON().admitted,
       parkedTasks: [...this.parked.values()],
-      network: this.network.toJSON(),
-      ntkgp: this.baseline?.toJSON() ?? null,
+      ...this.modelStates(),
       drift: this.driftWatch.toJSON(),
       taskSources: this.ledger.toJSON(),
     };
+  }
+
+  /** Each model's state under its own field; the field of a model that is off holds null (the checkpoint format). */
+  private modelStates(): Pick<LearningState, ModelStateField> {
+    const states: Record<ModelStateField, unknown> = { network: null, ntkgp: null };
+    for (const model of this.models) states[model.stateField] = model.toJSON();
+    return states as Pick<LearningState, ModelStateField>;
+  }
+
+  /** Each model's part of one task's state, as {@link modelStates}. */
+  private modelTaskStates(task: string): Pick<TaskState, ModelStateField> {
+    const states: Record<ModelStateField, unknown> = { network: null, ntkgp: null };
+    for (const model of this.models) states[model.stateField] = model.taskState(task) ?? null;
+    return states as Pick<TaskState, ModelStateField>;
   }
 
   /**
@@ -152,8 +165,7 @@ export class LearningSession {
       task,
       source: { topic: source.topic, partition: source.partition, offset },
       learned: source.learned,
-      network: this.network.taskState(task),
-      ntkgp: this.baseline?.taskState(task) ?? null,
+      ...this.modelTaskStates(task),
       drift: this.driftWatch.taskState(task),
     };
   }
@@ -214,9 +226,7 @@ export class LearningSession {
       return;
     }
     this.tasks.adopt(state.task);
-    this.network.loadTask(state.task, state.network);
-    if (state.ntkgp) this.baseline?.loadTask(state.ntkgp);
-    else this.baseline?.forgetTask(state.task);
+    for (const model of this.models) model.loadTask(state.task, state[model.stateField] ?? null);
     this.driftWatch.loadTask(state.task, state.drift);
     this.ledger.set(state.task, { topic: state.source.topic, partition: state.source.partition, learned: state.learned });
   }
@@ -224,13 +234,12 @@ export class LearningSession {
   /** Drops a task whose partition another member owns now (its state lives on in the changelog). */
   forgetTask(task: string): void {
     this.tasks.remove(task);
-    this.network.forgetTask(task);
-    this.baseline?.forgetTask(task);
+    for (const model of this.models) model.forgetTask(task);
     this.driftWatch.forgetTask(task);
     this.ledger.delete(task);
   }
 
   dispose(): void {
-    this.network.dispose();
+    for (const model of this.models) model.dispose?.();
   }
 }

@@ -28,7 +28,7 @@ const chunksHeader = 'tangent-chunks';
 /** Room left in each record for its key, headers and Kafka's record framing. */
 const recordOverheadBytes = 1024;
 
-export function chunkKey(key: string, index: number): string {
+function chunkKey(key: string, index: number): string {
   return `${key}\u0000${index}`;
 }
 

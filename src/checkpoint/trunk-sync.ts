@@ -59,7 +59,7 @@ export function trunkDistance(a: readonly LayerState[], b: readonly LayerState[]
  * The records a member merges: the other current group members' newest
  * publications, no older than `maxAgeMs`, in member-id order (deterministic).
  */
-export function peersToMerge(records: readonly TrunkRecord[], self: string, peers: ReadonlySet<string>, now: number, maxAgeMs: number): TrunkRecord[] {
+function peersToMerge(records: readonly TrunkRecord[], self: string, peers: ReadonlySet<string>, now: number, maxAgeMs: number): TrunkRecord[] {
   return records
     .filter((r) => r.member !== self && peers.has(r.member) && now - r.publishedAt <= maxAgeMs)
     .sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));

@@ -31,7 +31,7 @@ export function addDemoCommand(program: Command): void {
  * Friedman stream (three tasks, 2% malformed records) while the consumer
  * learns from it, until Ctrl-C.
  */
-export async function demoCommand(pipeline: PipelineConfig, logger: Logger): Promise<number> {
+async function demoCommand(pipeline: PipelineConfig, logger: Logger): Promise<number> {
   // The demo writes its own stream: its topic is created when missing.
   const config: PipelineConfig = { ...pipeline, kafka: { ...pipeline.kafka, createTopics: true } };
   const consumer = await startConsumer(config, logger);

@@ -191,7 +191,7 @@ function print(checks: readonly Check[]): void {
 }
 
 /** `tangent doctor`: the checklist; exit code 0 when all pass, 1 when one fails, 2 for an invalid config. */
-export async function doctorCommand(options: DoctorOptions, logger: Logger = pino({ level: 'silent' })): Promise<number> {
+async function doctorCommand(options: DoctorOptions, logger: Logger = pino({ level: 'silent' })): Promise<number> {
   let config: PipelineConfig;
   const source = options.pipeline ?? 'built-in defaults';
   try {

@@ -45,7 +45,7 @@ function parsePoints(text: string, inputDim: number): Float64Array {
 }
 
 /** `tangent kernel`: the analytic NTK or NNGP Gram matrix, for people checking the math. */
-export function kernelCommand(options: KernelOptions, stdin: () => string = () => readFileSync(0, 'utf8')): number {
+function kernelCommand(options: KernelOptions, stdin: () => string = () => readFileSync(0, 'utf8')): number {
   const { kind } = options;
   const spec = specOf(loadPipelineConfig(options.pipeline));
   const points = parsePoints(options.input ? readFileSync(options.input, 'utf8') : stdin(), spec.inputDim);

@@ -45,7 +45,7 @@ export function addProduceCommand(program: Command): void {
 }
 
 /** `tangent produce`: the load generator (synthetic drifting stream or file replay). */
-export async function produceCommand(options: ProduceOptions, logger: Logger): Promise<number> {
+async function produceCommand(options: ProduceOptions, logger: Logger): Promise<number> {
   // The pipeline file (and its env overrides) says how to reach the cluster: brokers, TLS, SASL, topic.
   const config = loadPipelineConfig(options.pipeline);
   const topic = options.topic ?? config.kafka.topic;

@@ -30,7 +30,7 @@ export function addRunCommand(program: Command): void {
  * `untilEnd`, the end of the stream as it was at start), printing the
  * one-line summary on stderr. Resolves with the process exit code.
  */
-export async function runCommand(config: PipelineConfig, logger: Logger, options: Pick<RunOptions, 'untilEnd'> = {}): Promise<number> {
+async function runCommand(config: PipelineConfig, logger: Logger, options: Pick<RunOptions, 'untilEnd'> = {}): Promise<number> {
   const consumer = await startConsumer(config, logger, { untilEnd: options.untilEnd });
   return superviseConsumer(consumer, config.summaryIntervalSeconds, logger);
 }

@@ -11,7 +11,7 @@ import { detectorSchema, pipelineConfigSchema, type PipelineConfig } from './pip
  * Environment variables that override the file, for deployments that keep one
  * YAML and vary the endpoints. Each maps to one config path.
  */
-export const envOverrides = {
+const envOverrides = {
   KAFKA_BROKERS: 'kafka.brokers',
   TANGENT_TOPIC: 'kafka.topic',
   TANGENT_GROUP_ID: 'kafka.groupId',

@@ -11,7 +11,7 @@ const positiveInt = z.number().int().positive();
  * SASL authentication. The password never sits in the pipeline file: it is
  * read at start from a file (a mounted secret) or an environment variable.
  */
-export const saslSchema = z
+const saslSchema = z
   .object({
     mechanism: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['plain', 'scram-sha-256', 'scram-sha-512'])),
     username: z.string().min(1),
@@ -28,7 +28,7 @@ export const saslSchema = z
   });
 
 /** TLS to the brokers; PEM files, read at start. */
-export const sslSchema = z
+const sslSchema = z
   .object({
     enabled: z.boolean().default(true),
     /** CA bundle to trust instead of the system's (a private CA). */
@@ -45,7 +45,7 @@ export const sslSchema = z
     path: ['keyFile'],
   });
 
-export const kafkaSchema = z
+const kafkaSchema = z
   .object({
     brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
     clientId: z.string().min(1).default('tangent'),
@@ -81,7 +81,7 @@ export const kafkaSchema = z
     path: ['lowWaterMark'],
   });
 
-export const modelSchema = z
+const modelSchema = z
   .object({
     inputDim: positiveInt.default(10),
     hidden: z.array(positiveInt).default([64, 64]),
@@ -118,7 +118,7 @@ export const modelSchema = z
   })
   .strict();
 
-export const fineTuneSchema = z
+const fineTuneSchema = z
   .object({
     /** A fine-tuning phase every this many batches; 0 = only when drift asks for one. */
     every: z.number().int().nonnegative().default(1),
@@ -135,7 +135,7 @@ export const fineTuneSchema = z
   })
   .strict();
 
-export const ntkGpSchema = z
+const ntkGpSchema = z
   .object({
     enabled: z.boolean().default(true),
     /** Window W per task: the GP keeps the W most recent points (O(W²) memory, O(W²) per point). */
@@ -180,7 +180,7 @@ export const detectorSchema = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
-export const driftSchema = z
+const driftSchema = z
   .object({
     /** Detectors run on each (task, model) prequential absolute-error stream. */
     // ADWIN alone by default: with River's parameters it has ~0.6 false alarms per 10,000 records on
@@ -195,7 +195,7 @@ export const driftSchema = z
   })
   .strict();
 
-export const checkpointSchema = z
+const checkpointSchema = z
   .object({
     /** Checkpoints go to `<dir>/<groupId>/`; a relative dir is relative to the working directory. */
     dir: z.string().min(1).default('checkpoints'),
@@ -213,7 +213,7 @@ export const checkpointSchema = z
   })
   .strict();
 
-export const scalingSchema = z
+const scalingSchema = z
   .object({
     /**
      * Robust scaling: a feature or target further than this many robust standard deviations
@@ -230,7 +230,7 @@ export const scalingSchema = z
   })
   .strict();
 
-export const stateSchema = z
+const stateSchema = z
   .object({
     /**
      * Keep each task's state in a compacted changelog topic (the source of truth; local
@@ -248,7 +248,7 @@ export const stateSchema = z
   })
   .strict();
 
-export const batchSchema = z
+const batchSchema = z
   .object({
     size: positiveInt.default(64),
     /** Cold start: the stream's first batches hold 1, 2, 4, ... records, up to `size`. */
@@ -258,7 +258,7 @@ export const batchSchema = z
   })
   .strict();
 
-export const metricsSchema = z
+const metricsSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(9464),
     host: z.string().min(1).default('127.0.0.1'),
@@ -272,7 +272,7 @@ export const metricsSchema = z
   })
   .strict();
 
-export const servingSchema = z
+const servingSchema = z
   .object({
     /** Publish every scored record's prediction (labeled or not) to the predictions topic. */
     publishPredictions: z.boolean().default(true),
@@ -323,7 +323,6 @@ export const pipelineConfigSchema = z
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
 export type KafkaConfig = PipelineConfig['kafka'];
-export type ModelConfig = PipelineConfig['model'];
 
 export function eventsTopicOf(config: PipelineConfig): string {
   return config.drift.eventsTopic ?? `${config.kafka.topic}.events`;

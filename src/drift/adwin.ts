@@ -115,11 +115,6 @@ export class Adwin implements DriftDetector<AdwinState> {
     return this.drifted;
   }
 
-  /** Number of points in the current adaptive window. */
-  get windowWidth(): number {
-    return this.width;
-  }
-
   /** Mean of the current window (0 when empty), River's `estimation`. */
   get estimation(): number {
     return this.width === 0 ? 0 : this.total / this.width;

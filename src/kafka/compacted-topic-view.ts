@@ -23,7 +23,6 @@ export class CompactedTopicView {
   private readonly latest = new Map<string, Map<string, ChangelogEntry>>();
   private readonly nextOffsets = new Map<string, bigint>();
   private readonly waiters = new Set<() => void>();
-  private readonly listeners: ((topic: string, key: string, entry: ChangelogEntry) => void)[] = [];
   private readonly consumer: Consumer;
   private failed: Error | undefined;
 
@@ -52,21 +51,12 @@ export class CompactedTopicView {
         if (key !== undefined) {
           const entries = this.latest.get(topic)!;
           if (message.value === null) entries.delete(key);
-          else {
-            const entry = { value: message.value, headers: headerStrings(message.headers) };
-            entries.set(key, entry);
-            for (const listener of this.listeners) listener(topic, key, entry);
-          }
+          else entries.set(key, { value: message.value, headers: headerStrings(message.headers) });
         }
         this.nextOffsets.set(`${topic}:${partition}`, BigInt(message.offset) + 1n);
         for (const wake of this.waiters) wake();
       },
     });
-  }
-
-  /** Calls `listener` for every record read from now on. */
-  onRecord(listener: (topic: string, key: string, entry: ChangelogEntry) => void): void {
-    this.listeners.push(listener);
   }
 
   /** Resolves once everything written to the topics before the call has been read. */

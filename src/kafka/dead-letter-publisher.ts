@@ -36,7 +36,7 @@ function headerBytes(headers: IHeaders): number {
 }
 
 /** What one message adds to a record batch, as the broker counts it (upper bound). */
-export function messageBytes(message: Pick<Message, 'key' | 'value' | 'headers'>): number {
+function messageBytes(message: Pick<Message, 'key' | 'value' | 'headers'>): number {
   const length = (v: Buffer | string | null | undefined): number => (v === null || v === undefined ? 0 : Buffer.byteLength(v));
   return recordOverheadBytes + length(message.key) + length(message.value) + headerBytes(message.headers ?? {});
 }
@@ -49,7 +49,7 @@ export function messageBytes(message: Pick<Message, 'key' | 'value' | 'headers'>
  * size and SHA-256 are recorded, so the record is still kept, identified and
  * traceable to its source offset, and the pipeline never fails on it.
  */
-export function deadLetterMessage({ source, reason, detail }: Rejected, maxBytes: number): Message {
+function deadLetterMessage({ source, reason, detail }: Rejected, maxBytes: number): Message {
   const tangent: IHeaders = {
     [deadLetterHeaders.reason]: reason,
     [deadLetterHeaders.detail]: detail.length > 1024 ? `${detail.slice(0, 1024)}…` : detail,
@@ -78,7 +78,7 @@ export function deadLetterMessage({ source, reason, detail }: Rejected, maxBytes
 }
 
 /** Splits messages into consecutive groups whose estimated size stays within `maxBytes` each. */
-export function splitToLimit(messages: readonly Message[], maxBytes: number): Message[][] {
+function splitToLimit(messages: readonly Message[], maxBytes: number): Message[][] {
   const groups: Message[][] = [];
   let group: Message[] = [];
   let bytes = batchOverheadBytes;

@@ -46,7 +46,7 @@ async function retrying<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
 }
 
 /** True when every partition's next offset to learn has reached its end offset. */
-export function reachedEnd(spans: readonly PartitionSpan[], learnedUpTo: (partition: number) => string | undefined): boolean {
+function reachedEnd(spans: readonly PartitionSpan[], learnedUpTo: (partition: number) => string | undefined): boolean {
   return spans.every(({ partition, start, end }) => {
     const learned = learnedUpTo(partition);
     return (learned === undefined ? start : BigInt(learned)) >= end;

@@ -5,75 +5,22 @@ import { KafkaError } from '../errors.js';
 import type { SourceRecord } from '../pipeline/records.js';
 import { FlowControl } from './flow-control.js';
 import { PartitionOffsets } from './partition-offsets.js';
-import { startOffset, startWarningMessages } from './start-offsets.js';
+import { GroupMembership, type AssignmentRestore, type GroupMembershipOptions } from './group-membership.js';
 import { toSourceRecord } from './source-record.js';
 import { nextTurn } from '../model/stepwise.js';
 
-/** What the application restored for a new assignment, and what it is told back. */
-export interface AssignmentRestore {
-  /** The next offset the restored state has learned up to in a partition; undefined when it has none. */
-  positionOf(partition: number): string | undefined;
-  /** Whether that position comes from task states restored from the group's state changelog. */
-  fromChangelog?(partition: number): boolean;
-  /** Where the partition starts (undefined: at the group's committed offset, else `fromBeginning`). */
-  started(partition: number, offset: string | undefined): void;
-  /** Whether everything the state holds is stored (a checkpoint, the changelog): its positions may be committed as they are. */
-  readonly stored?: boolean;
-}
-
-/** Commit errors that mean "not a member of the current generation", not "Kafka is broken". */
-const groupMembershipErrors = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
-
-/** A refusal because of this member's standing in the group; kafkajs' retrier wraps it (as `cause`) when it gives up on it. */
-function isGroupMembershipError(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    const type = (e as { type?: unknown }).type;
-    if (typeof type === 'string' && groupMembershipErrors.has(type)) return true;
-  }
-  return false;
-}
-
-export interface KafkaSourceOptions {
-  readonly topic: string;
-  readonly groupId: string;
+export interface KafkaSourceOptions extends GroupMembershipOptions {
   readonly fromBeginning: boolean;
   readonly highWaterMark: number;
   readonly lowWaterMark: number;
-  /**
-   * Written as the metadata of every offset commit, and recognised on assignment: it tells this
-   * member's own commits from other members' (see start-offsets.ts).
-   */
-  readonly commitIdentity: string;
   /**
    * Asked before each record is emitted: a promise while the pipeline is
    * learning a minibatch (the record waits until it has finished, see
    * pipeline/learning-turns.ts), undefined when it is free.
    */
   readonly whenPipelineFree?: () => Promise<void> | undefined;
-  /**
-   * Runs work exclusively of learning (a turn of pipeline/learning-turns.ts). Restoring an
-   * assignment and seeking its partitions run as one such turn, so no checkpoint is captured between
-   * the restore and the positions it decides.
-   */
-  readonly exclusively?: <T>(work: () => Promise<T>) => Promise<T>;
-  /**
-   * On every group join, before the restore: learns what was emitted before it (closes the partial
-   * minibatch and waits until nothing is in flight). A join that no handover preceded — kafkajs
-   * rejoins by itself after the group forgot this member (UNKNOWN_MEMBER_ID), or after a crash it
-   * restarts from — would otherwise seek back to the learned position below records still in the
-   * pipeline, and those would be learned twice.
-   */
-  readonly settleInFlight?: () => Promise<void>;
 }
 
-/**
- * The consumer end of the pipeline: a kafkajs group consumer turned into an
- * Observable of records. No auto-commit: offsets are committed by the commit
- * stage after a batch is learned. Records are emitted inside `eachBatch`,
- * each one only while the pipeline is not learning a minibatch, so the
- * learning runs before kafkajs fetches again; the asynchronous tail
- * (dead-letter, commit) is bounded by water marks.
- */
 /**
  * Waits for `work`, heartbeating every second meanwhile (kafkajs sends one only when its interval is
  * due): a minibatch with a long fine-tuning phase never makes the group think this member is gone.
@@ -106,19 +53,20 @@ const yieldEveryRecords = 32;
  */
 const interleavedPartitions = 64;
 
+/**
+ * The consumer end of the pipeline: a kafkajs group consumer turned into an
+ * Observable of records. No auto-commit: offsets are committed by the commit
+ * stage after a batch is learned. Records are emitted inside `eachBatch`,
+ * each one only while the pipeline is not learning a minibatch, so the
+ * learning runs before kafkajs fetches again; the asynchronous tail
+ * (dead-letter, commit) is bounded by water marks. Joining the group, restoring
+ * and seeking on assignment, and committing are its membership's (group-membership.ts).
+ */
 export class KafkaSource {
   readonly flow: FlowControl;
   readonly offsets = new PartitionOffsets();
-  private assigned = false;
+  private readonly membership: GroupMembership;
   private draining = false;
-  /** While a rebalance handover runs: emit nothing, let kafkajs see the rebalance (see rebalance-handover.ts). */
-  private suspended = false;
-  /** From a group join until its partitions are sought: emit nothing (the records before the join are being learned). */
-  private settling = false;
-  /** "topic:partition" of this member's current assignment: the only offsets it may commit. */
-  private assignment = new Set<string>();
-  /** Bumped on every group join: the restore of an assignment that a newer one replaced stops before seeking. */
-  private generation = 0;
   private idleWaiters: (() => void)[] = [];
   /** The eachBatch calls running now (one per partition fetched: they interleave, see records$). */
   private readonly batchesInProgress = new Set<Promise<void>>();
@@ -135,105 +83,26 @@ export class KafkaSource {
     private readonly consumer: Consumer,
     private readonly options: KafkaSourceOptions,
     private readonly logger: Logger,
-    private readonly restore: (partitions: number[]) => Promise<AssignmentRestore>,
-    private readonly admin: Admin,
+    restore: (partitions: number[]) => Promise<AssignmentRestore>,
+    admin: Admin,
     private readonly onFlowChange: (paused: boolean, inFlight: number) => void = () => {},
   ) {
     this.flow = new FlowControl(options.highWaterMark, options.lowWaterMark);
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const assignment = payload.memberAssignment as Record<string, number[]>;
-      this.assignment = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
-      this.offsets.retain(this.assignment);
-      this.suspended = false;
-      const partitions = assignment[options.topic] ?? [];
-      // Paused here, synchronously, so nothing is fetched before the state is restored and the seeks below land.
-      if (partitions.length > 0) consumer.pause([{ topic: options.topic, partitions }]);
-      const generation = (this.generation += 1);
-      this.settling = true;
-      const exclusively = options.exclusively ?? (<T>(work: () => Promise<T>) => work());
-      const settle = options.settleInFlight ?? (() => Promise.resolve());
-      settle()
-        .then(() => exclusively(() => this.seekToStart(partitions, generation)))
-        .then(() => {
-          if (generation === this.generation) this.settling = false;
-        })
-        .catch((error: unknown) => this.failure?.(error));
-      logger.info({ assignment, leader: payload.isLeader }, 'joined consumer group');
+    this.membership = new GroupMembership(consumer, options, logger, restore, admin, {
+      offsets: this.offsets,
+      mayResume: () => !this.draining && !this.flow.paused,
+      failed: (error) => this.failure?.(error),
     });
-  }
-
-  /**
-   * Restores the assigned partitions' state, then starts each where
-   * start-offsets.ts decides from the restored state's position, the group's committed offset (and who made it) and the
-   * log's bounds; warns when the log is not the one the checkpoint was taken
-   * on or records are learned again.
-   */
-  private async seekToStart(partitions: number[], generation: number): Promise<void> {
-    const topic = this.options.topic;
-    // A newer assignment arrived while this one waited for its turn or its reads: its own restore (queued after
-    // this one) plans from the state as it is and seeks its partitions; seeking or resuming this one's would fetch
-    // partitions before that restore, from positions it did not decide.
-    const superseded = (): boolean => generation !== this.generation;
-    if (superseded()) return;
-    const restore = await this.restore(partitions);
-    if (superseded()) return;
-    if (partitions.length === 0) {
-      this.assigned = true;
-      return;
-    }
-    const [[committed], bounds] = await Promise.all([
-      this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] }),
-      this.admin.fetchTopicOffsets(topic),
-    ]);
-    if (superseded()) return;
-    const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, p]));
-    const boundsOf = new Map(bounds.map((b) => [b.partition, b]));
-    /** Restored positions the group's offsets are behind. */
-    const uncommitted: { topic: string; partition: number; offset: string }[] = [];
-    for (const partition of partitions) {
-      const position = restore.positionOf(partition);
-      const commit = committedOf.get(partition);
-      const bound = boundsOf.get(partition);
-      const decision = startOffset({
-        partition,
-        position: position === undefined ? undefined : BigInt(position),
-        committed: commit ? BigInt(commit.offset) : -1n,
-        committedByThisMember: commit?.metadata === this.options.commitIdentity,
-        logStart: BigInt(bound?.low ?? '0'),
-        logEnd: BigInt(bound?.high ?? '0'),
-        positionFromChangelog: restore.fromChangelog?.(partition) ?? false,
-      });
-      const facts = { topic, partition, position, committed: commit?.offset ?? '-1', logStart: bound?.low, logEnd: bound?.high };
-      if (decision.warning) {
-        this.logger.warn({ ...facts, start: decision.offset?.toString(), records: decision.records?.toString(), reason: decision.warning }, startWarningMessages[decision.warning]);
-      }
-      const hasCommit = commit !== undefined && BigInt(commit.offset) >= 0n;
-      restore.started(partition, decision.offset?.toString() ?? (hasCommit ? commit.offset : undefined));
-      if (decision.offset === undefined) continue;
-      const offset = decision.offset.toString();
-      // A seek may go back to records emitted before (a state older than this member's fetch position).
-      this.offsets.rewind(topic, partition);
-      this.consumer.seek({ topic, partition, offset });
-      this.logger.info({ ...facts, offset }, 'seek');
-      if (position !== undefined && decision.offset === BigInt(position) && !(hasCommit && BigInt(commit.offset) >= decision.offset)) {
-        uncommitted.push({ topic, partition, offset });
-      }
-    }
-    // A stored state whose commit was cut short (a crash between the two): committed now, so the lag reaches 0 even when
-    // no record follows — the next checkpoint would carry it, but there may be none.
-    if (restore.stored && uncommitted.length > 0) await this.commit(uncommitted);
-    if (!this.draining && !this.flow.paused) this.consumer.resume([{ topic, partitions }]);
-    this.assigned = true;
   }
 
   /** Whether this member owns the partition now. */
   owns(topic: string, partition: number): boolean {
-    return this.assignment.has(`${topic}:${partition}`);
+    return this.membership.owns(topic, partition);
   }
 
   /** Ready once the group has given this member its assignment. */
   get ready(): boolean {
-    return this.assigned;
+    return this.membership.ready;
   }
 
   readonly records$ = new Observable<SourceRecord>((subscriber) => {
@@ -266,7 +135,7 @@ export class KafkaSource {
 
   private async emitBatch(payload: EachBatchPayload, emit: (record: SourceRecord) => void): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    if ((this.suspended || this.settling) && !this.draining) {
+    if (this.membership.holding && !this.draining) {
       // Nothing enters the pipeline during a handover; the heartbeat hands kafkajs the rebalance
       // error (REBALANCE_IN_PROGRESS) so that it goes back to its rejoin. Offsets stay unresolved:
       // these records are fetched again by whoever owns the partition next.
@@ -279,7 +148,7 @@ export class KafkaSource {
       const learning = this.options.whenPipelineFree?.();
       if (learning) await whileBeating(learning, heartbeat);
       // Checked per record: a handover may begin during one of the waits and yields here.
-      if (this.draining || this.suspended || this.settling || !isRunning() || isStale()) break;
+      if (this.draining || this.membership.holding || !isRunning() || isStale()) break;
       // resolveOffset only advances kafkajs' fetch position; nothing is committed here.
       resolveOffset(message.offset);
       if (!this.offsets.accept(batch.topic, batch.partition, message.offset)) continue;
@@ -320,35 +189,16 @@ export class KafkaSource {
 
   /** Stops emitting until the next group join (a rebalance handover is under way). */
   suspend(): void {
-    this.suspended = true;
+    this.membership.suspend();
   }
 
   get isDraining(): boolean {
     return this.draining;
   }
 
-  /**
-   * Commits the next offsets of learned records and records them for lag —
-   * only for partitions this member owns now: a partition that moved keeps
-   * the offsets its new owner commits (this member's older position for it
-   * would rewind them). A commit the group refuses because it is rebalancing
-   * or this member was evicted is logged, not fatal: the checkpoint is what
-   * restores the model, and the next commit carries the offsets again.
-   *
-   * @returns whether Kafka accepted the commit
-   */
-  async commit(nextOffsets: Iterable<{ topic: string; partition: number; offset: string }>): Promise<boolean> {
-    const offsets = [...nextOffsets].filter(({ topic, partition }) => this.assignment.has(`${topic}:${partition}`));
-    if (offsets.length === 0) return true;
-    try {
-      await this.consumer.commitOffsets(offsets.map((o) => ({ ...o, metadata: this.options.commitIdentity })));
-    } catch (error) {
-      if (!isGroupMembershipError(error)) throw error;
-      this.logger.warn({ err: error, offsets }, 'offset commit refused by the group (rebalancing or evicted); the next commit carries these offsets');
-      return false;
-    }
-    for (const { topic, partition, offset } of offsets) this.offsets.committed(topic, partition, offset);
-    return true;
+  /** Commits the next offsets of learned records, of owned partitions only (see {@link GroupMembership.commit}). */
+  commit(nextOffsets: Iterable<{ topic: string; partition: number; offset: string }>): Promise<boolean> {
+    return this.membership.commit(nextOffsets);
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Producer } from 'kafkajs';
 import type { Prediction } from '../pipeline/prediction.js';
 
 /** The predictions topic's message value: a prediction as JSON (docs/serving.md). */
-export function encodePrediction(prediction: Prediction): string {
+function encodePrediction(prediction: Prediction): string {
   return JSON.stringify(prediction);
 }
 

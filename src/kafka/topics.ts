@@ -52,7 +52,7 @@ async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs
 export const compactedTopicConfig = [{ name: 'cleanup.policy', value: 'compact' }] as const;
 
 /** The broker's default `max.message.bytes` (1 MiB + 12): what a topic without its own setting accepts per record batch. */
-export const defaultMaxMessageBytes = 1_048_588;
+const defaultMaxMessageBytes = 1_048_588;
 
 /**
  * The largest record batch a topic accepts (its `max.message.bytes`, which

@@ -24,7 +24,7 @@ export function reply(response: ServerResponse, status: number, body: string | B
 }
 
 /** /metrics, /healthz and /readyz: the operational endpoints every deployment scrapes and probes. */
-export function operationalRoutes(registry: Registry, health: HealthProbe): Route[] {
+function operationalRoutes(registry: Registry, health: HealthProbe): Route[] {
   return [
     {
       method: 'GET',
@@ -51,7 +51,7 @@ export function operationalRoutes(registry: Registry, health: HealthProbe): Rout
  * is 404 or 405. `routes` is read per request, so routes can join after the
  * server started (POST /predict, once the model exists).
  */
-export function routeRequests(fixed: readonly Route[], routes: readonly Route[] = []): (request: IncomingMessage, response: ServerResponse) => void {
+function routeRequests(fixed: readonly Route[], routes: readonly Route[] = []): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method === 'HEAD' ? 'GET' : request.method;

@@ -2,12 +2,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RejectReason } from '../pipeline/records.js';
 import type { PrequentialTotals } from './stream-totals.js';
 
-/**
- * Every metric tangent exports, declared once against one registry
- * (docs/metrics.md lists them). Label values are bounded: `task` by the task
- * cap, `partition` by the topic, the rest by closed unions.
- */
-export type RecordResult = 'learned' | 'dead_lettered' | 'unlabeled';
 export type Stage = 'score' | 'learn' | 'publish' | 'dead_letter' | 'commit';
 /** Outcome of a `POST /predict` request, as its HTTP status. */
 export type PredictStatus = '200' | '400' | '405' | '413' | '415' | '500';
@@ -19,6 +13,11 @@ export interface LagSource {
   lag(): Iterable<{ topic: string; partition: number; lag: number }>;
 }
 
+/**
+ * Every metric tangent exports, declared once against one registry
+ * (docs/metrics.md lists them). Label values are bounded: `task` by the task
+ * cap, `partition` by the topic, the rest by closed unions.
+ */
 export class TangentMetrics {
   readonly registry = new Registry();
 

@@ -26,7 +26,7 @@ export interface StepSpectrum {
  * fine-tuning step moves the head at η and the trunk at ρ·η: K + ρ·(Θ − K)
  * for a linear head, Θ as the bound otherwise.
  */
-export function stepKernel(spec: ArchitectureSpec, X: Float64Array, trunkRatio: number): Float64Array {
+function stepKernel(spec: ArchitectureSpec, X: Float64Array, trunkRatio: number): Float64Array {
   if (spec.headHidden.length > 0) return gramMatrix(spec, X, 'ntk');
   if (trunkRatio === 0) return gramMatrix(spec, X, 'nngp');
   const { nngp: readout, ntk: tangent } = gramMatrices(spec, X);
@@ -42,7 +42,7 @@ export function stepKernel(spec: ArchitectureSpec, X: Float64Array, trunkRatio: 
  * kernel operator's k-th eigenvalue), so the subsample's are scaled by
  * rows/m.
  */
-export const spectrumMaxRows = 128;
+const spectrumMaxRows = 128;
 
 /**
  * λ'_max + λ'_min of (2/B)·Θ for the rows X (one task's rows of a step) in a

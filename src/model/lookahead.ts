@@ -2,7 +2,7 @@ import { preparedKernel, preparePoints } from '../ntk/kernel.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 
 /** Earlier records of its batch a record looks back over: O(rows · this) kernel entries per batch. */
-export const lookaheadMaxRows = 128;
+const lookaheadMaxRows = 128;
 
 /**
  * The in-batch look-ahead: a minibatch is scored before it is learned, so

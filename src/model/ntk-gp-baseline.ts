@@ -47,6 +47,7 @@ const recordsPerStep = 16;
  */
 export class NtkGpBaseline implements OnlineModel {
   readonly model = 'ntkgp' as const;
+  readonly stateField = 'ntkgp' as const;
   private readonly tasks = new Map<string, { gp: IncrementalGP; moments: RunningMoments }>();
   private lastStatus: GpTaskStatus[] = [];
   private readonly lastVariance = new Map<string, number>();
@@ -70,9 +71,10 @@ export class NtkGpBaseline implements OnlineModel {
     return entry ? { task, gp: entry.gp.toJSON(), moments: entry.moments.toJSON() } : undefined;
   }
 
-  /** Replaces the task's GP with a saved one; its Cholesky factor is rebuilt from the window (O(W³)). */
-  loadTask({ task, gp, moments }: NtkGpTaskState): void {
-    this.tasks.set(task, { gp: IncrementalGP.fromJSON(gp), moments: RunningMoments.fromJSON(moments) });
+  /** Replaces the task's GP with a saved one (none: forgets it); its Cholesky factor is rebuilt from the window (O(W³)). */
+  loadTask(task: string, state: NtkGpTaskState | null): void {
+    if (!state) return this.forgetTask(task);
+    this.tasks.set(task, { gp: IncrementalGP.fromJSON(state.gp), moments: RunningMoments.fromJSON(state.moments) });
     this.lastVariance.delete(task);
   }
 
@@ -223,9 +225,5 @@ export class NtkGpBaseline implements OnlineModel {
   /** Per task, what the last `learn` did. */
   status(): readonly GpTaskStatus[] {
     return this.lastStatus;
-  }
-
-  taskNames(): string[] {
-    return [...this.tasks.keys()];
   }
 }

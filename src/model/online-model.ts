@@ -3,6 +3,9 @@ import type { Stepwise } from './stepwise.js';
 
 export type ModelName = 'nn' | 'ntkgp';
 
+/** The field a model's state is stored under, in a checkpoint and in a task's state: the names are the checkpoint format's. */
+export type ModelStateField = 'network' | 'ntkgp';
+
 export interface FineTunePhase {
   readonly steps: number;
   /** A rejected step ends the phase: the trunk goes back to where the phase found it and η halves. */
@@ -63,4 +66,15 @@ export interface OnlineModel {
   learn(examples: readonly Example[]): LearnResult;
   /** The same learning as {@link learn}, with a yield between two whole updates (see stepwise.ts). */
   learnInSteps(examples: readonly Example[]): Stepwise<LearnResult>;
+  /** Where its state sits in a checkpoint (`LearningState`) and in each task's state (`TaskState`). */
+  readonly stateField: ModelStateField;
+  /** Its whole state, for a checkpoint: the model is built back from it. */
+  toJSON(): unknown;
+  /** One task's part of its state (what moves with the task's partition); undefined when it holds none. */
+  taskState(task: string): unknown;
+  /** Replaces what it holds for a task with a saved state of its own kind (from {@link taskState}); null: holds nothing for it. */
+  loadTask(task: string, state: unknown): void;
+  forgetTask(task: string): void;
+  /** Releases what it holds outside the JavaScript heap (tensors). */
+  dispose?(): void;
 }

@@ -89,6 +89,7 @@ interface PreparedBatch {
  */
 export class OnlineRegressor implements OnlineModel {
   readonly model = 'nn' as const;
+  readonly stateField = 'network' as const;
   readonly network: TrunkHeadsNetwork;
   /**
    * Running moments of each task's targets: every head learns its task's

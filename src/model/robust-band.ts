@@ -23,7 +23,7 @@ const madToSd = 1.4826;
 const spread90ToSd = 3.2897;
 
 /** The q-quantile (0 ≤ q ≤ 1) of ascending `sorted`, by linear interpolation. */
-export function quantileOfSorted(sorted: Float64Array, q: number): number {
+function quantileOfSorted(sorted: Float64Array, q: number): number {
   const position = q * (sorted.length - 1);
   const below = Math.floor(position);
   const above = Math.min(below + 1, sorted.length - 1);
@@ -51,7 +51,7 @@ export function robustCenterAndScale(values: Float64Array, fallbackScale: number
  * upwards), so merging them replaces the second sort: O(n) instead of
  * O(n log n), and the same numbers, since |v − c| and c − v round alike.
  */
-export function robustCenterAndScaleOfSorted(sorted: Float64Array, fallbackScale: number, scratch: Float64Array): { center: number; scale: number } {
+function robustCenterAndScaleOfSorted(sorted: Float64Array, fallbackScale: number, scratch: Float64Array): { center: number; scale: number } {
   const n = sorted.length;
   const center = quantileOfSorted(sorted, 0.5);
   const spread90 = quantileOfSorted(sorted, 0.95) - quantileOfSorted(sorted, 0.05);

@@ -20,10 +20,10 @@ import type { LayerState } from './trunk-heads-network.js';
  * then `tf.io.decodeWeights`); tangent reads it with {@link loadTrunkArtifact},
  * which refuses a trunk whose spec differs from the pipeline's.
  */
-export const trunkArtifactFormat = 'tangent-ntk-trunk';
-export const trunkArtifactVersion = 1;
-export const modelJsonFile = 'model.json';
-export const weightsFile = 'weights.bin';
+const trunkArtifactFormat = 'tangent-ntk-trunk';
+const trunkArtifactVersion = 1;
+const modelJsonFile = 'model.json';
+const weightsFile = 'weights.bin';
 
 /** The part of an {@link ArchitectureSpec} that determines the trunk's weights. */
 export type TrunkSpec = Pick<ArchitectureSpec, 'inputDim' | 'hidden' | 'activation' | 'sigmaW2' | 'sigmaB2'>;
@@ -62,7 +62,7 @@ export interface LoadedTrunk {
   readonly metadata: TrunkMetadata;
 }
 
-export function trunkSpecOf(spec: TrunkSpec): TrunkSpec {
+function trunkSpecOf(spec: TrunkSpec): TrunkSpec {
   return {
     inputDim: spec.inputDim,
     hidden: [...spec.hidden],
@@ -73,7 +73,7 @@ export function trunkSpecOf(spec: TrunkSpec): TrunkSpec {
 }
 
 /** Weight names and shapes of a trunk, in the order they are stored. */
-export function trunkWeightSpecs(spec: TrunkSpec): tf.io.WeightsManifestEntry[] {
+function trunkWeightSpecs(spec: TrunkSpec): tf.io.WeightsManifestEntry[] {
   const entries: tf.io.WeightsManifestEntry[] = [];
   let fanIn = spec.inputDim;
   spec.hidden.forEach((width, i) => {

@@ -15,7 +15,7 @@ const layerOf = (file: string): number => {
   const top = file.includes('/') ? file.slice(0, file.indexOf('/')) : file.replace(/\.ts$/, '');
   const layers: Record<string, number> = {
     cli: 7, commands: 7,
-    demo: 6, 'consumer-app': 6,
+    demo: 6, 'consumer-app': 6, app: 6,
     'learning-session': 5,
     pipeline: 4, kafka: 4, metrics: 4, checkpoint: 4, serving: 4,
     config: 3,
