@@ -160,24 +160,34 @@ function typescriptKernels(heap: Float64Array): TriangularKernels {
 
 // The Givens sweep of an eviction; with l ≥ 0 also forward-substitutes l
 // against each new column while it is in cache (the fused slide).
+//
+// The update vector x is carried scaled, x̂ = x / γ with γ the product of the
+// cosines so far. A rotation (c, s) then costs three multiplications per
+// entry instead of four: L' = c·L + (s·γ)·x̂ and x̂' = x̂ − (s / (c·γ))·L,
+// since x' = c·x − s·L = c·γ·x̂'. γ stays ≥ √(λ_min / a₁₁) (its final value
+// is the evicted point's variance left unexplained by the others, relative to
+// its own), so x̂ can neither overflow nor lose precision to scaling.
 function sweep(heap: Float64Array, n: number, stride: number, factor: number, update: number, l: number): void {
   const remaining = n - 1;
+  let scale = 1;
   for (let k = 0; k < remaining; k++) {
     // New column k is old column k + 1 shifted up one row; old column k was consumed at step k − 1.
     const source = factor + (k + 1) * stride + 1;
     const target = factor + k * stride;
     const pivot = heap[source + k];
-    const incoming = heap[update + k];
+    const incoming = scale * heap[update + k];
     const radius = Math.sqrt(pivot * pivot + incoming * incoming);
     const cosine = pivot / radius;
-    const sine = incoming / radius;
+    const carriedWeight = (incoming / radius) * scale;
+    const oldWeight = incoming / (pivot * scale);
+    scale *= cosine;
     heap[target + k] = radius;
     if (l < 0) {
       for (let i = k + 1; i < remaining; i++) {
         const old = heap[source + i];
         const carried = heap[update + i];
-        heap[target + i] = cosine * old + sine * carried;
-        heap[update + i] = cosine * carried - sine * old;
+        heap[target + i] = cosine * old + carriedWeight * carried;
+        heap[update + i] = carried - oldWeight * old;
       }
       continue;
     }
@@ -186,9 +196,9 @@ function sweep(heap: Float64Array, n: number, stride: number, factor: number, up
     for (let i = k + 1; i < remaining; i++) {
       const old = heap[source + i];
       const carried = heap[update + i];
-      const updated = cosine * old + sine * carried;
+      const updated = cosine * old + carriedWeight * carried;
       heap[target + i] = updated;
-      heap[update + i] = cosine * carried - sine * old;
+      heap[update + i] = carried - oldWeight * old;
       heap[l + i] -= updated * solved;
     }
   }
