@@ -7,6 +7,9 @@ import { TRIANGULAR_KERNELS_WASM_BASE64 } from './wasm/triangular-kernels-binary
  */
 export type TriangularBackend = 'wasm-simd' | 'typescript';
 
+/** Float64s of scratch that {@link TriangularKernels.replaceOldest} may overwrite (the WebAssembly slide keeps its rotation constants there). */
+export const SLIDE_SCRATCH_ELEMENTS = 32;
+
 /**
  * The O(N²) loops of a sliding-window Cholesky factor, over one heap of
  * float64s that holds the factor and its work vectors. Arguments are counts
@@ -27,8 +30,12 @@ export interface TriangularKernels {
    * one row up-left, leaving the (n − 1)-point factor.
    */
   evictOldest(n: number, stride: number, factor: number, update: number): void;
-  /** {@link evictOldest}, with `l ← L̃⁻¹l` against the new factor L̃ done in the same pass. */
-  replaceOldest(n: number, stride: number, factor: number, update: number, l: number): void;
+  /**
+   * {@link evictOldest}, with `l ← L̃⁻¹l` against the new factor L̃ done in the
+   * same pass; `scratch` is {@link SLIDE_SCRATCH_ELEMENTS} float64s apart from
+   * everything else.
+   */
+  replaceOldest(n: number, stride: number, factor: number, update: number, l: number, scratch: number): void;
   /** `out ← L(Lᵀv)`, with `transposed` as scratch for `Lᵀv`; the three vectors distinct. */
   multiply(n: number, stride: number, factor: number, v: number, out: number, transposed: number): void;
 }
@@ -86,7 +93,7 @@ interface WasmExports {
   forwardSubstitute(n: number, stride: number, factor: number, b: number): void;
   backwardSubstitute(n: number, stride: number, factor: number, y: number): void;
   evictOldest(n: number, stride: number, factor: number, update: number): void;
-  replaceOldest(n: number, stride: number, factor: number, update: number, l: number): void;
+  replaceOldest(n: number, stride: number, factor: number, update: number, l: number, scratch: number): void;
   multiply(n: number, stride: number, factor: number, v: number, out: number, transposed: number): void;
 }
 
@@ -110,7 +117,7 @@ function wasmKernels(elements: number): TriangularKernels | null {
     forwardSubstitute: (n, stride, factor, b) => exports.forwardSubstitute(n, stride, 8 * factor, 8 * b),
     backwardSubstitute: (n, stride, factor, y) => exports.backwardSubstitute(n, stride, 8 * factor, 8 * y),
     evictOldest: (n, stride, factor, update) => exports.evictOldest(n, stride, 8 * factor, 8 * update),
-    replaceOldest: (n, stride, factor, update, l) => exports.replaceOldest(n, stride, 8 * factor, 8 * update, 8 * l),
+    replaceOldest: (n, stride, factor, update, l, scratch) => exports.replaceOldest(n, stride, 8 * factor, 8 * update, 8 * l, 8 * scratch),
     multiply: (n, stride, factor, v, out, transposed) => exports.multiply(n, stride, 8 * factor, 8 * v, 8 * out, 8 * transposed),
   };
 }
