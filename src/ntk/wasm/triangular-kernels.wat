@@ -16,59 +16,102 @@
   (import "env" "memory" (memory 1))
 
   ;; b ← L⁻¹b by forward substitution, column by column: b[i] -= L[i][j]·b[j].
-  ;; Two columns per pass over the rows, so each b[i] is loaded and stored
-  ;; once per two columns; per element the same operations in the same order.
+  ;; 4 columns per pass over the rows, so each b[i] is loaded and stored once
+  ;; per 4 columns; per element the same operations in the same order. The
+  ;; last n mod 4 columns one at a time.
   (func (export "forwardSubstitute") (param $n i32) (param $stride i32) (param $factor i32) (param $b i32)
-    (local $j i32) (local $column0 i32) (local $column1 i32) (local $off i32) (local $end i32)
-    (local $solved0 f64) (local $solved1 f64) (local $v0 v128) (local $v1 v128)
+    (local $j i32) (local $off i32) (local $end i32) (local $strideBytes i32) (local $address i32) (local $entry f64)
+    (local $column0 i32) (local $column1 i32) (local $column2 i32) (local $column3 i32)
+    (local $solved0 f64) (local $solved1 f64) (local $solved2 f64) (local $solved3 f64)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $sum v128)
     (local.set $end (i32.shl (local.get $n) (i32.const 3)))
-    (block $pairsOfColumnsDone
-      (loop $pairsOfColumns
-        (br_if $pairsOfColumnsDone (i32.ge_u (i32.add (local.get $j) (i32.const 1)) (local.get $n)))
-        (local.set $column0 (i32.add (local.get $factor) (i32.shl (i32.mul (local.get $j) (local.get $stride)) (i32.const 3))))
-        (local.set $column1 (i32.add (local.get $column0) (i32.shl (local.get $stride) (i32.const 3))))
+    (local.set $strideBytes (i32.shl (local.get $stride) (i32.const 3)))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+        (local.set $column0 (i32.add (local.get $factor) (i32.mul (local.get $j) (local.get $strideBytes))))
+        (local.set $column1 (i32.add (local.get $column0) (local.get $strideBytes)))
+        (local.set $column2 (i32.add (local.get $column1) (local.get $strideBytes)))
+        (local.set $column3 (i32.add (local.get $column2) (local.get $strideBytes)))
+        ;; Row j + 0: its own column.
+        (local.set $off (i32.shl (i32.add (local.get $j) (i32.const 0)) (i32.const 3)))
+        (local.set $entry (f64.load (i32.add (local.get $b) (local.get $off))))
+        (local.set $solved0 (f64.div (local.get $entry) (f64.load (i32.add (local.get $column0) (local.get $off)))))
+        (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $solved0))
+        ;; Row j + 1: column j on it, then its own.
+        (local.set $off (i32.shl (i32.add (local.get $j) (i32.const 1)) (i32.const 3)))
+        (local.set $entry (f64.load (i32.add (local.get $b) (local.get $off))))
+        (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column0) (local.get $off))) (local.get $solved0))))
+        (local.set $solved1 (f64.div (local.get $entry) (f64.load (i32.add (local.get $column1) (local.get $off)))))
+        (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $solved1))
+        ;; Row j + 2: columns j .. j + 1 on it, then its own.
+        (local.set $off (i32.shl (i32.add (local.get $j) (i32.const 2)) (i32.const 3)))
+        (local.set $entry (f64.load (i32.add (local.get $b) (local.get $off))))
+        (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column0) (local.get $off))) (local.get $solved0))))
+        (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column1) (local.get $off))) (local.get $solved1))))
+        (local.set $solved2 (f64.div (local.get $entry) (f64.load (i32.add (local.get $column2) (local.get $off)))))
+        (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $solved2))
+        ;; Row j + 3: columns j .. j + 2 on it, then its own.
+        (local.set $off (i32.shl (i32.add (local.get $j) (i32.const 3)) (i32.const 3)))
+        (local.set $entry (f64.load (i32.add (local.get $b) (local.get $off))))
+        (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column0) (local.get $off))) (local.get $solved0))))
+        (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column1) (local.get $off))) (local.get $solved1))))
+        (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column2) (local.get $off))) (local.get $solved2))))
+        (local.set $solved3 (f64.div (local.get $entry) (f64.load (i32.add (local.get $column3) (local.get $off)))))
+        (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $solved3))
+        (local.set $v0 (f64x2.splat (local.get $solved0)))
+        (local.set $v1 (f64x2.splat (local.get $solved1)))
+        (local.set $v2 (f64x2.splat (local.get $solved2)))
+        (local.set $v3 (f64x2.splat (local.get $solved3)))
+        (local.set $off (i32.shl (i32.add (local.get $j) (i32.const 4)) (i32.const 3)))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.gt_u (i32.add (local.get $off) (i32.const 16)) (local.get $end)))
+            (local.set $address (i32.add (local.get $b) (local.get $off)))
+            (local.set $sum (v128.load (local.get $address)))
+            (local.set $sum (f64x2.sub (local.get $sum) (f64x2.mul (v128.load (i32.add (local.get $column0) (local.get $off))) (local.get $v0))))
+            (local.set $sum (f64x2.sub (local.get $sum) (f64x2.mul (v128.load (i32.add (local.get $column1) (local.get $off))) (local.get $v1))))
+            (local.set $sum (f64x2.sub (local.get $sum) (f64x2.mul (v128.load (i32.add (local.get $column2) (local.get $off))) (local.get $v2))))
+            (local.set $sum (f64x2.sub (local.get $sum) (f64x2.mul (v128.load (i32.add (local.get $column3) (local.get $off))) (local.get $v3))))
+            (v128.store (local.get $address) (local.get $sum))
+            (local.set $off (i32.add (local.get $off) (i32.const 16)))
+            (br $rows)))
+        (if (i32.lt_u (local.get $off) (local.get $end))
+          (then
+            (local.set $entry (f64.load (i32.add (local.get $b) (local.get $off))))
+            (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column0) (local.get $off))) (local.get $solved0))))
+            (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column1) (local.get $off))) (local.get $solved1))))
+            (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column2) (local.get $off))) (local.get $solved2))))
+            (local.set $entry (f64.sub (local.get $entry) (f64.mul (f64.load (i32.add (local.get $column3) (local.get $off))) (local.get $solved3))))
+            (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $entry))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $blocks)))
+    (block $columnsDone
+      (loop $columns
+        (br_if $columnsDone (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $column0 (i32.add (local.get $factor) (i32.mul (local.get $j) (local.get $strideBytes))))
         (local.set $off (i32.shl (local.get $j) (i32.const 3)))
         (local.set $solved0
           (f64.div (f64.load (i32.add (local.get $b) (local.get $off))) (f64.load (i32.add (local.get $column0) (local.get $off)))))
         (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $solved0))
-        (local.set $off (i32.add (local.get $off) (i32.const 8)))
-        (local.set $solved1
-          (f64.div
-            (f64.sub (f64.load (i32.add (local.get $b) (local.get $off)))
-              (f64.mul (f64.load (i32.add (local.get $column0) (local.get $off))) (local.get $solved0)))
-            (f64.load (i32.add (local.get $column1) (local.get $off)))))
-        (f64.store (i32.add (local.get $b) (local.get $off)) (local.get $solved1))
         (local.set $v0 (f64x2.splat (local.get $solved0)))
-        (local.set $v1 (f64x2.splat (local.get $solved1)))
         (local.set $off (i32.add (local.get $off) (i32.const 8)))
         (block $rowsDone
           (loop $rows
             (br_if $rowsDone (i32.gt_u (i32.add (local.get $off) (i32.const 16)) (local.get $end)))
-            (v128.store (i32.add (local.get $b) (local.get $off))
-              (f64x2.sub
-                (f64x2.sub
-                  (v128.load (i32.add (local.get $b) (local.get $off)))
-                  (f64x2.mul (v128.load (i32.add (local.get $column0) (local.get $off))) (local.get $v0)))
-                (f64x2.mul (v128.load (i32.add (local.get $column1) (local.get $off))) (local.get $v1))))
+            (local.set $address (i32.add (local.get $b) (local.get $off)))
+            (v128.store (local.get $address)
+              (f64x2.sub (v128.load (local.get $address))
+                (f64x2.mul (v128.load (i32.add (local.get $column0) (local.get $off))) (local.get $v0))))
             (local.set $off (i32.add (local.get $off) (i32.const 16)))
             (br $rows)))
         (if (i32.lt_u (local.get $off) (local.get $end))
           (then
             (f64.store (i32.add (local.get $b) (local.get $off))
-              (f64.sub
-                (f64.sub
-                  (f64.load (i32.add (local.get $b) (local.get $off)))
-                  (f64.mul (f64.load (i32.add (local.get $column0) (local.get $off))) (local.get $solved0)))
-                (f64.mul (f64.load (i32.add (local.get $column1) (local.get $off))) (local.get $solved1))))))
-        (local.set $j (i32.add (local.get $j) (i32.const 2)))
-        (br $pairsOfColumns)))
-    ;; An odd last column: only its diagonal remains.
-    (if (i32.lt_u (local.get $j) (local.get $n))
-      (then
-        (local.set $off (i32.shl (local.get $j) (i32.const 3)))
-        (local.set $column0 (i32.add (local.get $factor) (i32.shl (i32.mul (local.get $j) (local.get $stride)) (i32.const 3))))
-        (f64.store (i32.add (local.get $b) (local.get $off))
-          (f64.div (f64.load (i32.add (local.get $b) (local.get $off))) (f64.load (i32.add (local.get $column0) (local.get $off))))))))
+              (f64.sub (f64.load (i32.add (local.get $b) (local.get $off)))
+                (f64.mul (f64.load (i32.add (local.get $column0) (local.get $off))) (local.get $solved0))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $columns))))
 
   ;; y ← L⁻ᵀy by backward substitution: y[i] = (y[i] − Σ_{j>i} L[j][i]·y[j]) / L[i][i], a dot product down column i.
   (func (export "backwardSubstitute") (param $n i32) (param $stride i32) (param $factor i32) (param $y i32)
