@@ -1,4 +1,4 @@
-import { type TriangularBackend, type TriangularKernels, triangularKernels } from './triangular-kernels.js';
+import { SLIDE_SCRATCH_ELEMENTS, type TriangularBackend, type TriangularKernels, triangularKernels } from './triangular-kernels.js';
 
 /**
  * Default relative breakdown threshold: an append or a pivot fails when
@@ -44,12 +44,14 @@ export class IncrementalCholesky {
   // Heap offsets of the work vectors, capacity entries each. update: the
   // eviction sweep's rotated column; solved: the new point's L⁻¹k (kept apart
   // so that a fused slide can carry both at once); io, product, transposed:
-  // the solves' and multiply's arguments and results.
+  // the solves' and multiply's arguments and results; slideScratch: the fused
+  // slide's own (SLIDE_SCRATCH_ELEMENTS).
   private readonly update: number;
   private readonly solved: number;
   private readonly io: number;
   private readonly product: number;
   private readonly transposed: number;
+  private readonly slideScratch: number;
   private count = 0;
   private diagonalJitter: number;
 
@@ -59,7 +61,7 @@ export class IncrementalCholesky {
     this.diagonalJitter = checkJitter(options.jitter ?? 0);
     this.breakdownTolerance = options.breakdownTolerance ?? DEFAULT_BREAKDOWN_TOLERANCE;
     const square = capacity * capacity;
-    this.kernels = triangularKernels(square + 5 * capacity, options.backend);
+    this.kernels = triangularKernels(square + 5 * capacity + SLIDE_SCRATCH_ELEMENTS, options.backend);
     this.heap = this.kernels.heap;
     this.factor = this.heap.subarray(0, square);
     this.update = square;
@@ -67,6 +69,7 @@ export class IncrementalCholesky {
     this.io = square + 2 * capacity;
     this.product = square + 3 * capacity;
     this.transposed = square + 4 * capacity;
+    this.slideScratch = square + 5 * capacity;
   }
 
   /** Number of points currently factored, N. */
@@ -160,7 +163,7 @@ export class IncrementalCholesky {
     if (n === 0) throw new RangeError('cannot replace in an empty factor');
     this.heap.copyWithin(this.update, 1, n);
     this.heap.set(kVec.subarray(0, n - 1), this.solved);
-    this.kernels.replaceOldest(n, this.capacity, 0, this.update, this.solved);
+    this.kernels.replaceOldest(n, this.capacity, 0, this.update, this.solved, this.slideScratch);
     this.count = n - 1;
     return this.appendSolved(kappa);
   }

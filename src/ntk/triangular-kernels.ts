@@ -7,6 +7,9 @@ import { TRIANGULAR_KERNELS_WASM_BASE64 } from './wasm/triangular-kernels-binary
  */
 export type TriangularBackend = 'wasm-simd' | 'typescript';
 
+/** Float64s of scratch that {@link TriangularKernels.replaceOldest} may overwrite (the WebAssembly slide keeps its rotation constants there). */
+export const SLIDE_SCRATCH_ELEMENTS = 32;
+
 /**
  * The O(N²) loops of a sliding-window Cholesky factor, over one heap of
  * float64s that holds the factor and its work vectors. Arguments are counts
@@ -27,8 +30,12 @@ export interface TriangularKernels {
    * one row up-left, leaving the (n − 1)-point factor.
    */
   evictOldest(n: number, stride: number, factor: number, update: number): void;
-  /** {@link evictOldest}, with `l ← L̃⁻¹l` against the new factor L̃ done in the same pass. */
-  replaceOldest(n: number, stride: number, factor: number, update: number, l: number): void;
+  /**
+   * {@link evictOldest}, with `l ← L̃⁻¹l` against the new factor L̃ done in the
+   * same pass; `scratch` is {@link SLIDE_SCRATCH_ELEMENTS} float64s apart from
+   * everything else.
+   */
+  replaceOldest(n: number, stride: number, factor: number, update: number, l: number, scratch: number): void;
   /** `out ← L(Lᵀv)`, with `transposed` as scratch for `Lᵀv`; the three vectors distinct. */
   multiply(n: number, stride: number, factor: number, v: number, out: number, transposed: number): void;
 }
@@ -86,7 +93,7 @@ interface WasmExports {
   forwardSubstitute(n: number, stride: number, factor: number, b: number): void;
   backwardSubstitute(n: number, stride: number, factor: number, y: number): void;
   evictOldest(n: number, stride: number, factor: number, update: number): void;
-  replaceOldest(n: number, stride: number, factor: number, update: number, l: number): void;
+  replaceOldest(n: number, stride: number, factor: number, update: number, l: number, scratch: number): void;
   multiply(n: number, stride: number, factor: number, v: number, out: number, transposed: number): void;
 }
 
@@ -110,7 +117,7 @@ function wasmKernels(elements: number): TriangularKernels | null {
     forwardSubstitute: (n, stride, factor, b) => exports.forwardSubstitute(n, stride, 8 * factor, 8 * b),
     backwardSubstitute: (n, stride, factor, y) => exports.backwardSubstitute(n, stride, 8 * factor, 8 * y),
     evictOldest: (n, stride, factor, update) => exports.evictOldest(n, stride, 8 * factor, 8 * update),
-    replaceOldest: (n, stride, factor, update, l) => exports.replaceOldest(n, stride, 8 * factor, 8 * update, 8 * l),
+    replaceOldest: (n, stride, factor, update, l, scratch) => exports.replaceOldest(n, stride, 8 * factor, 8 * update, 8 * l, 8 * scratch),
     multiply: (n, stride, factor, v, out, transposed) => exports.multiply(n, stride, 8 * factor, 8 * v, 8 * out, 8 * transposed),
   };
 }
@@ -160,24 +167,34 @@ function typescriptKernels(heap: Float64Array): TriangularKernels {
 
 // The Givens sweep of an eviction; with l ≥ 0 also forward-substitutes l
 // against each new column while it is in cache (the fused slide).
+//
+// The update vector x is carried scaled, x̂ = x / γ with γ the product of the
+// cosines so far. A rotation (c, s) then costs three multiplications per
+// entry instead of four: L' = c·L + (s·γ)·x̂ and x̂' = x̂ − (s / (c·γ))·L,
+// since x' = c·x − s·L = c·γ·x̂'. γ stays ≥ √(λ_min / a₁₁) (its final value
+// is the evicted point's variance left unexplained by the others, relative to
+// its own), so x̂ can neither overflow nor lose precision to scaling.
 function sweep(heap: Float64Array, n: number, stride: number, factor: number, update: number, l: number): void {
   const remaining = n - 1;
+  let scale = 1;
   for (let k = 0; k < remaining; k++) {
     // New column k is old column k + 1 shifted up one row; old column k was consumed at step k − 1.
     const source = factor + (k + 1) * stride + 1;
     const target = factor + k * stride;
     const pivot = heap[source + k];
-    const incoming = heap[update + k];
+    const incoming = scale * heap[update + k];
     const radius = Math.sqrt(pivot * pivot + incoming * incoming);
     const cosine = pivot / radius;
-    const sine = incoming / radius;
+    const carriedWeight = (incoming / radius) * scale;
+    const oldWeight = incoming / (pivot * scale);
+    scale *= cosine;
     heap[target + k] = radius;
     if (l < 0) {
       for (let i = k + 1; i < remaining; i++) {
         const old = heap[source + i];
         const carried = heap[update + i];
-        heap[target + i] = cosine * old + sine * carried;
-        heap[update + i] = cosine * carried - sine * old;
+        heap[target + i] = cosine * old + carriedWeight * carried;
+        heap[update + i] = carried - oldWeight * old;
       }
       continue;
     }
@@ -186,9 +203,9 @@ function sweep(heap: Float64Array, n: number, stride: number, factor: number, up
     for (let i = k + 1; i < remaining; i++) {
       const old = heap[source + i];
       const carried = heap[update + i];
-      const updated = cosine * old + sine * carried;
+      const updated = cosine * old + carriedWeight * carried;
       heap[target + i] = updated;
-      heap[update + i] = cosine * carried - sine * old;
+      heap[update + i] = carried - oldWeight * old;
       heap[l + i] -= updated * solved;
     }
   }
