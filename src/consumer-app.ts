@@ -33,6 +33,7 @@ import { AssignmentRestorer, type AssignmentRestoreCounts } from './app/assignme
 import { DriftReaction } from './app/drift-reaction.js';
 import { startEndpoints } from './app/endpoints.js';
 import { GroupTrunk } from './app/group-trunk.js';
+import { applyHeapGrowth } from './app/heap-growth.js';
 import { startIdleCheckpoints } from './app/idle-checkpoints.js';
 import { connectKafka, type KafkaConnections } from './app/kafka-connections.js';
 import { measuredPredictions } from './app/prediction-publishing.js';
@@ -81,6 +82,7 @@ export interface ConsumerOptions {
 
 /** Starts the learning consumer: the I/O edges (Kafka, HTTP, checkpoint files) around the pure pipeline. */
 export async function startConsumer(config: PipelineConfig, logger: Logger, options: ConsumerOptions = {}): Promise<RunningConsumer> {
+  applyHeapGrowth(config.heapGrowthPercent);
   const backend = await selectBackend(config.model.backend);
   logger.info({ backend: backend.name, package: backend.source, skipped: backend.skipped }, 'tensorflow.js backend selected');
 

@@ -304,6 +304,11 @@ export const pipelineConfigSchema = z
     scaling: scalingSchema.default(() => scalingSchema.parse({})),
     /** Seconds between the one-line progress summaries on stderr; 0 = off. */
     summaryIntervalSeconds: z.number().nonnegative().default(5),
+    /**
+     * How far V8's old generation may grow past what the last major collection kept before the next one,
+     * in percent (heap-growth.ts); 0 = V8's own heuristic.
+     */
+    heapGrowthPercent: z.number().int().min(0).max(400).default(15),
   })
   .strict()
   .superRefine((config, context) => {
