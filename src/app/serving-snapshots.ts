@@ -39,6 +39,11 @@ export class ServingSnapshots implements BatchObserver {
 
   observe(batch: LearnedBatch): void {
     this.learnedBatches = batch.modelVersion + 1;
+    this.modelChanged();
+  }
+
+  /** The model changed (a batch learned, or learning between batches): handed over as soon as the schedule allows. */
+  modelChanged(): void {
     this.schedule.afterBatch();
   }
 
