@@ -50,6 +50,7 @@ import { selectBackend, type BackendChoice } from './model/backend.js';
 import { RunningMoments } from './model/running-moments.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
 import { ReplayGovernor } from './pipeline/replay-governor.js';
+import { IdleReplay, owedPhasesAtMost } from './pipeline/idle-replay.js';
 import { LearningTurns } from './pipeline/learning-turns.js';
 import { nextTurn } from './model/stepwise.js';
 import type { DriftEvent } from './pipeline/drift-watch.js';
@@ -481,6 +482,27 @@ async function startLocked(
           },
         )
       : undefined;
+  const learningRateObserver = new LearningRateObserver(metrics, logger);
+  // Also only where timing already decides the batches: deterministic replays run each phase whole in its batch's turn.
+  const idleReplay =
+    options.learn !== false && config.fineTune.yieldToRecords && config.batch.lingerMs > 0
+      ? new IdleReplay(
+          session.network,
+          turns,
+          (progress) => {
+            metricsObserver.replayed('nn', progress);
+            totals.replayed('nn', progress);
+            learningRateObserver.replayed(progress);
+            // The trunk moved since the last snapshot: POST /predict gets it once the phases owed are paid.
+            if (session.network.replayOwed === 0) snapshotSchedule.afterBatch();
+          },
+          (error) => {
+            logger.error({ err: error }, 'a replay step between minibatches failed: phases are paid in their minibatches from now on');
+            session.network.deferredReplay = { cap: 0 };
+          },
+        )
+      : undefined;
+  if (idleReplay) session.network.deferredReplay = { cap: owedPhasesAtMost * config.fineTune.steps };
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
   const pipeline = learningPipeline<Snapshot>({
@@ -501,10 +523,11 @@ async function startLocked(
       ...(trunkSync ? [trunkSync] : []),
       totals,
       metricsObserver,
-      new LearningRateObserver(metrics, logger),
+      learningRateObserver,
       ...(session.baseline ? [new NtkGpObserver(session.baseline, metrics)] : []),
       session.driftWatch,
       ...(replayGovernor ? [replayGovernor] : []),
+      ...(idleReplay ? [idleReplay] : []),
       progress,
       // Last of the model's observers: the trunk merge above may have moved the trunk.
       {
@@ -584,6 +607,7 @@ async function startLocked(
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(idleCheckpoints);
+      idleReplay?.stop();
       endWatch?.cancel();
       await source.drain();
       const ended = await done.then(

@@ -99,6 +99,73 @@ describe('OnlineRegressor', () => {
     model.dispose();
   });
 
+  it('deferred: owes a due phase instead of running it, and pays it one step per replayStep', () => {
+    const model = regressor({ every: 1, steps: 3 });
+    model.deferredReplay = { cap: 6 };
+    model.learn(examples);
+    const trunk = (): number[][] => model.network.trunkVariables().map(values);
+    const before = trunk();
+    const result = model.learn(examples);
+    expect(result.fineTune).toBeUndefined();
+    expect(result.replay).toEqual({ phasesBegun: 1, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] });
+    expect(trunk()).toEqual(before);
+    expect(model.replayOwed).toBe(6);
+    expect(model.fineTuning).toBe(true);
+    const steps = [1, 2, 3, 4, 5, 6].map(() => model.replayStep()!);
+    expect(steps.map((s) => s.steps)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(steps.map((s) => s.phasesEnded.map((p) => p.steps))).toEqual([[], [], [3], [], [], [3]]);
+    expect(trunk()).not.toEqual(before);
+    expect(model.replayOwed).toBe(0);
+    expect(model.fineTuning).toBe(false);
+    expect(model.replayStep()).toBeUndefined();
+    model.dispose();
+  });
+
+  it('deferred: a batch pays in its own turn what is owed beyond the cap, so batch after batch takes every step', () => {
+    const model = regressor({ every: 1, steps: 3 });
+    model.deferredReplay = { cap: 6 };
+    const paid = [1, 2, 3, 4, 5].map(() => {
+      const { replay } = model.learn(examples);
+      return [replay!.steps, model.replayOwed];
+    });
+    expect(paid).toEqual([[0, 3], [0, 6], [3, 6], [3, 6], [3, 6]]);
+    // What is owed is not saved: it follows the stream's timing, like the governor's limit.
+    const restored = new OnlineRegressor(model.config, model.toJSON());
+    expect(restored.replayOwed).toBe(0);
+    expect(model.toJSON()).toMatchObject({ batchesSinceFineTune: 0, fineTunePending: false });
+    restored.dispose();
+    model.dispose();
+  });
+
+  it('deferred and paid at once, a phase learns exactly what the whole phase learns', () => {
+    const whole = regressor({ every: 2, steps: 4 });
+    const deferred = regressor({ every: 2, steps: 4 });
+    deferred.deferredReplay = { cap: 0 };
+    for (let batch = 0; batch < 4; batch++) {
+      const a = whole.learn(examples);
+      const b = deferred.learn(examples);
+      expect(b.replay?.steps ?? 0).toBe(a.fineTune?.steps ?? 0);
+      expect(b.replay?.phasesEnded.map((p) => p.steps)).toEqual(a.fineTune ? [a.fineTune.steps] : undefined);
+    }
+    expect(deferred.network.trunkVariables().map(values)).toEqual(whole.network.trunkVariables().map(values));
+    expect(deferred.network.headVariables().map(values)).toEqual(whole.network.headVariables().map(values));
+    whole.dispose();
+    deferred.dispose();
+  });
+
+  it('deferred: the governor limits what a phase owes; at 0 nothing is owed and the phase stays due', () => {
+    const model = regressor({ every: 1, steps: 5 });
+    model.deferredReplay = { cap: 10 };
+    model.phaseStepsLimit = 2;
+    model.learn(examples);
+    expect(model.replayOwed).toBe(2);
+    model.phaseStepsLimit = 0;
+    expect(model.learn(examples).replay).toBeUndefined();
+    expect(model.replayOwed).toBe(2);
+    expect(model.toJSON().batchesSinceFineTune).toBe(1);
+    model.dispose();
+  });
+
   it('takes at most phaseStepsLimit steps per phase; at 0 a due phase waits and runs once steps come back', () => {
     const model = regressor({ every: 1, steps: 5 });
     model.phaseStepsLimit = 2;
@@ -179,6 +246,21 @@ describe('OnlineRegressor', () => {
       model.predict(examples);
       model.learn(examples);
     }
+    expect(tf.memory().numTensors).toBe(baseline);
+    model.dispose();
+  });
+
+  it('deferred: holds the trunk copy of a phase only while it owes steps (no leaks)', () => {
+    const model = regressor({ every: 1, steps: 3 });
+    model.deferredReplay = { cap: 3 };
+    model.learn(examples);
+    while (model.replayStep());
+    const baseline = tf.memory().numTensors;
+    for (let i = 0; i < 200; i++) {
+      model.learn(examples);
+      model.replayStep();
+    }
+    while (model.replayStep());
     expect(tf.memory().numTensors).toBe(baseline);
     model.dispose();
   });
