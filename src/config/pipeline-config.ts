@@ -135,8 +135,7 @@ export const fineTuneSchema = z
     /**
      * A due phase's steps are owed, not run in its minibatch's turn, and run one at a time whenever no
      * minibatch waits (pipeline/idle-replay.ts): a record arriving meanwhile waits for one step, not a
-     * phase. A minibatch pays inline what is owed beyond two phases, so a backlog takes every step; a
-     * partial minibatch owes its share of a phase (the replay per record of full ones).
+     * phase. A minibatch pays inline what is owed beyond two phases, so a backlog takes every step.
      * Only with `batch.lingerMs` > 0: deterministic replays run each phase whole in its batch's turn.
      */
     yieldToRecords: z.boolean().default(true),
