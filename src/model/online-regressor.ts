@@ -115,10 +115,6 @@ export class OnlineRegressor implements OnlineModel {
    */
   deferredReplay: { readonly cap: number } | undefined;
   private readonly debt = new ReplayDebt();
-  /** The fraction of a step that partial batches' phases have owed beyond whole steps (see deferPhase). */
-  private owedFraction = 0;
-  /** Records learned since the last phase, for a deferred phase's share of steps (not saved, like what is owed). */
-  private recordsSinceFineTune = 0;
   /** The trunk where the deferred phase being paid found it (a rejected step puts it back). */
   private phaseTrunk: tf.Tensor[] | undefined;
   /** Halved on every backoff of the divergence protection. */
@@ -312,7 +308,6 @@ export class OnlineRegressor implements OnlineModel {
     const step = this.sgdStep(batch, new Map(learningRates.map(({ task, learningRate }) => [task, learningRate])));
     const backoff = this.afterStep(step.applied, batch.groups.map((g) => g.task));
     this.batchesSinceFineTune += 1;
-    this.recordsSinceFineTune += examples.length;
     const due = this.config.fineTune.every > 0 && this.batchesSinceFineTune >= this.config.fineTune.every;
     const result: LearnResult = { ...step, learningRates, ...(backoff ? { backoff } : {}) };
     if ((!due && !this.fineTunePending) || this.phaseStepsLimit === 0) return result;
@@ -326,25 +321,12 @@ export class OnlineRegressor implements OnlineModel {
     return Math.min(this.config.fineTune.steps, this.phaseStepsLimit ?? Number.POSITIVE_INFINITY);
   }
 
-  /**
-   * A deferred phase begins: its steps are owed, and what is owed beyond `cap` is paid now, a yield
-   * before each step. A periodic phase owes its steps in proportion to the records learned since the
-   * last one against `every` full batches (the remainder carried to the next), so the replay per
-   * record is that of full batches whatever size the linger gives batches on a live stream; a
-   * requested one (drift) owes them all.
-   */
+  /** A deferred phase begins: its steps are owed, and what is owed beyond `cap` is paid now, a yield before each step. */
   private *deferPhase(cap: number): Stepwise<ReplayProgress> {
-    const full = this.phaseSteps();
-    const { every, batchSize } = this.config.fineTune;
-    const fill = this.fineTunePending || every === 0 ? 1 : Math.min(1, this.recordsSinceFineTune / (every * batchSize));
-    const exact = full * fill + this.owedFraction;
-    const steps = Math.floor(exact);
-    this.owedFraction = exact - steps;
-    this.debt.owe(steps);
+    this.debt.owe(this.phaseSteps());
     this.batchesSinceFineTune = 0;
-    this.recordsSinceFineTune = 0;
     this.fineTunePending = false;
-    let paid: ReplayProgress = { phasesBegun: steps > 0 ? 1 : 0, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
+    let paid: ReplayProgress = { phasesBegun: 1, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
     while (this.debt.owed > cap) {
       yield;
       paid = addReplayProgress(paid, this.replayStep()!);
@@ -501,7 +483,6 @@ export class OnlineRegressor implements OnlineModel {
       trunkBefore.forEach((t) => t.dispose());
     }
     this.batchesSinceFineTune = 0;
-    this.recordsSinceFineTune = 0;
     this.fineTunePending = false;
     busy += performance.now() - started;
     return { steps: taken, rejectedSteps, seconds: busy / 1000, ...(rejectedSteps > 0 ? { learningRateScale: this.learningRateScale } : {}) };

@@ -137,24 +137,6 @@ describe('OnlineRegressor', () => {
     model.dispose();
   });
 
-  it('deferred: partial batches owe their share of a phase, so the replay per record is that of full batches; a requested phase owes all', () => {
-    const model = regressor({ every: 1, steps: 3 });
-    model.deferredReplay = { cap: 100 };
-    const one = examples.slice(0, 1);
-    // batch.size 4: a one-record batch owes 3/4 of a step, carried until whole.
-    const owed = [1, 2, 3, 4].map(() => {
-      const { replay } = model.learn(one);
-      return [replay!.phasesBegun, model.replayOwed];
-    });
-    expect(owed).toEqual([[0, 0], [1, 1], [1, 2], [1, 3]]);
-    model.learn(examples);
-    expect(model.replayOwed).toBe(6);
-    model.requestFineTune();
-    model.learn(one);
-    expect(model.replayOwed).toBe(9);
-    model.dispose();
-  });
-
   it('deferred and paid at once, a phase learns exactly what the whole phase learns', () => {
     const whole = regressor({ every: 2, steps: 4 });
     const deferred = regressor({ every: 2, steps: 4 });
