@@ -50,7 +50,8 @@ import { selectBackend, type BackendChoice } from './model/backend.js';
 import { RunningMoments } from './model/running-moments.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
 import { ReplayGovernor } from './pipeline/replay-governor.js';
-import { IdleReplay, owedPhasesAtMost } from './pipeline/idle-replay.js';
+import { IdleReplay } from './pipeline/idle-replay.js';
+import type { ReplayProgress } from './model/online-model.js';
 import { LearningTurns } from './pipeline/learning-turns.js';
 import { nextTurn } from './model/stepwise.js';
 import type { DriftEvent } from './pipeline/drift-watch.js';
@@ -484,25 +485,26 @@ async function startLocked(
       : undefined;
   const learningRateObserver = new LearningRateObserver(metrics, logger);
   // Also only where timing already decides the batches: deterministic replays run each phase whole in its batch's turn.
+  const replayed = (progress: ReplayProgress): void => {
+    metricsObserver.replayed('nn', progress);
+    totals.replayed('nn', progress);
+    learningRateObserver.replayed(progress);
+  };
   const idleReplay =
     options.learn !== false && config.fineTune.yieldToRecords && config.batch.lingerMs > 0
       ? new IdleReplay(
           session.network,
           turns,
           (progress) => {
-            metricsObserver.replayed('nn', progress);
-            totals.replayed('nn', progress);
-            learningRateObserver.replayed(progress);
+            replayed(progress);
             // The trunk moved since the last snapshot: POST /predict gets it once the phases owed are paid.
             if (session.network.replayOwed === 0) snapshotSchedule.afterBatch();
           },
-          (error) => {
-            logger.error({ err: error }, 'a replay step between minibatches failed: phases are paid in their minibatches from now on');
-            session.network.deferredReplay = { cap: 0 };
-          },
+          // What is owed is then paid before the next batch is scored, as before (pay-owed-replay.ts).
+          (error) => logger.error({ err: error }, 'a replay step between minibatches failed: owed steps are paid before each batch from now on'),
         )
       : undefined;
-  if (idleReplay) session.network.deferredReplay = { cap: owedPhasesAtMost * config.fineTune.steps };
+  session.network.deferredReplay = idleReplay !== undefined;
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
   const pipeline = learningPipeline<Snapshot>({
@@ -560,6 +562,7 @@ async function startLocked(
     committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }, { observe: (batch) => totals.published(batch) }, { observe: () => liveness.progressed() }],
     turns,
     pause: nextTurn,
+    ...(idleReplay ? { owedReplay: { model: session.network, replayed } } : {}),
   });
 
   const done = new Promise<void>((resolve, reject) => {

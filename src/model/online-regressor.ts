@@ -108,12 +108,12 @@ export class OnlineRegressor implements OnlineModel {
    */
   phaseStepsLimit: number | undefined;
   /**
-   * When set, a due phase is not run whole in its batch's learning: its steps are owed and paid one
+   * When true, a due phase is not run whole in its batch's learning: its steps are owed and paid one
    * at a time by {@link replayStep} (pipeline/idle-replay.ts runs it whenever no minibatch waits), and
-   * a batch pays inline only what is owed beyond `cap` steps. Set from outside the model, never saved:
-   * what is owed at a checkpoint is at most `cap` steps, and follows the stream's timing.
+   * the next batch pays what is still owed before it is scored ({@link payOwedInSteps}). Set from
+   * outside the model, never saved: what is owed follows the stream's timing.
    */
-  deferredReplay: { readonly cap: number } | undefined;
+  deferredReplay = false;
   private readonly debt = new ReplayDebt();
   /** The trunk where the deferred phase being paid found it (a rejected step puts it back). */
   private phaseTrunk: tf.Tensor[] | undefined;
@@ -311,7 +311,7 @@ export class OnlineRegressor implements OnlineModel {
     const due = this.config.fineTune.every > 0 && this.batchesSinceFineTune >= this.config.fineTune.every;
     const result: LearnResult = { ...step, learningRates, ...(backoff ? { backoff } : {}) };
     if ((!due && !this.fineTunePending) || this.phaseStepsLimit === 0) return result;
-    if (this.deferredReplay) return { ...result, replay: yield* this.deferPhase(this.deferredReplay.cap) };
+    if (this.deferredReplay) return { ...result, replay: this.deferPhase() };
     yield;
     return { ...result, fineTune: yield* this.fineTuneInSteps() };
   }
@@ -321,14 +321,22 @@ export class OnlineRegressor implements OnlineModel {
     return Math.min(this.config.fineTune.steps, this.phaseStepsLimit ?? Number.POSITIVE_INFINITY);
   }
 
-  /** A deferred phase begins: its steps are owed, and what is owed beyond `cap` is paid now, a yield before each step. */
-  private *deferPhase(cap: number): Stepwise<ReplayProgress> {
+  /** A deferred phase begins: its steps are owed. */
+  private deferPhase(): ReplayProgress {
     this.debt.owe(this.phaseSteps());
     this.batchesSinceFineTune = 0;
     this.fineTunePending = false;
-    let paid: ReplayProgress = { phasesBegun: 1, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
-    while (this.debt.owed > cap) {
-      yield;
+    return { phasesBegun: 1, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
+  }
+
+  /**
+   * Pays every step still owed, a yield between two: before a batch is scored, so that every batch
+   * is scored by the model that has learned every phase before it, as with phases run whole.
+   */
+  *payOwedInSteps(): Stepwise<ReplayProgress> {
+    let paid: ReplayProgress = { phasesBegun: 0, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
+    while (this.debt.owed > 0) {
+      if (paid.steps > 0) yield;
       paid = addReplayProgress(paid, this.replayStep()!);
     }
     return paid;

@@ -2,12 +2,6 @@ import type { ReplayProgress } from '../model/online-model.js';
 import type { LearningTurns } from './learning-turns.js';
 import type { BatchObserver } from './observe.js';
 
-/**
- * Phases' worth of steps that may be owed: a minibatch pays what is owed beyond this many in its own
- * turn, so a backlog (no time between batches) still takes every step, as a phase run whole would.
- */
-export const owedPhasesAtMost = 2;
-
 /** A model whose fine-tuning phases owe replay steps (OnlineRegressor.deferredReplay). */
 export interface OwesReplay {
   readonly replayOwed: number;
@@ -19,9 +13,10 @@ export interface OwesReplay {
  * owe run one per learning turn, and only when no other turn runs or waits,
  * each after a turn of the event loop (so a record the source was holding
  * back is emitted first, and a batch it closes takes the next turn). A record
- * arriving meanwhile waits for at most one step, not a whole phase. Each step
- * is a turn of its own, so a checkpoint is still captured between two of
- * them, never inside one. Told of every learned batch (a batch is where
+ * arriving meanwhile waits for at most one step, not a whole phase (what the
+ * time between batches did not pay, the next batch pays before it is scored:
+ * pay-owed-replay.ts). Each step is a turn of its own, so a checkpoint is
+ * still captured between two of them, never inside one. Told of every learned batch (a batch is where
  * steps become owed); `stop` ends it before a shutdown: owed steps never
  * delay a stop or a handover, which wait for one step at most.
  */

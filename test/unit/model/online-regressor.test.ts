@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/model/backend.js';
 import { OnlineRegressor } from '../../../src/model/online-regressor.js';
+import { runToEnd } from '../../../src/model/stepwise.js';
 import type { Example } from '../../../src/spec/example.js';
 
 const spec = { inputDim: 2, hidden: [8], headHidden: [], activation: 'relu' as const, sigmaW2: 2, sigmaB2: 0.5 };
@@ -101,7 +102,7 @@ describe('OnlineRegressor', () => {
 
   it('deferred: owes a due phase instead of running it, and pays it one step per replayStep', () => {
     const model = regressor({ every: 1, steps: 3 });
-    model.deferredReplay = { cap: 6 };
+    model.deferredReplay = true;
     model.learn(examples);
     const trunk = (): number[][] => model.network.trunkVariables().map(values);
     const before = trunk();
@@ -121,32 +122,40 @@ describe('OnlineRegressor', () => {
     model.dispose();
   });
 
-  it('deferred: a batch pays in its own turn what is owed beyond the cap, so batch after batch takes every step', () => {
+  it('deferred: what is owed is not saved, and the counters are reset when a phase is owed', () => {
     const model = regressor({ every: 1, steps: 3 });
-    model.deferredReplay = { cap: 6 };
-    const paid = [1, 2, 3, 4, 5].map(() => {
-      const { replay } = model.learn(examples);
-      return [replay!.steps, model.replayOwed];
-    });
-    expect(paid).toEqual([[0, 3], [0, 6], [3, 6], [3, 6], [3, 6]]);
-    // What is owed is not saved: it follows the stream's timing, like the governor's limit.
+    model.deferredReplay = true;
+    model.learn(examples);
+    model.requestFineTune();
+    model.learn(examples);
+    expect(model.replayOwed).toBe(6);
+    expect(model.toJSON()).toMatchObject({ batchesSinceFineTune: 0, fineTunePending: false });
     const restored = new OnlineRegressor(model.config, model.toJSON());
     expect(restored.replayOwed).toBe(0);
-    expect(model.toJSON()).toMatchObject({ batchesSinceFineTune: 0, fineTunePending: false });
     restored.dispose();
     model.dispose();
   });
 
-  it('deferred and paid at once, a phase learns exactly what the whole phase learns', () => {
+  it('deferred and paid before the next batch (partly step by step), phases learn exactly what whole phases learn', () => {
     const whole = regressor({ every: 2, steps: 4 });
     const deferred = regressor({ every: 2, steps: 4 });
-    deferred.deferredReplay = { cap: 0 };
-    for (let batch = 0; batch < 4; batch++) {
+    deferred.deferredReplay = true;
+    for (let batch = 0; batch < 6; batch++) {
+      const paid = runToEnd(deferred.payOwedInSteps());
+      if (batch === 4) expect(paid).toMatchObject({ steps: 2, phasesEnded: [{ steps: 4 }] });
+      expect(deferred.predict(examples)).toEqual(whole.predict(examples));
       const a = whole.learn(examples);
       const b = deferred.learn(examples);
-      expect(b.replay?.steps ?? 0).toBe(a.fineTune?.steps ?? 0);
-      expect(b.replay?.phasesEnded.map((p) => p.steps)).toEqual(a.fineTune ? [a.fineTune.steps] : undefined);
+      expect(b.fineTune).toBeUndefined();
+      expect(b.replay?.phasesBegun ?? 0).toBe(a.fineTune ? 1 : 0);
+      // Between batches, some of the owed steps run one at a time.
+      if (batch === 3) {
+        deferred.replayStep();
+        deferred.replayStep();
+      }
     }
+    runToEnd(deferred.payOwedInSteps());
+    expect(deferred.replayOwed).toBe(0);
     expect(deferred.network.trunkVariables().map(values)).toEqual(whole.network.trunkVariables().map(values));
     expect(deferred.network.headVariables().map(values)).toEqual(whole.network.headVariables().map(values));
     whole.dispose();
@@ -155,7 +164,7 @@ describe('OnlineRegressor', () => {
 
   it('deferred: the governor limits what a phase owes; at 0 nothing is owed and the phase stays due', () => {
     const model = regressor({ every: 1, steps: 5 });
-    model.deferredReplay = { cap: 10 };
+    model.deferredReplay = true;
     model.phaseStepsLimit = 2;
     model.learn(examples);
     expect(model.replayOwed).toBe(2);
@@ -252,7 +261,7 @@ describe('OnlineRegressor', () => {
 
   it('deferred: holds the trunk copy of a phase only while it owes steps (no leaks)', () => {
     const model = regressor({ every: 1, steps: 3 });
-    model.deferredReplay = { cap: 3 };
+    model.deferredReplay = true;
     model.learn(examples);
     while (model.replayStep());
     const baseline = tf.memory().numTensors;
