@@ -26,6 +26,8 @@ import { StreamTotals } from './metrics/stream-totals.js';
 import { selectBackend, type BackendChoice } from './model/backend.js';
 import { learningPipeline } from './pipeline/compose-pipeline.js';
 import { ReplayGovernor } from './pipeline/replay-governor.js';
+import { IdleReplay } from './pipeline/idle-replay.js';
+import type { ReplayProgress } from './model/online-model.js';
 import { LearningTurns } from './pipeline/learning-turns.js';
 import { nextTurn } from './model/stepwise.js';
 import type { BatchObserver } from './pipeline/observe.js';
@@ -252,6 +254,28 @@ async function startLocked(
           },
         )
       : undefined;
+  const learningRateObserver = new LearningRateObserver(metrics, logger);
+  // Also only where timing already decides the batches: deterministic replays run each phase whole in its batch's turn.
+  const replayed = (progress: ReplayProgress): void => {
+    metricsObserver.replayed('nn', progress);
+    totals.replayed('nn', progress);
+    learningRateObserver.replayed(progress);
+  };
+  const idleReplay =
+    options.learn !== false && config.fineTune.yieldToRecords && config.batch.lingerMs > 0
+      ? new IdleReplay(
+          session.network,
+          turns,
+          (progress) => {
+            replayed(progress);
+            // The trunk moved since the last snapshot: POST /predict gets it once the phases owed are paid.
+            if (session.network.replayOwed === 0) snapshots.modelChanged();
+          },
+          // What is owed is then paid before the next batch is scored, as before (pay-owed-replay.ts).
+          (error) => logger.error({ err: error }, 'a replay step between minibatches failed: owed steps are paid before each batch from now on'),
+        )
+      : undefined;
+  session.network.deferredReplay = idleReplay !== undefined;
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
   const pipeline = learningPipeline<Snapshot>({
@@ -272,10 +296,11 @@ async function startLocked(
       ...(groupTrunk ? [groupTrunk.sync] : []),
       totals,
       metricsObserver,
-      new LearningRateObserver(metrics, logger),
+      learningRateObserver,
       ...(session.baseline ? [new NtkGpObserver(session.baseline, metrics)] : []),
       session.driftWatch,
       ...(replayGovernor ? [replayGovernor] : []),
+      ...(idleReplay ? [idleReplay] : []),
       progress,
       // Last of the model's observers: the trunk merge above may have moved the trunk.
       snapshots,
@@ -303,6 +328,7 @@ async function startLocked(
     committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }, { observe: (batch) => totals.published(batch) }, { observe: () => liveness.progressed() }],
     turns,
     pause: nextTurn,
+    ...(idleReplay ? { owedReplay: { model: session.network, replayed } } : {}),
   });
 
   const done = new Promise<void>((resolve, reject) => {
@@ -345,6 +371,7 @@ async function startLocked(
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       stopIdleCheckpoints();
+      idleReplay?.stop();
       endWatch?.cancel();
       await source.drain();
       const ended = await done.then(

@@ -82,7 +82,10 @@ export async function run(ctx: BenchContext): Promise<LatencyResult> {
   const variants = [
     { name: 'tangent NN only', key: 'nn' as const, overrides: { ...lowLatency, ntkgp: { enabled: false } } },
     { name: 'tangent NN + NTK-GP (window 512)', key: 'gp' as const, overrides: { ...lowLatency, ntkgp: { enabled: true, window: 512 } } },
-    // Diagnostic: the same NN-only stream without fine-tuning phases (periodic or drift-requested: 10 SGD steps that block the pipeline).
+    // Diagnostic: the same NN-only stream with each fine-tuning phase run whole in its batch's turn (as before
+    // fineTune.yieldToRecords): a record arriving during a phase waits for all of it.
+    { name: 'diagnostic: NN only, phases run whole in their batch (yieldToRecords off)', key: 'nn' as const, overrides: { ...lowLatency, ntkgp: { enabled: false }, fineTune: { yieldToRecords: false } } },
+    // Diagnostic: the same NN-only stream without fine-tuning phases (periodic or drift-requested).
     { name: 'diagnostic: NN only, no fine-tuning phases', key: 'nn' as const, overrides: { ...lowLatency, ntkgp: { enabled: false }, fineTune: { every: 0 }, drift: { fineTuneOnDrift: false } } },
     // ... and without periodic checkpoints (serialising the model state blocks the pipeline too).
     {

@@ -74,7 +74,7 @@ class BatchTimes implements BatchObserver {
   observe(batch: LearnedBatch): void {
     this.records += batch.accepted.length;
     this.batchMs.push((batch.scoreSeconds + batch.learned.reduce((s, l) => s + l.seconds, 0)) * 1000);
-    for (const l of batch.learned) if (l.fineTune) this.fineTuneMs.push(l.fineTune.seconds * 1000);
+    for (const l of batch.learned) for (const phase of l.fineTune ? [l.fineTune] : (l.replay?.phasesEnded ?? [])) this.fineTuneMs.push(phase.seconds * 1000);
   }
 }
 

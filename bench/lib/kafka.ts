@@ -83,7 +83,8 @@ export class BatchClock implements BatchObserver {
     this.scoreSeconds += batch.scoreSeconds;
     for (const l of batch.learned) {
       this.learnSeconds[l.model] = (this.learnSeconds[l.model] ?? 0) + l.seconds;
-      if (l.fineTune) this.fineTuneSeconds += l.fineTune.seconds;
+      // Deferred phases (fineTune.yieldToRecords): only the steps paid in the batch's own turn; those paid between batches are in no batch's time.
+      this.fineTuneSeconds += (l.fineTune?.seconds ?? 0) + (l.replay?.seconds ?? 0);
     }
   }
 

@@ -132,6 +132,14 @@ const fineTuneSchema = z
      * `batch.lingerMs` > 0: deterministic replays keep every step.
      */
     yieldToBacklog: z.boolean().default(true),
+    /**
+     * A due phase's steps are owed, not run in its minibatch's turn, and run one at a time whenever no
+     * minibatch waits (pipeline/idle-replay.ts): a record arriving meanwhile waits for one step, not a
+     * phase. What is still owed when the next minibatch arrives is paid before it is scored (the
+     * weights are those of whole phases).
+     * Only with `batch.lingerMs` > 0: deterministic replays run each phase whole in its batch's turn.
+     */
+    yieldToRecords: z.boolean().default(true),
   })
   .strict();
 

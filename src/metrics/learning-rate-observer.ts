@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ReplayProgress } from '../model/online-model.js';
 import type { BatchObserver } from '../pipeline/observe.js';
 import type { LearnedBatch } from '../pipeline/records.js';
 import type { TangentMetrics } from './metrics.js';
@@ -40,11 +41,13 @@ export class LearningRateObserver implements BatchObserver {
     if (network.backoff) {
       this.logger.warn(network.backoff, 'repeated rejected steps: learning rate halved and the heads of the batch reset');
     }
-    if (network.fineTune?.learningRateScale !== undefined) {
-      this.logger.warn(
-        { rejectedSteps: network.fineTune.rejectedSteps, learningRateScale: network.fineTune.learningRateScale },
-        'a fine-tuning step was rejected: trunk restored to the start of the phase, learning rate halved',
-      );
-    }
+    const phase = network.fineTune ?? network.replay;
+    if (phase) this.replayed(phase);
+  }
+
+  /** Replay steps of the network's fine-tuning, in a batch's turn or one of their own (pipeline/idle-replay.ts). */
+  replayed({ rejectedSteps, learningRateScale }: Pick<ReplayProgress, 'rejectedSteps' | 'learningRateScale'>): void {
+    if (learningRateScale === undefined) return;
+    this.logger.warn({ rejectedSteps, learningRateScale }, 'a fine-tuning step was rejected: trunk restored to the start of the phase, learning rate halved');
   }
 }

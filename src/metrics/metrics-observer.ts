@@ -1,5 +1,5 @@
 import { SlidingMean } from '../math/sliding-mean.js';
-import type { ModelName } from '../model/online-model.js';
+import type { ModelName, ReplayProgress } from '../model/online-model.js';
 import type { BatchObserver } from '../pipeline/observe.js';
 import { observedTarget, type LearnedBatch } from '../pipeline/records.js';
 import type { TangentMetrics } from './metrics.js';
@@ -94,12 +94,22 @@ export class MetricsObserver implements BatchObserver {
         m.fineTunePhases.inc();
         m.fineTuneDuration.observe(learned.fineTune.seconds);
       }
+      if (learned.replay) this.replayed(learned.model, learned.replay);
     }
     m.stageDuration.observe({ stage: 'score' }, batch.scoreSeconds);
     m.batches.inc();
     m.tasks.set(this.taskCount());
     const now = this.now();
     for (const { example } of batch.accepted) m.ingestToLearned.observe(Math.max(0, now - example.ts) / 1000);
+  }
+
+  /** Replay steps of deferred phases, in a batch's turn or one of their own (pipeline/idle-replay.ts). */
+  replayed(model: ModelName, progress: ReplayProgress): void {
+    const m = this.metrics;
+    m.sgdSteps.inc({ model, result: 'applied' }, Math.max(0, progress.steps - progress.rejectedSteps));
+    m.sgdSteps.inc({ model, result: 'rejected' }, progress.rejectedSteps);
+    m.fineTunePhases.inc(progress.phasesBegun);
+    for (const phase of progress.phasesEnded) m.fineTuneDuration.observe(phase.seconds);
   }
 
   /** After the commit: the whole batch is done. */

@@ -296,7 +296,7 @@ export class TangentMetrics {
   /** Epoch ms of the newest checkpoint (restored or written); undefined before the first. */
   lastCheckpointAt: number | undefined;
 
-  /** Whether a fine-tuning phase of the trunk is running now (read at scrape time). */
+  /** Whether a fine-tuning phase of the trunk is running or owes steps now (read at scrape time). */
   fineTuning: () => boolean = () => false;
 
   readonly fineTuneInProgress: Gauge;
@@ -318,7 +318,7 @@ export class TangentMetrics {
     });
     this.fineTuneInProgress = new Gauge({
       name: 'tangent_fine_tune_in_progress',
-      help: '1 while a fine-tuning phase of the trunk runs (it hands the event loop back between its steps), else 0.',
+      help: '1 while a fine-tuning phase of the trunk runs (it hands the event loop back between its steps) or owes replay steps, else 0.',
       registers: [this.registry],
       collect() {
         this.set(metrics.fineTuning() ? 1 : 0);

@@ -1,4 +1,4 @@
-import type { ModelName } from '../model/online-model.js';
+import type { ModelName, ReplayProgress } from '../model/online-model.js';
 import type { BatchObserver } from '../pipeline/observe.js';
 import { observedTarget, type LearnedBatch, type RejectReason } from '../pipeline/records.js';
 
@@ -39,12 +39,18 @@ export class StreamTotals implements BatchObserver {
   readonly rejectedSteps = new Map<ModelName, number>();
   private readonly errors = new Map<string, ErrorSums>();
 
+  /** Replay steps of deferred phases, in a batch's turn or one of their own (pipeline/idle-replay.ts). */
+  replayed(model: ModelName, progress: ReplayProgress): void {
+    this.rejectedSteps.set(model, (this.rejectedSteps.get(model) ?? 0) + progress.rejectedSteps);
+  }
+
   observe(batch: LearnedBatch): void {
     this.learned += batch.accepted.length;
     this.unlabeled += batch.unlabeled.length;
     for (const learned of batch.learned) {
       const rejected = (learned.applied ? 0 : 1) + (learned.fineTune?.rejectedSteps ?? 0);
       this.rejectedSteps.set(learned.model, (this.rejectedSteps.get(learned.model) ?? 0) + rejected);
+      if (learned.replay) this.replayed(learned.model, learned.replay);
     }
     for (const { model, predictions } of batch.scores) {
       batch.accepted.forEach((record, i) => {

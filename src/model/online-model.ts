@@ -15,6 +15,22 @@ export interface FineTunePhase {
   readonly learningRateScale?: number;
 }
 
+/**
+ * Replay steps that ran in one turn when phases are owed rather than run whole (deferred: see
+ * OnlineRegressor.deferredReplay): phases begun, steps taken, and the phases whose last step ran.
+ */
+export interface ReplayProgress {
+  readonly phasesBegun: number;
+  readonly steps: number;
+  readonly rejectedSteps: number;
+  /** The steps' own time, not the yields between them. */
+  readonly seconds: number;
+  /** Each with its steps and seconds over all the turns it ran in. */
+  readonly phasesEnded: readonly FineTunePhase[];
+  /** Set when a rejected step halved η: the new factor on it. */
+  readonly learningRateScale?: number;
+}
+
 /** The η a step used for one task's head, and its stability margin η·(λ'_max + λ'_min)/2 (NaN when not estimated). */
 export interface TaskLearningRate {
   readonly task: string;
@@ -38,8 +54,10 @@ export interface LearnResult {
   readonly applied: boolean;
   /** Training loss before the step, in the model's own units. */
   readonly loss: number;
-  /** Present when the batch triggered a fine-tuning phase of the trunk. */
+  /** Present when the batch triggered a fine-tuning phase of the trunk, run whole in the batch's turn. */
   readonly fineTune?: FineTunePhase;
+  /** Deferred phases instead: the phase the batch began and the owed steps its turn paid. */
+  readonly replay?: ReplayProgress;
   /** The network's η per task of the batch. */
   readonly learningRates?: readonly TaskLearningRate[];
   readonly backoff?: LearningRateBackoff;

@@ -3,7 +3,8 @@ import type { Example, Query } from '../spec/example.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { lookahead } from './lookahead.js';
 import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-rate.js';
-import type { FineTunePhase, LearnResult, OnlineModel, TaskLearningRate } from './online-model.js';
+import type { FineTunePhase, LearnResult, OnlineModel, ReplayProgress, TaskLearningRate } from './online-model.js';
+import { addReplayProgress, ReplayDebt } from './replay-debt.js';
 import { StratifiedReservoir, type ReplayState, type TaskReservoirState } from './replay-buffer.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import { runToEnd, type Stepwise } from './stepwise.js';
@@ -107,6 +108,16 @@ export class OnlineRegressor implements OnlineModel {
    * never saved: it follows the stream's arrival rate, not what was learned.
    */
   phaseStepsLimit: number | undefined;
+  /**
+   * When true, a due phase is not run whole in its batch's learning: its steps are owed and paid one
+   * at a time by {@link replayStep} (pipeline/idle-replay.ts runs it whenever no minibatch waits), and
+   * the next batch pays what is still owed before it is scored ({@link payOwedInSteps}). Set from
+   * outside the model, never saved: what is owed follows the stream's timing.
+   */
+  deferredReplay = false;
+  private readonly debt = new ReplayDebt();
+  /** The trunk where the deferred phase being paid found it (a rejected step puts it back). */
+  private phaseTrunk: tf.Tensor[] | undefined;
   /** Halved on every backoff of the divergence protection. */
   learningRateScale = 1;
   private rejectedInARow = 0;
@@ -301,8 +312,78 @@ export class OnlineRegressor implements OnlineModel {
     const due = this.config.fineTune.every > 0 && this.batchesSinceFineTune >= this.config.fineTune.every;
     const result: LearnResult = { ...step, learningRates, ...(backoff ? { backoff } : {}) };
     if ((!due && !this.fineTunePending) || this.phaseStepsLimit === 0) return result;
+    if (this.deferredReplay) return { ...result, replay: this.deferPhase() };
     yield;
     return { ...result, fineTune: yield* this.fineTuneInSteps() };
+  }
+
+  /** The steps a phase takes now: `fineTune.steps`, or fewer under the governor's limit. */
+  private phaseSteps(): number {
+    return Math.min(this.config.fineTune.steps, this.phaseStepsLimit ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** A deferred phase begins: its steps are owed. */
+  private deferPhase(): ReplayProgress {
+    this.debt.owe(this.phaseSteps());
+    this.batchesSinceFineTune = 0;
+    this.fineTunePending = false;
+    return { phasesBegun: 1, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
+  }
+
+  /**
+   * Pays every step still owed, a yield between two: before a batch is scored, so that every batch
+   * is scored by the model that has learned every phase before it, as with phases run whole.
+   */
+  *payOwedInSteps(): Stepwise<ReplayProgress> {
+    let paid: ReplayProgress = { phasesBegun: 0, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
+    while (this.debt.owed > 0) {
+      if (paid.steps > 0) yield;
+      paid = addReplayProgress(paid, this.replayStep()!);
+    }
+    return paid;
+  }
+
+  /** Replay steps that deferred phases still owe. */
+  get replayOwed(): number {
+    return this.debt.owed;
+  }
+
+  /**
+   * One step that a deferred phase owes (undefined when none is): a step of {@link fineTuneStep} on
+   * a replayed minibatch. A rejected step ends its phase as in a whole one: the trunk goes back to
+   * where the phase found it and η halves.
+   */
+  replayStep(): ReplayProgress | undefined {
+    if (this.debt.owed === 0) return undefined;
+    const started = performance.now();
+    if (this.debt.startsPhase) {
+      this.releasePhaseTrunk();
+      this.phaseTrunk = this.network.trunkVariables().map((v) => tf.clone(v));
+    }
+    const sample = this.replay.sample(this.config.fineTune.batchSize);
+    const applied = sample.length === 0 || this.fineTuneStep(sample).applied;
+    if (!applied) {
+      this.network.trunkVariables().forEach((v, i) => v.assign(this.phaseTrunk![i]!));
+      this.learningRateScale /= 2;
+      this.rejectedSteps += 1;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const ended = sample.length === 0 ? this.debt.cut(seconds) : applied ? this.debt.paid(seconds) : this.debt.rejected(seconds);
+    if (ended) this.releasePhaseTrunk();
+    const rejection = applied ? {} : { learningRateScale: this.learningRateScale };
+    return {
+      phasesBegun: 0,
+      steps: sample.length === 0 ? 0 : 1,
+      rejectedSteps: applied ? 0 : 1,
+      seconds,
+      phasesEnded: ended ? [{ ...ended, ...rejection }] : [],
+      ...rejection,
+    };
+  }
+
+  private releasePhaseTrunk(): void {
+    this.phaseTrunk?.forEach((t) => t.dispose());
+    this.phaseTrunk = undefined;
   }
 
   /**
@@ -373,16 +454,16 @@ export class OnlineRegressor implements OnlineModel {
     }
   }
 
-  /** Whether a fine-tuning phase has begun and not ended (it hands the event loop back between its steps). */
+  /** Whether a fine-tuning phase has begun and not ended: running whole (it hands the event loop back between its steps), or owing steps. */
   get fineTuning(): boolean {
-    return this.fineTuneInFlight;
+    return this.fineTuneInFlight || this.debt.owed > 0;
   }
 
   private *fineTunePhase(): Stepwise<FineTunePhase> {
     let busy = 0;
     let started = performance.now();
     const { batchSize } = this.config.fineTune;
-    const steps = Math.min(this.config.fineTune.steps, this.phaseStepsLimit ?? Number.POSITIVE_INFINITY);
+    const steps = this.phaseSteps();
     let rejectedSteps = 0;
     let taken = 0;
     const trunkBefore = this.network.trunkVariables().map((v) => tf.clone(v));
@@ -432,6 +513,7 @@ export class OnlineRegressor implements OnlineModel {
   }
 
   dispose(): void {
+    this.releasePhaseTrunk();
     this.network.dispose();
   }
 }

@@ -1,5 +1,5 @@
-import { firstValueFrom, mergeMap, of, pipe, type OperatorFunction } from 'rxjs';
-import type { OnlineModel } from '../model/online-model.js';
+import { firstValueFrom, mergeMap, of, pipe, type Observable, type OperatorFunction } from 'rxjs';
+import type { OnlineModel, ReplayProgress } from '../model/online-model.js';
 import type { TaskAdmission } from '../model/task-registry.js';
 import { admitTasks } from './admit-tasks.js';
 import { batch, type BatchOptions } from './batch.js';
@@ -10,9 +10,10 @@ import type { DecodeOptions } from './decode-record.js';
 import { learn } from './learn.js';
 import type { LearningTurns } from './learning-turns.js';
 import { observe, type BatchObserver } from './observe.js';
+import { payOwedReplay, type OwedReplay } from './pay-owed-replay.js';
 import type { StreamPosition } from '../checkpoint/stream-position.js';
 import { checkpoint, persistCheckpoint, type CheckpointPolicy } from './checkpoint.js';
-import type { CheckpointedBatch, Rejected, SourceRecord } from './records.js';
+import type { Batch, CheckpointedBatch, Rejected, SourceRecord } from './records.js';
 import type { Prediction } from './prediction.js';
 import { publish } from './publish.js';
 import { scale, type ScaleParts } from './scale.js';
@@ -44,6 +45,8 @@ export interface PipelineParts<S> {
   readonly committedObservers: readonly BatchObserver[];
   /** A minibatch from scaling to its checkpoint capture is one turn; the source waits while one runs. */
   readonly turns: LearningTurns;
+  /** Deferred fine-tuning (idle-replay.ts): the model owing replay steps, paid before a batch is scored, and who is told. */
+  readonly owedReplay?: { readonly model: OwedReplay; readonly replayed: (progress: ReplayProgress) => void };
   /** Hands the event loop back between two models and two whole updates of a model. */
   readonly pause: () => Promise<void>;
 }
@@ -55,7 +58,9 @@ export interface PipelineParts<S> {
 export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<SourceRecord, CheckpointedBatch<S>> {
   // From scaling to the checkpoint capture, a minibatch is one turn (learning-turns.ts): it hands the event loop back
   // between its steps, and nothing else touches the learning state until its state is captured, exactly between two batches.
+  const owed = parts.owedReplay;
   const learnOneBatch = pipe(
+    owed ? payOwedReplay<Batch>(owed.model, parts.pause, owed.replayed) : (batches: Observable<Batch>) => batches,
     scale(parts.scaling),
     score(parts.models, parts.modelVersion, parts.scoreUncertainty, parts.pause),
     learn(parts.models, parts.pause),

@@ -67,6 +67,34 @@ describe('StreamTotals: one count behind metrics, progress line and summaries', 
     expect(progress.line('')).toContain('1 nn steps rejected');
   });
 
+  it('counts owed phases and their steps the same whether paid in a batch or between batches', async () => {
+    const totals = new StreamTotals();
+    const metrics = new TangentMetrics({ lag: () => [] }, () => totals.prequential());
+    const observer = new MetricsObserver(metrics, 100, () => 1, { models: ['nn'], driftModels: [], detectors: [] });
+    const phase = { steps: 3, rejectedSteps: 1, seconds: 0.012 };
+    // A batch begins a phase and pays one of its steps; two more run between batches, the last one rejected.
+    const inBatch = batch([1], [1], [1]);
+    const [nn] = inBatch.learned;
+    const paidInBatch = { ...inBatch, learned: [{ ...nn!, replay: { phasesBegun: 1, steps: 1, rejectedSteps: 0, seconds: 0.004, phasesEnded: [] } }] };
+    for (const o of [totals, observer]) o.observe(paidInBatch);
+    const between = [
+      { phasesBegun: 0, steps: 1, rejectedSteps: 0, seconds: 0.004, phasesEnded: [] },
+      { phasesBegun: 0, steps: 1, rejectedSteps: 1, seconds: 0.004, phasesEnded: [phase], learningRateScale: 0.5 },
+    ];
+    for (const progress of between) {
+      totals.replayed('nn', progress);
+      observer.replayed('nn', progress);
+    }
+    expect(totals.rejectedSteps.get('nn')).toBe(1);
+    expect(await sample(metrics, 'tangent_sgd_steps_total', { model: 'nn', result: 'rejected' })).toBe(1);
+    // The batch's own head step, and two of the three replay steps.
+    expect(await sample(metrics, 'tangent_sgd_steps_total', { model: 'nn', result: 'applied' })).toBe(3);
+    expect(await sample(metrics, 'tangent_fine_tune_phases_total', {})).toBe(1);
+    const duration = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'tangent_fine_tune_duration_seconds')!.values as { metricName?: string; value: number }[];
+    expect(duration.find((v) => v.metricName === 'tangent_fine_tune_duration_seconds_count')?.value).toBe(1);
+    expect(duration.find((v) => v.metricName === 'tangent_fine_tune_duration_seconds_sum')?.value).toBeCloseTo(0.012, 12);
+  });
+
   it('keeps a non-finite prediction in the denominator: counted, and the whole-stream MAE is infinite', async () => {
     const totals = new StreamTotals();
     const metrics = new TangentMetrics({ lag: () => [] }, () => totals.prequential());

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/model/backend.js';
 import { OnlineRegressor } from '../../../src/model/online-regressor.js';
+import { runToEnd } from '../../../src/model/stepwise.js';
 import type { Example } from '../../../src/spec/example.js';
 
 const spec = { inputDim: 2, hidden: [8], headHidden: [], activation: 'relu' as const, sigmaW2: 2, sigmaB2: 0.5 };
@@ -99,6 +100,81 @@ describe('OnlineRegressor', () => {
     model.dispose();
   });
 
+  it('deferred: owes a due phase instead of running it, and pays it one step per replayStep', () => {
+    const model = regressor({ every: 1, steps: 3 });
+    model.deferredReplay = true;
+    model.learn(examples);
+    const trunk = (): number[][] => model.network.trunkVariables().map(values);
+    const before = trunk();
+    const result = model.learn(examples);
+    expect(result.fineTune).toBeUndefined();
+    expect(result.replay).toEqual({ phasesBegun: 1, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] });
+    expect(trunk()).toEqual(before);
+    expect(model.replayOwed).toBe(6);
+    expect(model.fineTuning).toBe(true);
+    const steps = [1, 2, 3, 4, 5, 6].map(() => model.replayStep()!);
+    expect(steps.map((s) => s.steps)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(steps.map((s) => s.phasesEnded.map((p) => p.steps))).toEqual([[], [], [3], [], [], [3]]);
+    expect(trunk()).not.toEqual(before);
+    expect(model.replayOwed).toBe(0);
+    expect(model.fineTuning).toBe(false);
+    expect(model.replayStep()).toBeUndefined();
+    model.dispose();
+  });
+
+  it('deferred: what is owed is not saved, and the counters are reset when a phase is owed', () => {
+    const model = regressor({ every: 1, steps: 3 });
+    model.deferredReplay = true;
+    model.learn(examples);
+    model.requestFineTune();
+    model.learn(examples);
+    expect(model.replayOwed).toBe(6);
+    expect(model.toJSON()).toMatchObject({ batchesSinceFineTune: 0, fineTunePending: false });
+    const restored = new OnlineRegressor(model.config, model.toJSON());
+    expect(restored.replayOwed).toBe(0);
+    restored.dispose();
+    model.dispose();
+  });
+
+  it('deferred and paid before the next batch (partly step by step), phases learn exactly what whole phases learn', () => {
+    const whole = regressor({ every: 2, steps: 4 });
+    const deferred = regressor({ every: 2, steps: 4 });
+    deferred.deferredReplay = true;
+    for (let batch = 0; batch < 6; batch++) {
+      const paid = runToEnd(deferred.payOwedInSteps());
+      if (batch === 4) expect(paid).toMatchObject({ steps: 2, phasesEnded: [{ steps: 4 }] });
+      expect(deferred.predict(examples)).toEqual(whole.predict(examples));
+      const a = whole.learn(examples);
+      const b = deferred.learn(examples);
+      expect(b.fineTune).toBeUndefined();
+      expect(b.replay?.phasesBegun ?? 0).toBe(a.fineTune ? 1 : 0);
+      // Between batches, some of the owed steps run one at a time.
+      if (batch === 3) {
+        deferred.replayStep();
+        deferred.replayStep();
+      }
+    }
+    runToEnd(deferred.payOwedInSteps());
+    expect(deferred.replayOwed).toBe(0);
+    expect(deferred.network.trunkVariables().map(values)).toEqual(whole.network.trunkVariables().map(values));
+    expect(deferred.network.headVariables().map(values)).toEqual(whole.network.headVariables().map(values));
+    whole.dispose();
+    deferred.dispose();
+  });
+
+  it('deferred: the governor limits what a phase owes; at 0 nothing is owed and the phase stays due', () => {
+    const model = regressor({ every: 1, steps: 5 });
+    model.deferredReplay = true;
+    model.phaseStepsLimit = 2;
+    model.learn(examples);
+    expect(model.replayOwed).toBe(2);
+    model.phaseStepsLimit = 0;
+    expect(model.learn(examples).replay).toBeUndefined();
+    expect(model.replayOwed).toBe(2);
+    expect(model.toJSON().batchesSinceFineTune).toBe(1);
+    model.dispose();
+  });
+
   it('takes at most phaseStepsLimit steps per phase; at 0 a due phase waits and runs once steps come back', () => {
     const model = regressor({ every: 1, steps: 5 });
     model.phaseStepsLimit = 2;
@@ -179,6 +255,21 @@ describe('OnlineRegressor', () => {
       model.predict(examples);
       model.learn(examples);
     }
+    expect(tf.memory().numTensors).toBe(baseline);
+    model.dispose();
+  });
+
+  it('deferred: holds the trunk copy of a phase only while it owes steps (no leaks)', () => {
+    const model = regressor({ every: 1, steps: 3 });
+    model.deferredReplay = true;
+    model.learn(examples);
+    while (model.replayStep());
+    const baseline = tf.memory().numTensors;
+    for (let i = 0; i < 200; i++) {
+      model.learn(examples);
+      model.replayStep();
+    }
+    while (model.replayStep());
     expect(tf.memory().numTensors).toBe(baseline);
     model.dispose();
   });
