@@ -46,7 +46,9 @@ if existing="$(working_docker_host)" && [[ "$existing" != "unix://$PODMAN_SOCKET
 fi
 
 # ---------------------------------------------------------------- 2. Podman
-packages=(podman runc netavark aardvark-dns uidmap slirp4netns fuse-overlayfs catatonit debootstrap docker-compose curl)
+# netavark sets up container networks (also a build's RUN steps) through the iptables command,
+# which Debian lists only as a recommendation.
+packages=(podman runc netavark aardvark-dns iptables uidmap slirp4netns fuse-overlayfs catatonit debootstrap docker-compose curl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]} > 0)); then
