@@ -255,14 +255,13 @@ async function startLocked(
         )
       : undefined;
   const learningRateObserver = new LearningRateObserver(metrics, logger);
-  // Also only where timing already decides the batches: deterministic replays run each phase whole in its batch's turn.
   const replayed = (progress: ReplayProgress): void => {
     metricsObserver.replayed('nn', progress);
     totals.replayed('nn', progress);
     learningRateObserver.replayed(progress);
   };
   const idleReplay =
-    options.learn !== false && config.fineTune.yieldToRecords && config.batch.lingerMs > 0
+    options.learn !== false && config.fineTune.yieldToRecords
       ? new IdleReplay(
           session.network,
           turns,
@@ -328,7 +327,8 @@ async function startLocked(
     committedObservers: [{ observe: (batch) => metricsObserver.committed(batch) }, { observe: (batch) => totals.published(batch) }, { observe: () => liveness.progressed() }],
     turns,
     pause: nextTurn,
-    ...(idleReplay ? { owedReplay: { model: session.network, replayed } } : {}),
+    // Always: a checkpoint taken while phases owed steps restores them owed, whatever this run's settings.
+    ...(options.learn !== false ? { owedReplay: { model: session.network, replayed } } : {}),
   });
 
   const done = new Promise<void>((resolve, reject) => {

@@ -136,8 +136,8 @@ const fineTuneSchema = z
      * A due phase's steps are owed, not run in its minibatch's turn, and run one at a time whenever no
      * minibatch waits (pipeline/idle-replay.ts): a record arriving meanwhile waits for one step, not a
      * phase. What is still owed when the next minibatch arrives is paid before it is scored (the
-     * weights are those of whole phases).
-     * Only with `batch.lingerMs` > 0: deterministic replays run each phase whole in its batch's turn.
+     * weights are those of whole phases, whatever the timing: deterministic replays too). What is
+     * owed is saved in checkpoints.
      */
     yieldToRecords: z.boolean().default(true),
   })

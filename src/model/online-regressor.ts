@@ -4,11 +4,12 @@ import type { ArchitectureSpec } from '../spec/architecture-spec.js';
 import { lookahead } from './lookahead.js';
 import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-rate.js';
 import type { FineTunePhase, LearnResult, OnlineModel, ReplayProgress, TaskLearningRate } from './online-model.js';
-import { addReplayProgress, ReplayDebt } from './replay-debt.js';
+import { addReplayProgress, ReplayDebt, type OwedPhaseState } from './replay-debt.js';
 import { StratifiedReservoir, type ReplayState, type TaskReservoirState } from './replay-buffer.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import { runToEnd, type Stepwise } from './stepwise.js';
 import { TrunkHeadsNetwork, type LayerState, type NetworkState, type TaskGroup } from './trunk-heads-network.js';
+import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
 
 export interface FineTuneConfig {
   /** Run a fine-tuning phase every this many learned batches; 0 = only on demand. */
@@ -63,6 +64,12 @@ export interface OnlineRegressorState {
   /** Divergence protection: the factor on η after backoffs (1 = none); absent in older checkpoints. */
   readonly learningRateScale?: number;
   readonly rejectedInARow?: number;
+  /**
+   * Deferred phases (`fineTune.yieldToRecords`) still owing replay steps when the state was captured,
+   * and, when the oldest has paid some, the trunk it found (a rejected step puts it back there);
+   * absent when nothing was owed.
+   */
+  readonly replayOwed?: { readonly phases: readonly OwedPhaseState[]; readonly phaseTrunk?: readonly string[] };
 }
 
 /** What the regressor holds for one task alone: its head, its target moments, its replay. */
@@ -112,7 +119,7 @@ export class OnlineRegressor implements OnlineModel {
    * When true, a due phase is not run whole in its batch's learning: its steps are owed and paid one
    * at a time by {@link replayStep} (pipeline/idle-replay.ts runs it whenever no minibatch waits), and
    * the next batch pays what is still owed before it is scored ({@link payOwedInSteps}). Set from
-   * outside the model, never saved: what is owed follows the stream's timing.
+   * outside the model; what is owed is saved (`replayOwed`), so a restart learns what an uninterrupted run does.
    */
   deferredReplay = false;
   private readonly debt = new ReplayDebt();
@@ -140,6 +147,11 @@ export class OnlineRegressor implements OnlineModel {
     this.fineTunePending = saved?.fineTunePending ?? false;
     this.learningRateScale = saved?.learningRateScale ?? 1;
     this.rejectedInARow = saved?.rejectedInARow ?? 0;
+    if (saved?.replayOwed) {
+      this.debt.load(saved.replayOwed.phases);
+      const trunk = saved.replayOwed.phaseTrunk;
+      if (trunk) this.phaseTrunk = this.network.trunkVariables().map((v, i) => tf.tensor(decodeFloat32(trunk[i]!), v.shape));
+    }
   }
 
   toJSON(): OnlineRegressorState {
@@ -151,7 +163,14 @@ export class OnlineRegressor implements OnlineModel {
       fineTunePending: this.fineTunePending,
       learningRateScale: this.learningRateScale,
       rejectedInARow: this.rejectedInARow,
+      ...(this.debt.owed > 0 ? { replayOwed: this.owedState() } : {}),
     };
+  }
+
+  private owedState(): NonNullable<OnlineRegressorState['replayOwed']> {
+    const phases = this.debt.toJSON();
+    const phaseTrunk = this.phaseTrunk && phases[0]!.taken > 0 ? this.phaseTrunk.map((t) => encodeFloat32(t.dataSync() as Float32Array)) : undefined;
+    return { phases, ...(phaseTrunk ? { phaseTrunk } : {}) };
   }
 
   /** One task's part of the state, to move the task to another member. */

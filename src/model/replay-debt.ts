@@ -6,6 +6,12 @@ interface OwedPhase {
   seconds: number;
 }
 
+/** A phase still owing steps, as a checkpoint holds it: what it owes and what it has paid. */
+export interface OwedPhaseState {
+  readonly steps: number;
+  readonly taken: number;
+}
+
 /**
  * The replay steps that deferred fine-tuning phases still owe, oldest phase
  * first. A phase ends when its last step has run, or early: a rejected step
@@ -20,6 +26,20 @@ export class ReplayDebt {
     if (steps <= 0) return;
     this.phases.push({ steps, taken: 0, seconds: 0 });
     this.total += steps;
+  }
+
+  /** The phases still owing steps, oldest first (a checkpoint keeps them: the next batch must be scored after them). */
+  toJSON(): OwedPhaseState[] {
+    return this.phases.map(({ steps, taken }) => ({ steps, taken }));
+  }
+
+  /** Owes what a checkpoint's phases still owed, after anything owed now. */
+  load(phases: readonly OwedPhaseState[]): void {
+    for (const { steps, taken } of phases) {
+      if (taken >= steps) continue;
+      this.phases.push({ steps, taken, seconds: 0 });
+      this.total += steps - taken;
+    }
   }
 
   /** Steps owed over every phase. */

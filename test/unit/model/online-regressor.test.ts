@@ -122,18 +122,51 @@ describe('OnlineRegressor', () => {
     model.dispose();
   });
 
-  it('deferred: what is owed is not saved, and the counters are reset when a phase is owed', () => {
+  it('deferred: the counters are reset when a phase is owed, and what is owed is saved with the state', () => {
     const model = regressor({ every: 1, steps: 3 });
     model.deferredReplay = true;
     model.learn(examples);
     model.requestFineTune();
     model.learn(examples);
     expect(model.replayOwed).toBe(6);
-    expect(model.toJSON()).toMatchObject({ batchesSinceFineTune: 0, fineTunePending: false });
+    expect(model.toJSON()).toMatchObject({ batchesSinceFineTune: 0, fineTunePending: false, replayOwed: { phases: [{ steps: 3, taken: 0 }, { steps: 3, taken: 0 }] } });
+    expect(model.toJSON().replayOwed?.phaseTrunk).toBeUndefined();
     const restored = new OnlineRegressor(model.config, model.toJSON());
-    expect(restored.replayOwed).toBe(0);
+    expect(restored.replayOwed).toBe(6);
+    runToEnd(model.payOwedInSteps());
+    expect(model.toJSON().replayOwed).toBeUndefined();
     restored.dispose();
     model.dispose();
+  });
+
+  it('deferred: a state captured while phases owe steps (one partly paid) restores them, and the restored model learns what the uninterrupted one does', () => {
+    const uninterrupted = regressor({ every: 2, steps: 4 });
+    uninterrupted.deferredReplay = true;
+    for (let batch = 0; batch < 4; batch++) {
+      runToEnd(uninterrupted.payOwedInSteps());
+      uninterrupted.learn(examples);
+    }
+    uninterrupted.replayStep();
+    expect(uninterrupted.replayOwed).toBe(3);
+    const saved = uninterrupted.toJSON();
+    expect(saved.replayOwed?.phases).toEqual([{ steps: 4, taken: 1 }]);
+    // Partly paid: the trunk the phase found goes with it, for a rejected step to go back to.
+    expect(saved.replayOwed?.phaseTrunk).toHaveLength(uninterrupted.network.trunkVariables().length);
+    const restored = new OnlineRegressor(uninterrupted.config, saved);
+    restored.deferredReplay = true;
+    expect(restored.toJSON().replayOwed).toEqual(saved.replayOwed);
+    for (const model of [uninterrupted, restored]) {
+      for (let batch = 4; batch < 7; batch++) {
+        runToEnd(model.payOwedInSteps());
+        model.learn(examples);
+      }
+      runToEnd(model.payOwedInSteps());
+    }
+    expect(restored.predict(examples)).toEqual(uninterrupted.predict(examples));
+    expect(restored.network.trunkVariables().map(values)).toEqual(uninterrupted.network.trunkVariables().map(values));
+    expect(restored.network.headVariables().map(values)).toEqual(uninterrupted.network.headVariables().map(values));
+    restored.dispose();
+    uninterrupted.dispose();
   });
 
   it('deferred and paid before the next batch (partly step by step), phases learn exactly what whole phases learn', () => {
