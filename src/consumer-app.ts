@@ -379,6 +379,9 @@ async function startLocked(
         () => false,
       );
       if (ended && session.position.batches > 0) {
+        // Replay steps between minibatches may have moved the trunk since its last publication: the
+        // group's trunk topic then ends on the trunk of this final checkpoint, as at a handover.
+        await groupTrunk?.publishNow();
         // The pipeline is idle: the state holds exactly the records up to the position.
         const snapshot = writer.capture();
         await writer.store(snapshot);
