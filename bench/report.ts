@@ -115,7 +115,7 @@ export function writeReport(options: ReportOptions): void {
           .map(([m, s]) => `learn ${m} ${perBatch(s)}`)
           .join(', ');
         const size = (r.settings.batch as { size?: number } | undefined)?.size ?? '?';
-        return [r.name, int(r.records), int(r.recordsPerSecond), fix(r.ratioToCeiling, 4), fix(r.secondsFirstToLast, 1), fix(r.secondsIncludingStartup, 1), `${size}: score ${perBatch(r.seconds.score)}, ${learn} (of which fine-tune ${perBatch(r.seconds.fineTune)})`];
+        return [r.name, int(r.records), int(r.recordsPerSecond), fix(r.ratioToCeiling, 4), fix(r.secondsFirstToLast, 1), fix(r.secondsIncludingStartup, 1), `${size}: score ${perBatch(r.seconds.score)}, ${learn}; fine-tune steps ${perBatch(r.seconds.fineTune)} (in the learn time or between batches)`];
       }),
     ];
     sections.push(

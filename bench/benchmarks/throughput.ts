@@ -33,7 +33,7 @@ export interface TangentRun {
   readonly secondsFirstToLast: number;
   readonly secondsIncludingStartup: number;
   readonly batches: number;
-  /** Seconds spent per stage over the run: scoring (all models), learning per model, of which fine-tuning. */
+  /** Seconds spent per stage over the run: scoring (all models), learning per model, and fine-tuning steps (in a batch's learn time, or between batches when phases yield to records). */
   readonly seconds: { readonly score: number; readonly learn: Record<string, number>; readonly fineTune: number };
   readonly backend: string;
   readonly loadAverage: readonly number[];
@@ -128,7 +128,7 @@ export async function run(ctx: BenchContext): Promise<ThroughputResult> {
       secondsFirstToLast: (clock.last - clock.first) / 1000,
       secondsIncludingStartup: (clock.last - started) / 1000,
       batches: clock.batches,
-      seconds: { score: clock.scoreSeconds, learn: clock.learnSeconds, fineTune: clock.fineTuneSeconds },
+      seconds: { score: clock.scoreSeconds, learn: clock.learnSeconds, fineTune: consumer.totals.fineTuneSeconds },
       backend: consumer.backend.name,
       loadAverage: loadAverage(),
       ...(variant.goal === undefined ? {} : { goal: variant.goal }),

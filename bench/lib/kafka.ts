@@ -68,7 +68,6 @@ export class BatchClock implements BatchObserver {
   batches = 0;
   scoreSeconds = 0;
   readonly learnSeconds: Record<string, number> = {};
-  fineTuneSeconds = 0;
 
   observe(batch: LearnedBatch): void {
     const now = performance.now();
@@ -83,8 +82,6 @@ export class BatchClock implements BatchObserver {
     this.scoreSeconds += batch.scoreSeconds;
     for (const l of batch.learned) {
       this.learnSeconds[l.model] = (this.learnSeconds[l.model] ?? 0) + l.seconds;
-      // Deferred phases (fineTune.yieldToRecords): only the steps paid in the batch's own turn; those paid between batches are in no batch's time.
-      this.fineTuneSeconds += (l.fineTune?.seconds ?? 0) + (l.replay?.seconds ?? 0);
     }
   }
 
