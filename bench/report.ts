@@ -115,7 +115,12 @@ export function writeReport(options: ReportOptions): void {
           .map(([m, s]) => `learn ${m} ${perBatch(s)}`)
           .join(', ');
         const size = (r.settings.batch as { size?: number } | undefined)?.size ?? '?';
-        return [r.name, int(r.records), int(r.recordsPerSecond), fix(r.ratioToCeiling, 4), fix(r.secondsFirstToLast, 1), fix(r.secondsIncludingStartup, 1), `${size}: score ${perBatch(r.seconds.score)}, ${learn}; fine-tune steps ${perBatch(r.seconds.fineTune)} (in the learn time or between batches)`];
+        // Runs before fineTuneEverywhere counted only the steps inside a batch's turn.
+        const fineTune = r.seconds.fineTuneEverywhere
+          ? `fine-tune steps ${perBatch(r.seconds.fineTune)} (in a batch's turn or between batches)`
+          : `of which fine-tune steps in a batch's turn ${perBatch(r.seconds.fineTune)}`;
+        const stages = [`score ${perBatch(r.seconds.score)}`, ...(learn ? [learn] : []), fineTune].join(', ');
+        return [r.name, int(r.records), int(r.recordsPerSecond), fix(r.ratioToCeiling, 4), fix(r.secondsFirstToLast, 1), fix(r.secondsIncludingStartup, 1), `${size}: ${stages}`];
       }),
     ];
     sections.push(

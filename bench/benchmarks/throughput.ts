@@ -34,7 +34,13 @@ export interface TangentRun {
   readonly secondsIncludingStartup: number;
   readonly batches: number;
   /** Seconds spent per stage over the run: scoring (all models), learning per model, and fine-tuning steps (in a batch's learn time, or between batches when phases yield to records). */
-  readonly seconds: { readonly score: number; readonly learn: Record<string, number>; readonly fineTune: number };
+  readonly seconds: {
+    readonly score: number;
+    readonly learn: Record<string, number>;
+    readonly fineTune: number;
+    /** Whether fineTune counts every step; absent in runs that counted only the steps inside a batch's turn. */
+    readonly fineTuneEverywhere?: boolean;
+  };
   readonly backend: string;
   readonly loadAverage: readonly number[];
   /** The ratio to the ceiling this variant should reach, if it has a goal. */
@@ -128,7 +134,7 @@ export async function run(ctx: BenchContext): Promise<ThroughputResult> {
       secondsFirstToLast: (clock.last - clock.first) / 1000,
       secondsIncludingStartup: (clock.last - started) / 1000,
       batches: clock.batches,
-      seconds: { score: clock.scoreSeconds, learn: clock.learnSeconds, fineTune: consumer.totals.fineTuneSeconds },
+      seconds: { score: clock.scoreSeconds, learn: clock.learnSeconds, fineTune: consumer.totals.fineTuneSeconds, fineTuneEverywhere: true },
       backend: consumer.backend.name,
       loadAverage: loadAverage(),
       ...(variant.goal === undefined ? {} : { goal: variant.goal }),
