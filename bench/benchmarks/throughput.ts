@@ -21,6 +21,7 @@ import { defaultFriedmanOptions } from '../../src/demo/friedman.js';
 import { produceRecords } from '../../src/demo/produce.js';
 import { syntheticRecords } from '../../src/demo/record-sources.js';
 import { startConsumer } from '../../src/consumer-app.js';
+import type { TangentMetrics } from '../../src/metrics/metrics.js';
 import { loadAverage, progress, waitFor, type BenchContext, pipelineSettings } from '../lib/common.js';
 import { BatchClock, benchConfig, benchKafka, brokersOf, freshTopic, quietLogger, rawConsumeRate, type CeilingResult } from '../lib/kafka.js';
 
@@ -38,7 +39,7 @@ export interface TangentRun {
     readonly score: number;
     readonly learn: Record<string, number>;
     readonly fineTune: number;
-    /** Whether fineTune counts every step; absent in runs that counted only the steps inside a batch's turn. */
+    /** Whether fineTune counts every ended phase's steps; absent in runs that counted only the steps inside a batch's turn. */
     readonly fineTuneEverywhere?: boolean;
   };
   readonly backend: string;
@@ -56,6 +57,15 @@ export interface ThroughputResult {
   readonly ceiling: CeilingResult & { readonly loadAverage: readonly number[] };
   readonly runs: readonly TangentRun[];
   readonly backend: string;
+}
+
+/**
+ * Seconds in fine-tuning phases, wherever their steps ran (whole in a batch, or owed and paid between batches):
+ * the sum of the consumer's own phase-duration histogram, which counts a phase once it has ended.
+ */
+async function fineTuneSeconds(metrics: TangentMetrics): Promise<number> {
+  const { values } = await metrics.fineTuneDuration.get();
+  return values.find((v) => v.metricName === 'tangent_fine_tune_duration_seconds_sum')?.value ?? 0;
 }
 
 export async function run(ctx: BenchContext): Promise<ThroughputResult> {
@@ -111,6 +121,7 @@ export async function run(ctx: BenchContext): Promise<ThroughputResult> {
     const started = performance.now();
     const consumer = await startConsumer(config, quietLogger, { observers: [clock], ...(variant.learn === false ? { learn: false } : {}) });
     backend = consumer.backend.name;
+    let fineTune = 0;
     try {
       await waitFor(
         () => {
@@ -121,6 +132,7 @@ export async function run(ctx: BenchContext): Promise<ThroughputResult> {
         `${variant.name} to learn ${variant.count} records`,
         100,
       );
+      fineTune = await fineTuneSeconds(consumer.metrics);
     } finally {
       await consumer.stop();
     }
@@ -134,7 +146,7 @@ export async function run(ctx: BenchContext): Promise<ThroughputResult> {
       secondsFirstToLast: (clock.last - clock.first) / 1000,
       secondsIncludingStartup: (clock.last - started) / 1000,
       batches: clock.batches,
-      seconds: { score: clock.scoreSeconds, learn: clock.learnSeconds, fineTune: consumer.totals.fineTuneSeconds, fineTuneEverywhere: true },
+      seconds: { score: clock.scoreSeconds, learn: clock.learnSeconds, fineTune, fineTuneEverywhere: true },
       backend: consumer.backend.name,
       loadAverage: loadAverage(),
       ...(variant.goal === undefined ? {} : { goal: variant.goal }),

@@ -37,14 +37,11 @@ export class StreamTotals implements BatchObserver {
   deadLettered = 0;
   readonly deadLetters = new Map<RejectReason, number>();
   readonly rejectedSteps = new Map<ModelName, number>();
-  /** Time in fine-tuning steps, wherever they ran: whole phases in a batch, owed steps in a batch's turn or one of their own. */
-  fineTuneSeconds = 0;
   private readonly errors = new Map<string, ErrorSums>();
 
   /** Replay steps of deferred phases, in a batch's turn or one of their own (pipeline/idle-replay.ts). */
   replayed(model: ModelName, progress: ReplayProgress): void {
     this.rejectedSteps.set(model, (this.rejectedSteps.get(model) ?? 0) + progress.rejectedSteps);
-    this.fineTuneSeconds += progress.seconds;
   }
 
   observe(batch: LearnedBatch): void {
@@ -53,7 +50,6 @@ export class StreamTotals implements BatchObserver {
     for (const learned of batch.learned) {
       const rejected = (learned.applied ? 0 : 1) + (learned.fineTune?.rejectedSteps ?? 0);
       this.rejectedSteps.set(learned.model, (this.rejectedSteps.get(learned.model) ?? 0) + rejected);
-      this.fineTuneSeconds += learned.fineTune?.seconds ?? 0;
       if (learned.replay) this.replayed(learned.model, learned.replay);
     }
     for (const { model, predictions } of batch.scores) {
