@@ -3,6 +3,7 @@ import type { Admin, Consumer, IHeaders, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ChangelogEntry } from '../checkpoint/state-changelog.js';
 import { KafkaError } from '../errors.js';
+import { retrying } from './retrying.js';
 
 function headerStrings(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -63,7 +64,7 @@ export class CompactedTopicView {
   async caughtUp(timeoutMs = 60_000): Promise<void> {
     const targets: [string, bigint][] = [];
     for (const topic of this.topics) {
-      for (const p of await this.admin.fetchTopicOffsets(topic)) {
+      for (const p of await retrying(() => this.admin.fetchTopicOffsets(topic))) {
         if (BigInt(p.high) > BigInt(p.low)) targets.push([`${topic}:${p.partition}`, BigInt(p.high)]);
       }
     }

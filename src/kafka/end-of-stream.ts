@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { retrying } from './retrying.js';
 
 /** Per partition: where learning starts and the end offset it must reach. */
 export interface PartitionSpan {
@@ -31,18 +32,6 @@ export async function spansToEnd(
     const start = known >= 0n ? known : fromBeginning ? BigInt(low) : BigInt(high);
     return { partition, start, end: BigInt(high) };
   });
-}
-
-/** A fresh broker's group coordinator may still be loading: retriable errors are retried for a while. */
-async function retrying<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * Math.min(attempt, 8)));
-    }
-  }
 }
 
 /** True when every partition's next offset to learn has reached its end offset. */

@@ -1,6 +1,7 @@
 import type { Admin, Consumer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { PartitionOffsets } from './partition-offsets.js';
+import { retrying } from './retrying.js';
 import { startOffset, startWarningMessages } from './start-offsets.js';
 
 /** What the application restored for a new assignment, and what it is told back. */
@@ -133,8 +134,8 @@ export class GroupMembership {
       return;
     }
     const [[committed], bounds] = await Promise.all([
-      this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] }),
-      this.admin.fetchTopicOffsets(topic),
+      retrying(() => this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] })),
+      retrying(() => this.admin.fetchTopicOffsets(topic)),
     ]);
     if (superseded()) return;
     const committedOf = new Map((committed?.partitions ?? []).map((p) => [p.partition, p]));
