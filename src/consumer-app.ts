@@ -32,6 +32,7 @@ import { LearningTurns } from './pipeline/learning-turns.js';
 import { nextTurn } from './model/stepwise.js';
 import type { BatchObserver } from './pipeline/observe.js';
 import { AssignmentRestorer, type AssignmentRestoreCounts } from './app/assignment-restorer.js';
+import { CheckpointNow } from './app/checkpoint-now.js';
 import { DriftReaction } from './app/drift-reaction.js';
 import { startEndpoints } from './app/endpoints.js';
 import { GroupTrunk } from './app/group-trunk.js';
@@ -228,6 +229,13 @@ async function startLocked(
     },
   );
   assigned = source;
+  const checkpoints = new CheckpointNow({
+    writer,
+    source,
+    position: session.position,
+    ...(groupTrunk ? { publishTrunk: () => groupTrunk.publishNow() } : {}),
+    logger,
+  });
   if (restored) metrics.lastCheckpointAt = statSync(restored.file).mtimeMs;
   metrics.fineTuning = () => session.network.fineTuning;
 
@@ -350,14 +358,7 @@ async function startLocked(
     flushPartialBatch: () => lingerScheduler.flushNow(),
     whenIdle: () => source.whenIdle(),
     // In a turn of its own: an assignment's restore and seeks (also a turn) never interleave with this capture.
-    checkpointAndCommit: () =>
-      turns.run(async () => {
-        await groupTrunk?.publishNow();
-        // The pipeline is idle (nothing emitted, nothing in flight): the state holds exactly the records up to the position.
-        const snapshot = writer.capture();
-        if (snapshot.state.position.batches > writer.storedBatches) await writer.store(snapshot);
-        return source.commit(snapshot.state.position.offsets);
-      }),
+    checkpointAndCommit: () => turns.run(() => checkpoints.handover()),
     stopping: () => source.isDraining,
     maxMillis: 15_000,
   });
@@ -378,15 +379,7 @@ async function startLocked(
         () => true,
         () => false,
       );
-      if (ended && session.position.batches > 0) {
-        // Replay steps between minibatches may have moved the trunk since its last publication: the
-        // group's trunk topic then ends on the trunk of this final checkpoint, as at a handover.
-        await groupTrunk?.publishNow();
-        // The pipeline is idle: the state holds exactly the records up to the position.
-        const snapshot = writer.capture();
-        await writer.store(snapshot);
-        await source.commit(snapshot.state.position.offsets).catch((error: unknown) => logger.warn({ err: error }, 'final commit failed'));
-      }
+      if (ended && session.position.batches > 0) await checkpoints.stop();
       await drift.published();
       await groupTrunk?.sent();
       await kafka.disconnect();
@@ -411,8 +404,7 @@ async function startLocked(
     intervalMs: config.checkpoint.intervalSeconds * 1000,
     turns,
     source,
-    writer,
-    position: session.position,
+    checkpoints,
     halted: () => stopping !== undefined || failed,
     logger,
   });

@@ -1,15 +1,13 @@
 import type { Logger } from 'pino';
-import type { CheckpointWriter } from '../checkpoint/checkpoint-writer.js';
-import type { StreamPosition } from '../checkpoint/stream-position.js';
 import type { KafkaSource } from '../kafka/kafka-source.js';
 import type { LearningTurns } from '../pipeline/learning-turns.js';
+import type { CheckpointNow } from './checkpoint-now.js';
 
 export interface IdleCheckpointParts {
   readonly intervalMs: number;
   readonly turns: LearningTurns;
-  readonly source: KafkaSource;
-  readonly writer: CheckpointWriter;
-  readonly position: StreamPosition;
+  readonly source: Pick<KafkaSource, 'isDraining' | 'flow'>;
+  readonly checkpoints: CheckpointNow;
   /** Whether the consumer is stopping or has failed: then the timer does nothing. */
   readonly halted: () => boolean;
   readonly logger: Logger;
@@ -24,20 +22,12 @@ export interface IdleCheckpointParts {
  * @returns stops the timer
  */
 export function startIdleCheckpoints(parts: IdleCheckpointParts): () => void {
-  const { intervalMs, turns, source, writer, position, halted, logger } = parts;
+  const { intervalMs, turns, source, checkpoints, halted, logger } = parts;
   if (intervalMs <= 0) return () => undefined;
   const checkpointWhenIdle = (): Promise<void> =>
     turns.run(async () => {
       if (halted() || source.isDraining || source.flow.inFlight > 0) return;
-      if (position.batches > writer.storedBatches) {
-        const snapshot = writer.capture();
-        await writer.store(snapshot);
-        await source.commit(snapshot.state.position.offsets);
-        return;
-      }
-      // Stored, but its commit was refused (the group was rebalancing) and no batch came after to carry it again.
-      const owned = position.toJSON().offsets.filter((o) => source.owns(o.topic, o.partition));
-      if (source.offsets.commitsBehind(owned)) await source.commit(owned);
+      await checkpoints.idle();
     });
   const timer = setInterval(() => void checkpointWhenIdle().catch((error: unknown) => logger.warn({ err: error }, 'idle checkpoint failed')), intervalMs);
   timer.unref();
