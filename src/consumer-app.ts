@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { CheckpointStore } from './checkpoint/checkpoint-store.js';
-import { CheckpointWriter, type Snapshot } from './checkpoint/checkpoint-writer.js';
+import { CheckpointWriter, replayStepsOwed, type Snapshot } from './checkpoint/checkpoint-writer.js';
 import { DirectoryLock } from './checkpoint/directory-lock.js';
 import { prepareDirectory } from './checkpoint/prepare-directory.js';
 import { validateLearningState, type LearningState } from './checkpoint/learning-state.js';
@@ -184,6 +184,7 @@ async function startLocked(
   const writer: CheckpointWriter = new CheckpointWriter({
     store,
     storedBatches: restored?.state.position.batches ?? 0,
+    storedReplayOwed: restored ? replayStepsOwed(restored.state) : 0,
     capture: () => ({ state: session.capture(), tasks: stateTopic ? session.captureTasks() : [] }),
     changelog: stateTopic && {
       owns: (topic, partition) => source.owns(topic, partition),
@@ -233,6 +234,7 @@ async function startLocked(
     writer,
     source,
     position: session.position,
+    replayOwed: () => session.network.replayOwed,
     ...(groupTrunk ? { publishTrunk: () => groupTrunk.publishNow() } : {}),
     logger,
   });

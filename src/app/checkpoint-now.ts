@@ -7,6 +7,8 @@ export interface CheckpointNowParts {
   readonly writer: CheckpointWriter;
   readonly source: Pick<KafkaSource, 'commit' | 'owns' | 'offsets'>;
   readonly position: StreamPosition;
+  /** Replay steps the network's deferred phases owe now (0 when it does not learn). */
+  readonly replayOwed: () => number;
   /** Publishes the trunk as it is now, merging nothing (absent without a trunk topic). */
   readonly publishTrunk?: () => Promise<void>;
   readonly logger: Logger;
@@ -23,7 +25,8 @@ export class CheckpointNow {
 
   /**
    * Before partitions move: the trunk first, so their next owner starts from the very trunk their heads
-   * were trained with; stored only when a batch was learned since the newest checkpoint.
+   * were trained with; stored when the model moved since the newest checkpoint, so the changelog holds
+   * the heads that go with that trunk.
    *
    * @returns whether the commit was accepted
    */
@@ -51,12 +54,12 @@ export class CheckpointNow {
   }
 
   /**
-   * On the idle timer: stored when a batch was learned since the newest checkpoint; otherwise only a
+   * On the idle timer: stored when the model moved since the newest checkpoint; otherwise only a
    * commit refused earlier (the group was rebalancing) is made again, since no batch came after to
    * carry it. The trunk keeps its cadence of learned batches.
    */
   async idle(): Promise<void> {
-    if (this.parts.position.batches > this.parts.writer.storedBatches) {
+    if (this.movedSinceStored()) {
       await this.parts.source.commit(await this.store(false));
       return;
     }
@@ -65,11 +68,21 @@ export class CheckpointNow {
     if (source.offsets.commitsBehind(owned)) await source.commit(owned);
   }
 
-  /** @returns the offsets the captured state continues from, to commit */
+  /**
+   * A batch learned since the newest stored checkpoint, or replay steps its deferred phases owed
+   * paid since (between minibatches, with `fineTune.yieldToRecords`): the trunk and the replayed
+   * tasks' heads moved.
+   */
+  private movedSinceStored(): boolean {
+    const { position, writer, replayOwed } = this.parts;
+    return position.batches > writer.storedBatches || replayOwed() < writer.storedReplayOwed;
+  }
+
+  /** @returns the offsets the state continues from, to commit */
   private async store(always: boolean): Promise<StreamPositionState['offsets']> {
-    const { writer } = this.parts;
-    const snapshot = writer.capture();
-    if (always || snapshot.state.position.batches > writer.storedBatches) await writer.store(snapshot);
+    if (!always && !this.movedSinceStored()) return this.parts.position.toJSON().offsets;
+    const snapshot = this.parts.writer.capture();
+    await this.parts.writer.store(snapshot);
     return snapshot.state.position.offsets;
   }
 }

@@ -14,6 +14,8 @@ export interface CheckpointWriterParts {
   readonly store: CheckpointStore<LearningState>;
   /** Batches learned up to the newest stored checkpoint when the writer starts (0 without one). */
   readonly storedBatches: number;
+  /** Replay steps that checkpoint's deferred phases owed (0 without one). */
+  readonly storedReplayOwed?: number;
   readonly capture: () => Snapshot;
   /** The task states' changelog, when there is one: only the tasks of partitions this member owns are published. */
   readonly changelog?: {
@@ -33,14 +35,24 @@ export interface CheckpointWriterParts {
 export class CheckpointWriter {
   private storing: Promise<unknown> = Promise.resolve();
   private stored: number;
+  private storedOwed: number;
 
   constructor(private readonly parts: CheckpointWriterParts) {
     this.stored = parts.storedBatches;
+    this.storedOwed = parts.storedReplayOwed ?? 0;
   }
 
   /** Batches learned up to the newest stored checkpoint. */
   get storedBatches(): number {
     return this.stored;
+  }
+
+  /**
+   * Replay steps the newest stored checkpoint's deferred phases owed: paying them moves the model
+   * without a batch, so a state owing fewer at the same batch count is newer than the stored one.
+   */
+  get storedReplayOwed(): number {
+    return this.storedOwed;
   }
 
   capture(): Snapshot {
@@ -58,6 +70,7 @@ export class CheckpointWriter {
     const started = performance.now();
     const { file } = await store.write(state);
     this.stored = state.position.batches;
+    this.storedOwed = replayStepsOwed(state);
     if (changelog) {
       const owned = tasks.filter((t) => changelog.owns(t.source.topic, t.source.partition));
       metrics.stateBytesPublished.inc(await changelog.publish(owned));
@@ -68,4 +81,11 @@ export class CheckpointWriter {
     metrics.checkpointBytes.set(statSync(file).size);
     metrics.lastCheckpointAt = Date.now();
   }
+}
+
+/** Replay steps a state's deferred fine-tuning phases still owe. */
+export function replayStepsOwed(state: LearningState): number {
+  let owed = 0;
+  for (const { steps, taken } of state.network?.replayOwed?.phases ?? []) owed += Math.max(0, steps - taken);
+  return owed;
 }

@@ -18,7 +18,7 @@ type Offsets = { topic: string; partition: number; offset: string }[];
  * newest stored checkpoint holds `storedBatches`; commits are recorded (or fail with `commitFails`) and
  * `events` keeps the order of trunk publications, stores and commits.
  */
-function member(options: { batches: number; storedBatches: number; owned?: number[]; commitFails?: boolean }) {
+function member(options: { batches: number; storedBatches: number; owned?: number[]; commitFails?: boolean; storedReplayOwed?: number; replayOwed?: number }) {
   const dir = mkdtempSync(join(tmpdir(), 'tangent-checkpoint-now-'));
   const events: string[] = [];
   const commits: Offsets[] = [];
@@ -32,13 +32,16 @@ function member(options: { batches: number; storedBatches: number; owned?: numbe
     deadLettered: 0,
     batches: options.batches,
   });
+  let replayOwed = options.replayOwed ?? 0;
   const store = new CheckpointStore<LearningState>(dir, 5);
   const writer = new CheckpointWriter({
     store,
     storedBatches: options.storedBatches,
+    storedReplayOwed: options.storedReplayOwed ?? 0,
     capture: () => {
       events.push(`capture ${position.batches}`);
-      return { state: { position: position.toJSON() } as unknown as LearningState, tasks: [] };
+      const phases = replayOwed > 0 ? [{ steps: replayOwed + 1, taken: 1 }] : [];
+      return { state: { position: position.toJSON(), network: { replayOwed: { phases } } } as unknown as LearningState, tasks: [] };
     },
     metrics: new TangentMetrics({ lag: () => [] }),
   });
@@ -59,13 +62,17 @@ function member(options: { batches: number; storedBatches: number; owned?: numbe
       },
     },
     position,
+    replayOwed: () => replayOwed,
     publishTrunk: async () => {
       events.push('trunk');
     },
     logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg) }),
   });
   const files = (): number => readdirSync(dir).filter((name) => name.startsWith('checkpoint-')).length;
-  return { checkpoints, writer, events, commits, warnings, files, offsets };
+  const payReplaySteps = (steps: number): void => {
+    replayOwed -= steps;
+  };
+  return { checkpoints, writer, events, commits, warnings, files, offsets, payReplaySteps };
 }
 
 describe('CheckpointNow', () => {
@@ -83,11 +90,27 @@ describe('CheckpointNow', () => {
     ]);
   });
 
-  it('at a handover with nothing learned since the newest checkpoint commits without storing again', async () => {
+  it('at a handover with the model as the newest checkpoint holds it commits its position without storing again', async () => {
     const m = member({ batches: 10, storedBatches: 10 });
     await m.checkpoints.handover();
-    expect(m.events).toEqual(['trunk', 'capture 10', 'commit']);
+    expect(m.events).toEqual(['trunk', 'commit']);
     expect(m.files()).toBe(0);
+    expect(m.commits[0]).toEqual([
+      { topic: 'in', partition: 0, offset: '40' },
+      { topic: 'in', partition: 1, offset: '7' },
+    ]);
+  });
+
+  it('at a handover with replay steps paid since the newest checkpoint stores again, so the changelog holds the heads of the trunk it published', async () => {
+    const m = member({ batches: 10, storedBatches: 10, storedReplayOwed: 7, replayOwed: 7 });
+    await m.checkpoints.handover();
+    expect(m.files()).toBe(0);
+    m.payReplaySteps(3);
+    await m.checkpoints.handover();
+    expect(m.files()).toBe(1);
+    expect(m.writer.storedReplayOwed).toBe(4);
+    await m.checkpoints.handover();
+    expect(m.files()).toBe(1);
   });
 
   it('at stop stores even with nothing new (replay steps may have moved the trunk it just published)', async () => {
@@ -109,6 +132,16 @@ describe('CheckpointNow', () => {
     await m.checkpoints.idle();
     expect(m.events).toEqual(['capture 12', 'commit']);
     expect(m.files()).toBe(1);
+  });
+
+  it('when idle stores the steps a deferred phase paid after the last batch', async () => {
+    const m = member({ batches: 10, storedBatches: 10, storedReplayOwed: 2, replayOwed: 2 });
+    await m.checkpoints.idle();
+    expect(m.files()).toBe(0);
+    m.payReplaySteps(2);
+    await m.checkpoints.idle();
+    expect(m.files()).toBe(1);
+    expect(m.writer.storedReplayOwed).toBe(0);
   });
 
   it('when idle with nothing new commits again only the owned partitions whose commit is behind, and nothing once caught up', async () => {
