@@ -120,7 +120,7 @@ const modelSchema = z
 
 const fineTuneSchema = z
   .object({
-    /** A fine-tuning phase every this many batches; 0 = only when drift asks for one. */
+    /** A fine-tuning phase every this many batches' worth of learned records (× `batch.size`); 0 = only when drift asks for one. */
     every: z.number().int().nonnegative().default(1),
     steps: positiveInt.default(7),
     /** ρ: the trunk learns at ρ·η during a phase (below 1 to keep a pretrained trunk's features). */

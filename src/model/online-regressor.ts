@@ -12,12 +12,16 @@ import { TrunkHeadsNetwork, type LayerState, type NetworkState, type TaskGroup }
 import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
 
 export interface FineTuneConfig {
-  /** Run a fine-tuning phase every this many learned batches; 0 = only on demand. */
+  /**
+   * Run a fine-tuning phase every this many batches' worth of learned records (`every · batchSize`
+   * records, so a slow stream's small batches do not multiply phases); 0 = only on demand.
+   */
   readonly every: number;
   readonly steps: number;
   /** ρ: the trunk learns at ρ·η during a phase (ρ < 1 keeps pretrained features). */
   readonly trunkLearningRateRatio: number;
   readonly replayPerTask: number;
+  /** The pipeline's `batch.size`: the size of a replayed minibatch, and the unit of `every`. */
   readonly batchSize: number;
 }
 
@@ -59,7 +63,10 @@ export interface OnlineRegressorState {
   /** Per task, in first-seen order. */
   readonly targetMoments: Record<string, RunningMomentsState>;
   readonly replay: ReplayState;
-  readonly batchesSinceFineTune: number;
+  /** Learned records since the last phase, each batch counting at most `batchSize`. */
+  readonly recordsSinceFineTune?: number;
+  /** Older checkpoints counted whole batches instead. */
+  readonly batchesSinceFineTune?: number;
   readonly fineTunePending: boolean;
   /** Divergence protection: the factor on η after backoffs (1 = none); absent in older checkpoints. */
   readonly learningRateScale?: number;
@@ -106,7 +113,7 @@ export class OnlineRegressor implements OnlineModel {
    */
   readonly targetMoments = new Map<string, RunningMoments>();
   readonly replay: StratifiedReservoir;
-  private batchesSinceFineTune = 0;
+  private recordsSinceFineTune = 0;
   private fineTunePending = false;
   private fineTuneInFlight = false;
   /**
@@ -143,7 +150,7 @@ export class OnlineRegressor implements OnlineModel {
     this.replay = saved
       ? StratifiedReservoir.fromJSON(saved.replay)
       : new StratifiedReservoir(config.fineTune.replayPerTask, config.seed ^ 0x2e91a7);
-    this.batchesSinceFineTune = saved?.batchesSinceFineTune ?? 0;
+    this.recordsSinceFineTune = saved?.recordsSinceFineTune ?? (saved?.batchesSinceFineTune ?? 0) * config.fineTune.batchSize;
     this.fineTunePending = saved?.fineTunePending ?? false;
     this.learningRateScale = saved?.learningRateScale ?? 1;
     this.rejectedInARow = saved?.rejectedInARow ?? 0;
@@ -159,7 +166,7 @@ export class OnlineRegressor implements OnlineModel {
       network: this.network.toJSON(),
       targetMoments: Object.fromEntries([...this.targetMoments].map(([task, moments]) => [task, moments.toJSON()])),
       replay: this.replay.toJSON(),
-      batchesSinceFineTune: this.batchesSinceFineTune,
+      recordsSinceFineTune: this.recordsSinceFineTune,
       fineTunePending: this.fineTunePending,
       learningRateScale: this.learningRateScale,
       rejectedInARow: this.rejectedInARow,
@@ -327,8 +334,11 @@ export class OnlineRegressor implements OnlineModel {
     const learningRates = this.learningRates(batch, 0);
     const step = this.sgdStep(batch, new Map(learningRates.map(({ task, learningRate }) => [task, learningRate])));
     const backoff = this.afterStep(step.applied, batch.groups.map((g) => g.task));
-    this.batchesSinceFineTune += 1;
-    const due = this.config.fineTune.every > 0 && this.batchesSinceFineTune >= this.config.fineTune.every;
+    // Fine-tuning follows the data, not the clock: under a linger, a slow stream's batches are small,
+    // and a phase per batch would replay many times more per record than a backlog's full batches do.
+    const { every, batchSize } = this.config.fineTune;
+    this.recordsSinceFineTune += Math.min(examples.length, batchSize);
+    const due = every > 0 && this.recordsSinceFineTune >= every * batchSize;
     const result: LearnResult = { ...step, learningRates, ...(backoff ? { backoff } : {}) };
     if ((!due && !this.fineTunePending) || this.phaseStepsLimit === 0) return result;
     if (this.deferredReplay) return { ...result, replay: this.deferPhase() };
@@ -344,7 +354,7 @@ export class OnlineRegressor implements OnlineModel {
   /** A deferred phase begins: its steps are owed. */
   private deferPhase(): ReplayProgress {
     this.debt.owe(this.phaseSteps());
-    this.batchesSinceFineTune = 0;
+    this.recordsSinceFineTune = 0;
     this.fineTunePending = false;
     return { phasesBegun: 1, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
   }
@@ -510,7 +520,7 @@ export class OnlineRegressor implements OnlineModel {
     } finally {
       trunkBefore.forEach((t) => t.dispose());
     }
-    this.batchesSinceFineTune = 0;
+    this.recordsSinceFineTune = 0;
     this.fineTunePending = false;
     busy += performance.now() - started;
     return { steps: taken, rejectedSteps, seconds: busy / 1000, ...(rejectedSteps > 0 ? { learningRateScale: this.learningRateScale } : {}) };

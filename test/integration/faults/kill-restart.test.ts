@@ -94,8 +94,8 @@ function compareStates(reference: LearningState, recovered: LearningState): Reco
     targetMoments: same(reference.network.targetMoments, recovered.network.targetMoments),
     replay: same(reference.network.replay, recovered.network.replay),
     fineTuneCounters: same(
-      [reference.network.batchesSinceFineTune, reference.network.fineTunePending],
-      [recovered.network.batchesSinceFineTune, recovered.network.fineTunePending],
+      [reference.network.recordsSinceFineTune, reference.network.fineTunePending],
+      [recovered.network.recordsSinceFineTune, recovered.network.fineTunePending],
     ),
     tasks: same(reference.tasks, recovered.tasks),
     gpWindows: same(

@@ -129,7 +129,7 @@ describe('OnlineRegressor', () => {
     model.requestFineTune();
     model.learn(examples);
     expect(model.replayOwed).toBe(6);
-    expect(model.toJSON()).toMatchObject({ batchesSinceFineTune: 0, fineTunePending: false, replayOwed: { phases: [{ steps: 3, taken: 0 }, { steps: 3, taken: 0 }] } });
+    expect(model.toJSON()).toMatchObject({ recordsSinceFineTune: 0, fineTunePending: false, replayOwed: { phases: [{ steps: 3, taken: 0 }, { steps: 3, taken: 0 }] } });
     expect(model.toJSON().replayOwed?.phaseTrunk).toBeUndefined();
     const restored = new OnlineRegressor(model.config, model.toJSON());
     expect(restored.replayOwed).toBe(6);
@@ -204,7 +204,23 @@ describe('OnlineRegressor', () => {
     model.phaseStepsLimit = 0;
     expect(model.learn(examples).replay).toBeUndefined();
     expect(model.replayOwed).toBe(2);
-    expect(model.toJSON().batchesSinceFineTune).toBe(1);
+    expect(model.toJSON().recordsSinceFineTune).toBe(4);
+    model.dispose();
+  });
+
+  it("runs a phase every `every` batches' worth of records: small batches count their records, a larger one counts as one batch", () => {
+    // batchSize 4: with every 1, a phase after each 4 learned records.
+    const model = regressor({ every: 1, steps: 2 });
+    const halves = [examples.slice(0, 2), examples.slice(2)];
+    expect(model.learn(halves[0]!).fineTune).toBeUndefined();
+    expect(model.toJSON().recordsSinceFineTune).toBe(2);
+    expect(model.learn(halves[1]!).fineTune?.steps).toBe(2);
+    expect(model.learn(examples.slice(0, 1)).fineTune).toBeUndefined();
+    expect(model.learn(examples.slice(0, 1)).fineTune).toBeUndefined();
+    expect(model.learn(examples.slice(0, 1)).fineTune).toBeUndefined();
+    expect(model.learn(examples.slice(0, 1)).fineTune?.steps).toBe(2);
+    expect(model.learn([...examples, ...examples]).fineTune?.steps).toBe(2);
+    expect(model.toJSON().recordsSinceFineTune).toBe(0);
     model.dispose();
   });
 
@@ -215,10 +231,10 @@ describe('OnlineRegressor', () => {
     model.phaseStepsLimit = 0;
     expect(model.learn(examples).fineTune).toBeUndefined();
     expect(model.learn(examples).fineTune).toBeUndefined();
-    expect(model.toJSON().batchesSinceFineTune).toBe(2);
+    expect(model.toJSON().recordsSinceFineTune).toBe(8);
     model.phaseStepsLimit = 9;
     expect(model.learn(examples).fineTune?.steps).toBe(5);
-    expect(model.toJSON().batchesSinceFineTune).toBe(0);
+    expect(model.toJSON().recordsSinceFineTune).toBe(0);
     model.dispose();
   });
 

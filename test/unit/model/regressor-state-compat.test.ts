@@ -22,8 +22,16 @@ describe('saved regressor states', () => {
 
   it('restores a checkpoint written before the heads were stacked: same predictions, same state written back', () => {
     const model = new OnlineRegressor(fixtureConfig, saved.regressor);
-    expect(model.toJSON()).toEqual(saved.regressor);
+    // The one field renamed since: the phase cadence counted batches, it now counts their records.
+    const { batchesSinceFineTune, ...unchanged } = saved.regressor;
+    expect(model.toJSON()).toEqual({ ...unchanged, recordsSinceFineTune: batchesSinceFineTune! * fixtureConfig.fineTune.batchSize });
     closeTo(model.predict(fixtureQueries), saved.predictions);
+    model.dispose();
+  });
+
+  it('restores the phase cadence of a checkpoint that counted batches: that many full batches of records', () => {
+    const model = new OnlineRegressor(fixtureConfig, { ...saved.regressor, batchesSinceFineTune: 2 });
+    expect(model.toJSON().recordsSinceFineTune).toBe(2 * fixtureConfig.fineTune.batchSize);
     model.dispose();
   });
 
