@@ -1,5 +1,6 @@
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { ConfigError, KafkaError } from '../errors.js';
+import { retrying } from './retrying.js';
 
 /** Creates the topics that are missing; existing topics are left as they are. */
 export async function ensureTopics(
@@ -11,9 +12,17 @@ export async function ensureTopics(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length > 0) {
+    // A broker that has just started may refuse a request it takes a moment later: retriable errors are retried.
+    let attempted = false;
+    await retrying(async () => {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t));
+      if (missing.length === 0) {
+        // An earlier attempt may have created them and failed before their leaders were elected.
+        if (attempted) await waitForLeaders(admin, topics);
+        return;
+      }
+      attempted = true;
       try {
         await admin.createTopics({
           waitForLeaders: true,
@@ -25,9 +34,9 @@ export async function ensureTopics(
         if (!missing.every((t) => now.has(t))) throw cause;
         await waitForLeaders(admin, missing);
       }
-    }
+    });
   } catch (cause) {
-    throw new KafkaError(`cannot create topics ${topics.join(', ')}`, {}, { retriable: true, cause });
+    throw new KafkaError(`cannot create topics ${topics.join(', ')}: ${reason(cause)}`, {}, { retriable: true, cause });
   } finally {
     await admin.disconnect();
   }
@@ -101,14 +110,21 @@ export async function prepareTopics(admin: Admin, plan: TopicPlan, brokers: read
   const missing = [plan.input, ...plan.outputs].filter((t) => !existing.has(t));
   if (missing.length > 0) {
     try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: plan.partitions, replicationFactor: -1 })),
-      });
+      await retrying(() =>
+        admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: plan.partitions, replicationFactor: -1 })),
+        }),
+      );
     } catch (cause) {
-      throw new KafkaError(`cannot create topics ${missing.join(', ')}`, {}, { retriable: true, cause });
+      throw new KafkaError(`cannot create topics ${missing.join(', ')}: ${reason(cause)}`, {}, { retriable: true, cause });
     }
   }
   const metadata = await admin.fetchTopicMetadata({ topics: [plan.input] });
   return metadata.topics[0]?.partitions.length ?? 0;
+}
+
+/** What the broker or the client said, for an error message a user can act on. */
+function reason(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }
