@@ -54,13 +54,15 @@ export class CheckpointNow {
   }
 
   /**
-   * On the idle timer: stored when the model moved since the newest checkpoint; otherwise only a
+   * On the idle timer: stored when a batch was learned since the newest checkpoint; otherwise only a
    * commit refused earlier (the group was rebalancing) is made again, since no batch came after to
-   * carry it. The trunk keeps its cadence of learned batches.
+   * carry it. Replay steps paid since are not a reason to store: a restore pays what the checkpoint
+   * owes, to the same weights, and the timer also ticks in the gaps of a backlog replay, where it
+   * would store nearly every interval. The trunk keeps its cadence of learned batches.
    */
   async idle(): Promise<void> {
-    if (this.movedSinceStored()) {
-      await this.parts.source.commit(await this.store(false));
+    if (this.parts.position.batches > this.parts.writer.storedBatches) {
+      await this.parts.source.commit(await this.store(true));
       return;
     }
     const { source, position } = this.parts;
