@@ -351,10 +351,22 @@ export class OnlineRegressor implements OnlineModel {
     return Math.min(this.config.fineTune.steps, this.phaseStepsLimit ?? Number.POSITIVE_INFINITY);
   }
 
+  /**
+   * A phase began: the count of learned records starts over, keeping what a due phase's batch
+   * learned beyond the period. Batches that carry a few dead-lettered or unlabeled records learn
+   * a little less than `batchSize` each; dropping the excess would make such a stream's phases
+   * come every second batch instead of nearly every one. Periods a withheld phase let pass
+   * (the governor's limit at 0) are not made up.
+   */
+  private restartPhaseCount(): void {
+    const period = this.config.fineTune.every * this.config.fineTune.batchSize;
+    this.recordsSinceFineTune = period > 0 && this.recordsSinceFineTune >= period ? this.recordsSinceFineTune % period : 0;
+  }
+
   /** A deferred phase begins: its steps are owed. */
   private deferPhase(): ReplayProgress {
     this.debt.owe(this.phaseSteps());
-    this.recordsSinceFineTune = 0;
+    this.restartPhaseCount();
     this.fineTunePending = false;
     return { phasesBegun: 1, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
   }
@@ -520,7 +532,7 @@ export class OnlineRegressor implements OnlineModel {
     } finally {
       trunkBefore.forEach((t) => t.dispose());
     }
-    this.recordsSinceFineTune = 0;
+    this.restartPhaseCount();
     this.fineTunePending = false;
     busy += performance.now() - started;
     return { steps: taken, rejectedSteps, seconds: busy / 1000, ...(rejectedSteps > 0 ? { learningRateScale: this.learningRateScale } : {}) };

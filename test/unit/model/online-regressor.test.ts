@@ -224,6 +224,20 @@ describe('OnlineRegressor', () => {
     model.dispose();
   });
 
+  it('keeps what a due batch learned beyond the period, so batches a little short of batchSize still get a phase nearly every batch', () => {
+    const model = regressor({ every: 1, steps: 1 });
+    const short = examples.slice(0, 3);
+    const phases = Array.from({ length: 8 }, () => (model.learn(short).fineTune ? 1 : 0));
+    // 3 records a batch against a period of 4: phases after 8 · 3 = 24 records → 6, the count 0 after the last.
+    expect(phases).toEqual([0, 1, 1, 1, 0, 1, 1, 1]);
+    expect(model.toJSON().recordsSinceFineTune).toBe(0);
+    model.requestFineTune();
+    model.learn(examples.slice(0, 1));
+    // A requested phase before the period is up starts the count over.
+    expect(model.toJSON().recordsSinceFineTune).toBe(0);
+    model.dispose();
+  });
+
   it('takes at most phaseStepsLimit steps per phase; at 0 a due phase waits and runs once steps come back', () => {
     const model = regressor({ every: 1, steps: 5 });
     model.phaseStepsLimit = 2;
