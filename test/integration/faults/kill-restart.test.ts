@@ -49,8 +49,9 @@ function pipelineFor(topic: string, groupId: string, dir: string): Record<string
     checkpoint: { dir, every: checkpointEvery, intervalSeconds: 5, keep: 3 },
     // Everything that learns stays on: fine-tuning phases, the NTK-GP (a smaller window for speed), both drift detectors.
     // Phases are deferred (fineTune.yieldToRecords, the default): their steps run between batches, and a checkpoint
-    // captured after a batch that made one due holds the steps still owed. A phase after every batch, as by default:
-    // every checkpoint then owes steps, whenever drift-requested phases (which restart the count) came.
+    // captured after a batch that made one due holds the steps still owed. A phase every batch's worth of learned records,
+    // as by default: with 5% of the records dead-lettered, nearly every batch makes one due, so nearly every checkpoint
+    // owes steps, whenever drift-requested phases (which restart the count) came.
     fineTune: { every: 1, steps: 2, yieldToRecords: true },
     ntkgp: { enabled: true, window: 64 },
     drift: { detectors: [{ kind: 'adwin' }, { kind: 'page-hinkley' }], fineTuneOnDrift: true },
