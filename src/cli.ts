@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { buildProgram, exitCodes } from './commands/program.js';
-import { ConfigError, UsageError } from './errors.js';
+import { ConfigError, UsageError, errorMessage } from './errors.js';
 
 /** One line per error on stderr (a config error with several bad fields gives one line each). */
 function reportError(error: unknown): number {
@@ -10,7 +10,7 @@ function reportError(error: unknown): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return exitCodes.ok;
     return exitCodes.usage;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   for (const line of message.split('\n')) if (line.trim() !== '') process.stderr.write(`tangent: ${line}\n`);
   return error instanceof ConfigError || error instanceof UsageError ? exitCodes.usage : exitCodes.failure;
 }

@@ -12,6 +12,11 @@ export class TangentError extends Error {
   }
 }
 
+/** What an error says, whatever was thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** One bad field of a pipeline configuration. */
 export interface ConfigIssue {
   readonly field: string;

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import type { TangentMetrics } from '../metrics/metrics.js';
+import { stepsOwed } from '../model/replay-debt.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { LearningState } from './learning-state.js';
 import type { TaskState } from './task-state.js';
@@ -85,7 +86,5 @@ export class CheckpointWriter {
 
 /** Replay steps a state's deferred fine-tuning phases still owe. */
 export function replayStepsOwed(state: LearningState): number {
-  let owed = 0;
-  for (const { steps, taken } of state.network?.replayOwed?.phases ?? []) owed += Math.max(0, steps - taken);
-  return owed;
+  return stepsOwed(state.network?.replayOwed?.phases ?? []);
 }

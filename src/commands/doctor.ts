@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { prepareDirectory } from '../checkpoint/prepare-directory.js';
 import { loadPipelineConfig } from '../config/load-pipeline-config.js';
 import { checkpointDirectoryOf, servingAddressOf, type PipelineConfig } from '../config/pipeline-config.js';
+import { errorMessage } from '../errors.js';
 import { connectWithin } from '../kafka/kafka-client.js';
 import { selectBackend, type BackendPreference } from '../model/backend.js';
 
@@ -72,7 +73,7 @@ export function addDoctorCommand(program: Command): void {
 }
 
 function failure(error: unknown): string {
-  return error instanceof Error ? error.message.split('\n').join('; ') : String(error);
+  return errorMessage(error).split('\n').join('; ');
 }
 
 async function kafkaChecks(config: PipelineConfig, logger: Logger): Promise<Check[]> {

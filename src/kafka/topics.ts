@@ -1,5 +1,5 @@
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
-import { ConfigError, KafkaError } from '../errors.js';
+import { ConfigError, KafkaError, errorMessage } from '../errors.js';
 import { retrying } from './retrying.js';
 
 /** Creates the topics that are missing; existing topics are left as they are. */
@@ -36,7 +36,7 @@ export async function ensureTopics(
       }
     });
   } catch (cause) {
-    throw new KafkaError(`cannot create topics ${topics.join(', ')}: ${reason(cause)}`, {}, { retriable: true, cause });
+    throw new KafkaError(`cannot create topics ${topics.join(', ')}: ${errorMessage(cause)}`, {}, { retriable: true, cause });
   } finally {
     await admin.disconnect();
   }
@@ -117,14 +117,9 @@ export async function prepareTopics(admin: Admin, plan: TopicPlan, brokers: read
         }),
       );
     } catch (cause) {
-      throw new KafkaError(`cannot create topics ${missing.join(', ')}: ${reason(cause)}`, {}, { retriable: true, cause });
+      throw new KafkaError(`cannot create topics ${missing.join(', ')}: ${errorMessage(cause)}`, {}, { retriable: true, cause });
     }
   }
   const metadata = await admin.fetchTopicMetadata({ topics: [plan.input] });
   return metadata.topics[0]?.partitions.length ?? 0;
-}
-
-/** What the broker or the client said, for an error message a user can act on. */
-function reason(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
 }

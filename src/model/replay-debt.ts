@@ -12,6 +12,13 @@ export interface OwedPhaseState {
   readonly taken: number;
 }
 
+/** Steps the phases still owe (a phase that has taken all of its own owes none). */
+export function stepsOwed(phases: readonly OwedPhaseState[]): number {
+  let owed = 0;
+  for (const { steps, taken } of phases) owed += Math.max(0, steps - taken);
+  return owed;
+}
+
 /**
  * The replay steps that deferred fine-tuning phases still owe, oldest phase
  * first. A phase ends when its last step has run, or early: a rejected step
@@ -35,11 +42,8 @@ export class ReplayDebt {
 
   /** Owes what a checkpoint's phases still owed, after anything owed now. */
   load(phases: readonly OwedPhaseState[]): void {
-    for (const { steps, taken } of phases) {
-      if (taken >= steps) continue;
-      this.phases.push({ steps, taken, seconds: 0 });
-      this.total += steps - taken;
-    }
+    for (const { steps, taken } of phases) if (taken < steps) this.phases.push({ steps, taken, seconds: 0 });
+    this.total += stepsOwed(phases);
   }
 
   /** Steps owed over every phase. */
