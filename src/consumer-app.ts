@@ -256,8 +256,12 @@ async function startLocked(
           session.network,
           () =>
             assigned === undefined
-              ? { waiting: 0, paused: false }
-              : { waiting: assigned.flow.inFlight + assigned.offsets.unfetched(), paused: assigned.flow.paused },
+              ? { waiting: 0, paused: false, logEndReadings: 0 }
+              : {
+                  waiting: assigned.flow.inFlight + assigned.offsets.unfetched(),
+                  paused: assigned.flow.paused,
+                  logEndReadings: assigned.offsets.logEndReadings,
+                },
           {
             steps: config.fineTune.steps,
             batchSize: config.batch.size,

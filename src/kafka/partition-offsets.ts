@@ -12,6 +12,16 @@ interface PartitionState {
 
 export class PartitionOffsets {
   private readonly partitions = new Map<string, PartitionState & { topic: string; partition: number }>();
+  private endReadings = 0;
+
+  /**
+   * How many times a fetch has told a partition's log end. Between two readings {@link unfetched}
+   * sees no new arrivals, only the records emitted since: a backlog compared across a reading is
+   * one that is current.
+   */
+  get logEndReadings(): number {
+    return this.endReadings;
+  }
 
   private state(topic: string, partition: number, offset: bigint): PartitionState {
     const key = `${topic}:${partition}`;
@@ -36,6 +46,7 @@ export class PartitionOffsets {
     const value = BigInt(highWatermark);
     const state = this.state(topic, partition, value);
     if (value > state.highWatermark) state.highWatermark = value;
+    this.endReadings += 1;
   }
 
   committed(topic: string, partition: number, nextOffset: string): void {

@@ -14,6 +14,11 @@ export interface Backlog {
    * `waiting` only falls as records are learned, whatever arrives meanwhile.
    */
   readonly paused: boolean;
+  /**
+   * Counts the readings of the log's end (one per fetch). Between two readings `waiting` falls by
+   * every record learned whatever arrives meanwhile, so it is compared only across a new one.
+   */
+  readonly logEndReadings: number;
 }
 
 export interface ReplayGovernorOptions {
@@ -28,20 +33,25 @@ export interface ReplayGovernorOptions {
 /**
  * Fine-tuning that yields to a growing backlog. Every `window` batches it
  * compares the records waiting (fetched and not yet committed, plus those in
- * the log not yet fetched) with the count a window earlier: when they shrank,
- * or less than two batches wait, one step comes back (up to `fineTune.steps`);
- * when they grew by more than a batch, the stream is arriving faster than the
- * learner learns, and the replay steps a phase may take are halved (down to
- * none). While fetching is paused the count cannot see new arrivals, so
- * no step comes back then. A backlog being caught up (a replay, a restart)
- * shrinks, so it keeps every step. The decision follows the stream's arrival rate, so
- * it is made only when batches already depend on time (`batch.lingerMs` > 0):
- * deterministic replays keep every step.
+ * the log not yet fetched) with the count at its previous decision: when they
+ * shrank, or less than two batches wait, one step comes back (up to
+ * `fineTune.steps`); when they grew by more than a batch, the stream is
+ * arriving faster than the learner learns, and the replay steps a phase may
+ * take are halved (down to none). It decides only when a fetch has read the
+ * log's end since its previous decision: a fetch holds thousands of records,
+ * and until the next one the count falls by every record learned even while
+ * the stream outruns the learner, which gave a step back each window and undid
+ * every halving. While fetching is paused the count cannot see new arrivals,
+ * so no step comes back then. A backlog being caught up (a replay, a restart)
+ * shrinks, so it keeps every step. The decision follows the stream's arrival
+ * rate, so it is made only when batches already depend on time
+ * (`batch.lingerMs` > 0): deterministic replays keep every step.
  */
 export class ReplayGovernor implements BatchObserver {
   private readonly window: number;
   private batches = 0;
   private backlogBefore: number | undefined;
+  private readingsBefore: number | undefined;
 
   constructor(
     private readonly target: ReplayStepsLimited,
@@ -59,9 +69,11 @@ export class ReplayGovernor implements BatchObserver {
   observe(): void {
     this.batches += 1;
     if (this.batches % this.window !== 0) return;
-    const { waiting: backlog, paused } = this.backlog();
+    const { waiting: backlog, paused, logEndReadings } = this.backlog();
+    if (logEndReadings === this.readingsBefore) return;
     const before = this.backlogBefore;
     this.backlogBefore = backlog;
+    this.readingsBefore = logEndReadings;
     if (before === undefined) return;
     const { steps, batchSize } = this.options;
     const keepingUp = !paused && (backlog < 2 * batchSize || backlog < before);

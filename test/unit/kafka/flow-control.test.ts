@@ -37,6 +37,17 @@ describe('PartitionOffsets', () => {
     expect([...offsets.lag()]).toEqual([]);
   });
 
+  it('counts the reads of the log end: unfetched records see arrivals only at a read', () => {
+    const offsets = new PartitionOffsets();
+    offsets.seenHighWatermark('t', 0, '100');
+    offsets.accept('t', 0, '0');
+    expect([offsets.unfetched(), offsets.logEndReadings]).toEqual([99, 1]);
+    offsets.accept('t', 0, '1');
+    expect([offsets.unfetched(), offsets.logEndReadings]).toEqual([98, 1]);
+    offsets.seenHighWatermark('t', 0, '150');
+    expect([offsets.unfetched(), offsets.logEndReadings]).toEqual([148, 2]);
+  });
+
   it('tells whether its commits are behind a position', () => {
     const offsets = new PartitionOffsets();
     const position = [

@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { ReplayGovernor } from '../../../src/pipeline/replay-governor.js';
 
-/** Runs the governor over one backlog reading per batch; returns the limit after each window of 4 batches. */
-function limitsOver(backlogs: readonly number[], steps = 8, paused: readonly boolean[] = []): number[] {
+/**
+ * Runs the governor over one backlog reading per batch; returns the limit after each window of 4 batches.
+ * Unless `fetched` says otherwise, a fetch has read the log's end before every batch.
+ */
+function limitsOver(backlogs: readonly number[], steps = 8, paused: readonly boolean[] = [], fetched: readonly boolean[] = []): number[] {
   const target = { phaseStepsLimit: undefined as number | undefined };
   let index = 0;
-  const governor = new ReplayGovernor(target, () => ({ waiting: backlogs[index]!, paused: paused[index] ?? false }), { steps, batchSize: 64, window: 4 });
+  let logEndReadings = 0;
+  const governor = new ReplayGovernor(
+    target,
+    () => {
+      if (fetched[index] ?? true) logEndReadings += 1;
+      return { waiting: backlogs[index]!, paused: paused[index] ?? false, logEndReadings };
+    },
+    { steps, batchSize: 64, window: 4 },
+  );
   const limits: number[] = [];
   for (index = 0; index < backlogs.length; index++) {
     governor.observe();
@@ -39,5 +50,15 @@ describe('ReplayGovernor', () => {
 
   it('holds the limit when the backlog neither grows by a batch nor shrinks', () => {
     expect(limitsOver(perWindow([500, 900, 940, 960, 960]))).toEqual([8, 4, 4, 4, 4]);
+  });
+
+  it('decides only across a new reading of the log end: between fetches the backlog falls by what is learned, whatever arrives', () => {
+    // A stream outrunning the learner, read by one fetch every third window: between fetches the count falls by the
+    // 4 batches learned per window, then jumps by what arrived. Taken at face value, the falls would give back a step
+    // each, undoing every halving.
+    const readings = [1000, 744, 488, 2000, 1744, 1488, 3000, 2744, 2488, 4000];
+    const fetched = perWindow([true, false, false, true, false, false, true, false, false, true].map((f) => (f ? 1 : 0))).map((f) => f === 1);
+    expect(limitsOver(perWindow(readings), 8, [], fetched)).toEqual([8, 8, 8, 4, 4, 4, 2, 2, 2, 1]);
+    expect(limitsOver(perWindow(readings))).toEqual([8, 8, 8, 4, 5, 6, 3, 4, 5, 2]);
   });
 });
