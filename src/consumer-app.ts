@@ -284,11 +284,16 @@ async function startLocked(
             // The trunk moved since the last snapshot: POST /predict gets it once the phases owed are paid.
             if (session.network.replayOwed === 0) snapshots.modelChanged();
           },
-          // What is owed is then paid before the next batch is scored, as before (pay-owed-replay.ts).
-          (error) => logger.error({ err: error }, 'a replay step between minibatches failed: owed steps are paid before each batch from now on'),
+          // What is owed is then paid before the next batch is scored, all of it (pay-owed-replay.ts).
+          (error) => {
+            session.network.overlapNewestPhase = false;
+            logger.error({ err: error }, 'a replay step between minibatches failed: owed steps are paid before each batch from now on');
+          },
         )
       : undefined;
   session.network.deferredReplay = idleReplay !== undefined;
+  // Where batches already depend on timing, a batch need not wait for the newest phase (OnlineRegressor.overlapNewestPhase).
+  session.network.overlapNewestPhase = idleReplay !== undefined && config.batch.lingerMs > 0;
   // lingerMs 0 = count-based batches only: the scheduler then never fires by itself, only for a rebalance handover.
   const lingerScheduler = new FlushableScheduler(config.batch.lingerMs > 0);
   const pipeline = learningPipeline<Snapshot>({

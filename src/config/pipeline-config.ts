@@ -135,9 +135,10 @@ const fineTuneSchema = z
     /**
      * A due phase's steps are owed, not run in its minibatch's turn, and run one at a time whenever no
      * minibatch waits (pipeline/idle-replay.ts): a record arriving meanwhile waits for one step, not a
-     * phase. What is still owed when the next minibatch arrives is paid before it is scored (the
-     * weights are those of whole phases, whatever the timing: deterministic replays too). What is
-     * owed is saved in checkpoints.
+     * phase. With `batch.lingerMs` 0, what is still owed when the next minibatch arrives is paid
+     * before it is scored (the weights are those of whole phases, whatever the timing); with
+     * `batch.lingerMs` > 0 (batches timed anyway) only the phases older than the newest are, and the
+     * newest overlaps the minibatch. What is owed is saved in checkpoints.
      */
     yieldToRecords: z.boolean().default(true),
   })

@@ -129,6 +129,15 @@ export class OnlineRegressor implements OnlineModel {
    * outside the model; what is owed is saved (`replayOwed`), so a restart learns what an uninterrupted run does.
    */
   deferredReplay = false;
+  /**
+   * With {@link deferredReplay}: a batch pays only the phases older than the newest before it is
+   * scored; the newest overlaps it (its steps run between batches, the batch's own step may come
+   * between two of them). At most one phase is ever owed past a batch, and a record never waits for
+   * a whole phase. The weights then depend on where the steps fell, so this is only for streams
+   * whose batches already depend on timing (`batch.lingerMs` > 0); off, every batch is scored by
+   * the model that learned every phase before it, as with phases run whole. Set from outside the model.
+   */
+  overlapNewestPhase = false;
   private readonly debt = new ReplayDebt();
   /** The trunk where the deferred phase being paid found it (a rejected step puts it back). */
   private phaseTrunk: tf.Tensor[] | undefined;
@@ -372,12 +381,14 @@ export class OnlineRegressor implements OnlineModel {
   }
 
   /**
-   * Pays every step still owed, a yield between two: before a batch is scored, so that every batch
-   * is scored by the model that has learned every phase before it, as with phases run whole.
+   * Pays the steps a batch must see paid before it is scored ({@link replayOwedBeforeScoring}), a
+   * yield between two: every step owed, so that every batch is scored by the model that has learned
+   * every phase before it, as with phases run whole; or, with {@link overlapNewestPhase}, those of
+   * the phases older than the newest.
    */
   *payOwedInSteps(): Stepwise<ReplayProgress> {
     let paid: ReplayProgress = { phasesBegun: 0, steps: 0, rejectedSteps: 0, seconds: 0, phasesEnded: [] };
-    while (this.debt.owed > 0) {
+    while (this.replayOwedBeforeScoring > 0) {
       if (paid.steps > 0) yield;
       paid = addReplayProgress(paid, this.replayStep()!);
     }
@@ -387,6 +398,11 @@ export class OnlineRegressor implements OnlineModel {
   /** Replay steps that deferred phases still owe. */
   get replayOwed(): number {
     return this.debt.owed;
+  }
+
+  /** The owed replay steps the next batch pays before it is scored (see {@link overlapNewestPhase}). */
+  get replayOwedBeforeScoring(): number {
+    return this.overlapNewestPhase ? this.debt.owedBeforeNewest : this.debt.owed;
   }
 
   /**

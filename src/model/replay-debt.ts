@@ -51,6 +51,12 @@ export class ReplayDebt {
     return this.total;
   }
 
+  /** Steps owed by the phases older than the newest (what is owed when only one phase is begun: none). */
+  get owedBeforeNewest(): number {
+    const newest = this.phases[this.phases.length - 1];
+    return newest ? this.total - (newest.steps - newest.taken) : 0;
+  }
+
   /** Whether the next step is the first of its phase (where a rejected step would put the trunk back to). */
   get startsPhase(): boolean {
     return this.phases[0]?.taken === 0;

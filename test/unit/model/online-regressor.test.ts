@@ -195,6 +195,27 @@ describe('OnlineRegressor', () => {
     deferred.dispose();
   });
 
+  it('deferred, overlapping the newest phase: a batch pays only older phases, so at most one phase is owed past a batch', () => {
+    const model = regressor({ every: 1, steps: 3 });
+    model.deferredReplay = true;
+    model.overlapNewestPhase = true;
+    model.learn(examples);
+    expect([model.replayOwed, model.replayOwedBeforeScoring]).toEqual([3, 0]);
+    // Nothing to pay before the next batch: the phase it owes overlaps that batch.
+    expect(runToEnd(model.payOwedInSteps())).toMatchObject({ steps: 0, phasesEnded: [] });
+    model.replayStep();
+    model.learn(examples);
+    // The partly paid phase is now the older one: the next batch pays its two steps, not the newest phase's three.
+    expect([model.replayOwed, model.replayOwedBeforeScoring]).toEqual([5, 2]);
+    expect(runToEnd(model.payOwedInSteps())).toMatchObject({ steps: 2, phasesEnded: [{ steps: 3 }] });
+    expect([model.replayOwed, model.replayOwedBeforeScoring]).toEqual([3, 0]);
+    model.overlapNewestPhase = false;
+    expect(model.replayOwedBeforeScoring).toBe(3);
+    runToEnd(model.payOwedInSteps());
+    expect(model.replayOwed).toBe(0);
+    model.dispose();
+  });
+
   it('deferred: the governor limits what a phase owes; at 0 nothing is owed and the phase stays due', () => {
     const model = regressor({ every: 1, steps: 5 });
     model.deferredReplay = true;

@@ -9,7 +9,7 @@ describe('payOwedReplay', () => {
     const log: string[] = [];
     let owed = 2;
     const model: OwedReplay = {
-      get replayOwed() {
+      get replayOwedBeforeScoring() {
         return owed;
       },
       *payOwedInSteps(): Stepwise<ReplayProgress> {
