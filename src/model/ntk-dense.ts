@@ -35,14 +35,51 @@ export function createNtkDense(fanIn: number, width: number, seed: number, name:
  * The layer's output, with its activation applied when one is given. The
  * scales go on the (small) parameters rather than the (batch-sized)
  * activations, and matMul + bias (+ ReLU) run as one fused kernel: fewer ops
- * per step, which is what a small MLP's step time is made of.
+ * per step, which is what a small MLP's step time is made of. `inputGradient`:
+ * whether a gradient flows on to the input (false for the network's data).
  */
-export function applyNtkDense(layer: NtkDense, input: tf.Tensor2D, scales: NtkScales, activation?: Activation): tf.Tensor2D {
-  const weight = tf.mul(layer.weight, Math.sqrt(scales.sigmaW2 / layer.fanIn));
-  const bias = tf.mul(layer.bias, Math.sqrt(scales.sigmaB2));
-  if (activation === 'relu') return tf.fused.matMul({ a: input, b: weight, bias, activation: 'relu' }) as tf.Tensor2D;
+export function applyNtkDense(layer: NtkDense, input: tf.Tensor2D, scales: NtkScales, activation?: Activation, inputGradient = true): tf.Tensor2D {
+  const weightScale = Math.sqrt(scales.sigmaW2 / layer.fanIn);
+  const biasScale = Math.sqrt(scales.sigmaB2);
+  if (activation === 'relu') return reluDense(layer, input, weightScale, biasScale, inputGradient);
+  const weight = tf.mul(layer.weight, weightScale);
+  const bias = tf.mul(layer.bias, biasScale);
   const preActivation = tf.fused.matMul({ a: input, b: weight, bias }) as tf.Tensor2D;
   return activation === 'erf' ? tf.erf(preActivation) : preActivation;
+}
+
+/**
+ * relu(x·(W·s_w) + b·s_b) with its gradient written out. The kernels are the
+ * ones tfjs' own gradient of the fused matMul and the two scalings runs, in the
+ * same order, so the numbers are the same bit for bit
+ * (test/unit/model/ntk-dense.test.ts); what goes is what tfjs-node adds around
+ * them: the ReLU's derivative as a composite step (IsNan, Greater, two Fills,
+ * Select) where the sign of the output (0 or 1, NaN kept) does, the casts of the
+ * scales, the reshapes around the bias' sum, and the input's gradient when
+ * nothing needs it. ~8 fewer kernels per layer in a fine-tuning step, each one a
+ * native call that costs more than its arithmetic.
+ */
+/** tfjs' type of a function with a custom gradient (not exported by name): its arguments are untyped tensors. */
+type CustomGradient = Parameters<typeof tf.customGrad<tf.Tensor2D>>[0];
+
+function reluDense(layer: NtkDense, input: tf.Tensor2D, weightScale: number, biasScale: number, inputGradient: boolean): tf.Tensor2D {
+  const forward = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc): { value: tf.Tensor2D; gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.Tensor[] } => {
+    const weight = tf.mul(w, weightScale);
+    const output = tf.fused.matMul({ a: x, b: weight, bias: tf.mul(b, biasScale), activation: 'relu' }) as tf.Tensor2D;
+    save([x, weight, output]);
+    return {
+      value: output,
+      gradFunc: (dy, [savedX, savedWeight, savedOutput]) => {
+        const dPreActivation = tf.mul(dy, tf.sign(savedOutput!));
+        const dWeight = tf.mul(tf.matMul(savedX!, dPreActivation, true, false), weightScale);
+        const dBias = tf.mul(tf.sum(dPreActivation, 0), biasScale);
+        return inputGradient ? [tf.matMul(dPreActivation, savedWeight!, false, true), dWeight, dBias] : [dWeight, dBias];
+      },
+    };
+  };
+  if (inputGradient) return tf.customGrad<tf.Tensor2D>(forward as unknown as CustomGradient)(input, layer.weight, layer.bias);
+  const withoutInput = (w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc): ReturnType<typeof forward> => forward(input, w, b, save);
+  return tf.customGrad<tf.Tensor2D>(withoutInput as unknown as CustomGradient)(layer.weight, layer.bias);
 }
 
 export function disposeNtkDense(layer: NtkDense): void {

@@ -5,6 +5,7 @@ import { lookahead } from './lookahead.js';
 import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-rate.js';
 import type { FineTunePhase, LearnResult, OnlineModel, ReplayProgress, TaskLearningRate } from './online-model.js';
 import { addReplayProgress, ReplayDebt, type OwedPhaseState } from './replay-debt.js';
+import { meanSquaredError } from './mean-squared-error.js';
 import { StratifiedReservoir, type ReplayState, type TaskReservoirState } from './replay-buffer.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import { runToEnd, type Stepwise } from './stepwise.js';
@@ -306,7 +307,7 @@ export class OnlineRegressor implements OnlineModel {
       const frozenFeatures = trunkRate === undefined ? this.trunkFeatures(batch) : undefined;
       const { value, grads } = tf.variableGrads(() => {
         const outputs = this.network.forwardHeads(frozenFeatures ?? this.trunkFeatures(batch), slots);
-        return tf.mean(tf.squaredDifference(outputs, targets));
+        return meanSquaredError(outputs, targets);
       }, variables);
       const squaredNorm = tf.addN(variables.map((v) => tf.sum(tf.square(grads[v.name]!))));
       const [loss, norm] = tf.stack([value, squaredNorm]).dataSync();

@@ -117,7 +117,9 @@ export class TrunkHeadsNetwork {
 
   forwardTrunk(input: tf.Tensor2D): tf.Tensor2D {
     let activations = input;
-    for (const layer of this.trunk) activations = applyNtkDense(layer, activations, this.spec, this.spec.activation);
+    this.trunk.forEach((layer, i) => {
+      activations = applyNtkDense(layer, activations, this.spec, this.spec.activation, i > 0);
+    });
     return activations;
   }
 
