@@ -43,6 +43,10 @@ async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-no
   if (!nativeAddonBuilt(pkg)) throw new Error('not installed or its native addon is not built (see infra/tfjs)');
   // libtensorflow's C++ start-up chatter (oneDNN, CPU features) is noise in a consumer's log.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // tangent's kernels are small (64×64 matmuls): handing each to TensorFlow's intra-op thread pool and
+  // waiting for it costs more than the arithmetic. One thread runs them on the caller's: the same numbers
+  // bit for bit, a model step ~35% faster on 2 cores (docs/architecture.md). Read once, when TensorFlow starts.
+  process.env.TF_NUM_INTRAOP_THREADS ??= '1';
   // The native packages register the 'tensorflow' backend on import; they
   // bundle their own copy of tfjs-core, which is the same version we pin.
   await import(pkg);
