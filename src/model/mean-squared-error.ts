@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-/** tfjs' type of a function with a custom gradient (not exported by name): its arguments are untyped tensors. */
-type CustomGradient = Parameters<typeof tf.customGrad<tf.Scalar>>[0];
+import type { CustomGradient } from './custom-gradient.js';
 
 /**
  * mean((outputs − targets)²), differentiable in `outputs`, with its gradient
@@ -13,11 +11,12 @@ type CustomGradient = Parameters<typeof tf.customGrad<tf.Scalar>>[0];
 export function meanSquaredError(outputs: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
   const count = outputs.size;
   const loss = (predicted: tf.Tensor2D, save: tf.GradSaveFunc): { value: tf.Scalar; gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => tf.Tensor } => {
-    save([predicted]);
+    // The targets too: a tensor the gradient reads must be saved, or a forward pass run in a tidy of its own disposes it.
+    save([predicted, targets]);
     return {
       value: tf.mean(tf.squaredDifference(predicted, targets)),
-      gradFunc: (dy, [savedPredicted]) => tf.mul(tf.div(dy, count), tf.mul(2, tf.sub(savedPredicted!, targets))),
+      gradFunc: (dy, [savedPredicted, savedTargets]) => tf.mul(tf.div(dy, count), tf.mul(2, tf.sub(savedPredicted!, savedTargets!))),
     };
   };
-  return tf.customGrad<tf.Scalar>(loss as unknown as CustomGradient)(outputs);
+  return tf.customGrad<tf.Scalar>(loss as unknown as CustomGradient<tf.Scalar>)(outputs);
 }

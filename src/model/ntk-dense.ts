@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { CustomGradient } from './custom-gradient.js';
 import type { Activation } from '../spec/architecture-spec.js';
 
 /**
@@ -59,9 +60,6 @@ export function applyNtkDense(layer: NtkDense, input: tf.Tensor2D, scales: NtkSc
  * nothing needs it. ~8 fewer kernels per layer in a fine-tuning step, each one a
  * native call that costs more than its arithmetic.
  */
-/** tfjs' type of a function with a custom gradient (not exported by name): its arguments are untyped tensors. */
-type CustomGradient = Parameters<typeof tf.customGrad<tf.Tensor2D>>[0];
-
 function reluDense(layer: NtkDense, input: tf.Tensor2D, weightScale: number, biasScale: number, inputGradient: boolean): tf.Tensor2D {
   const forward = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc): { value: tf.Tensor2D; gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.Tensor[] } => {
     const weight = tf.mul(w, weightScale);
@@ -77,9 +75,9 @@ function reluDense(layer: NtkDense, input: tf.Tensor2D, weightScale: number, bia
       },
     };
   };
-  if (inputGradient) return tf.customGrad<tf.Tensor2D>(forward as unknown as CustomGradient)(input, layer.weight, layer.bias);
+  if (inputGradient) return tf.customGrad<tf.Tensor2D>(forward as unknown as CustomGradient<tf.Tensor2D>)(input, layer.weight, layer.bias);
   const withoutInput = (w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc): ReturnType<typeof forward> => forward(input, w, b, save);
-  return tf.customGrad<tf.Tensor2D>(withoutInput as unknown as CustomGradient)(layer.weight, layer.bias);
+  return tf.customGrad<tf.Tensor2D>(withoutInput as unknown as CustomGradient<tf.Tensor2D>)(layer.weight, layer.bias);
 }
 
 export function disposeNtkDense(layer: NtkDense): void {

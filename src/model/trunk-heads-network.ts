@@ -123,13 +123,16 @@ export class TrunkHeadsNetwork {
     return activations;
   }
 
-  /** Each row's read-out through its own head: `slots` [n] int32 are the rows' head slots (see {@link slotsOf}). */
-  forwardHeads(features: tf.Tensor2D, slots: tf.Tensor1D): tf.Tensor2D {
+  /**
+   * Each row's read-out through its own head: `slots` [n] int32 are the rows' head slots (see {@link slotsOf}).
+   * `featuresGradient`: whether a gradient flows back into `features` (false when the trunk is frozen).
+   */
+  forwardHeads(features: tf.Tensor2D, slots: tf.Tensor1D, featuresGradient = true): tf.Tensor2D {
     const layers = this.headLayers;
     if (!layers) throw new ModelError('no head has been created yet');
     let activations = features;
     layers.forEach((layer, i) => {
-      const output = applyStackedLayer(layer, activations, slots, this.spec);
+      const output = applyStackedLayer(layer, activations, slots, this.spec, i > 0 || featuresGradient);
       activations = i === layers.length - 1 ? output : this.spec.activation === 'relu' ? tf.relu(output) : tf.erf(output);
     });
     return activations;

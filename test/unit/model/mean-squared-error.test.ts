@@ -32,4 +32,15 @@ describe('meanSquaredError', () => {
     x.dispose();
     targets.dispose();
   });
+
+  it('keeps what its gradient reads when the targets are made inside the differentiated function', () => {
+    const weights = tf.variable(tf.ones<tf.Rank.R2>([2, 1]), true, 'mse-test/inner');
+    const gradient = tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => meanSquaredError(tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), weights), tf.tensor2d([[0], [1]])), [weights]);
+      return grads[weights.name]!.dataSync();
+    });
+    // outputs 3 and 7, errors 3 and 6: d/dw = 2/2 · (3·[1, 2] + 6·[3, 4]).
+    expect([...gradient]).toEqual([21, 30]);
+    weights.dispose();
+  });
 });
