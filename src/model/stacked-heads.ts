@@ -82,8 +82,8 @@ export function applyStackedLayer(
       value: tf.add(tf.reshape(product, [rows, layer.width]), bias),
       gradFunc: (dy, [savedRowInputs, savedWeight, savedSlots]) => {
         const dProduct = tf.reshape(dy, [rows, 1, layer.width]);
-        const dWeight = tf.mul(tf.unsortedSegmentSum(tf.matMul(savedRowInputs!, dProduct, true, false), savedSlots as tf.Tensor1D, slotCount), weightScale);
-        const dBias = tf.mul(tf.unsortedSegmentSum(dy, savedSlots as tf.Tensor1D, slotCount), biasScale);
+        const dWeight = tf.mul(sumPerSlot(tf.matMul(savedRowInputs!, dProduct, true, false), savedSlots as tf.Tensor1D, slotCount), weightScale);
+        const dBias = tf.mul(sumPerSlot(dy, savedSlots as tf.Tensor1D, slotCount), biasScale);
         if (!inputGradient) return [dWeight, dBias];
         return [tf.reshape(tf.matMul(dProduct, savedWeight!, false, true), [rows, layer.fanIn]), dWeight, dBias];
       },
@@ -92,6 +92,19 @@ export function applyStackedLayer(
   if (inputGradient) return tf.customGrad<tf.Tensor2D>(forward as unknown as CustomGradient<tf.Tensor2D>)(input, layer.weight, layer.bias);
   const withoutInput = (w: tf.Tensor3D, b: tf.Tensor2D, save: tf.GradSaveFunc): ReturnType<typeof forward> => forward(input, w, b, save);
   return tf.customGrad<tf.Tensor2D>(withoutInput as unknown as CustomGradient<tf.Tensor2D>)(layer.weight, layer.bias);
+}
+
+/**
+ * The rows of `values` summed per slot ([n, ...] → [slotCount, ...]): a segment sum, where the
+ * backend has one (the native one does; its sums are what tfjs' autodiff of the gather gives), else
+ * a one-hot product (the WebAssembly backend has no UnsortedSegmentSum kernel, and its OneHot
+ * writes int32 whatever dtype it is asked for, hence the cast).
+ */
+function sumPerSlot(values: tf.Tensor, slots: tf.Tensor1D, slotCount: number): tf.Tensor {
+  if (tf.getKernel('UnsortedSegmentSum', tf.getBackend()) !== undefined) return tf.unsortedSegmentSum(values, slots, slotCount);
+  const rows = values.shape[0]!;
+  const perSlot = tf.matMul(tf.cast(tf.oneHot(slots, slotCount), 'float32'), tf.reshape(values, [rows, values.size / rows]), true, false);
+  return tf.reshape(perSlot, [slotCount, ...values.shape.slice(1)]);
 }
 
 export function disposeStackedLayer(layer: StackedLayer): void {
