@@ -1,10 +1,13 @@
+import { compareOffsets } from '../pipeline/offset-order.js';
+
 /**
  * Per-partition bookkeeping of the source: the next offset expected (to drop
  * records a rebalance makes kafkajs fetch twice), the broker's high-water mark
  * and the committed offset (for lag).
  */
 interface PartitionState {
-  nextExpected: bigint | undefined;
+  /** The newest offset emitted (a record at or below it is a refetch); compared as a string, per record. */
+  lastAccepted: string | undefined;
   highWatermark: bigint;
   committed: bigint | undefined;
   firstSeen: bigint;
@@ -27,7 +30,7 @@ export class PartitionOffsets {
     const key = `${topic}:${partition}`;
     let state = this.partitions.get(key);
     if (!state) {
-      state = { topic, partition, nextExpected: undefined, highWatermark: offset, committed: undefined, firstSeen: offset };
+      state = { topic, partition, lastAccepted: undefined, highWatermark: offset, committed: undefined, firstSeen: offset };
       this.partitions.set(key, state);
     }
     return state;
@@ -35,10 +38,9 @@ export class PartitionOffsets {
 
   /** True when this record is new; false when it was already emitted. */
   accept(topic: string, partition: number, offset: string): boolean {
-    const value = BigInt(offset);
-    const state = this.state(topic, partition, value);
-    if (state.nextExpected !== undefined && value < state.nextExpected) return false;
-    state.nextExpected = value + 1n;
+    const state = this.partitions.get(`${topic}:${partition}`) ?? this.state(topic, partition, BigInt(offset));
+    if (state.lastAccepted !== undefined && compareOffsets(offset, state.lastAccepted) <= 0) return false;
+    state.lastAccepted = offset;
     return true;
   }
 
@@ -67,7 +69,7 @@ export class PartitionOffsets {
   unfetched(): number {
     let total = 0n;
     for (const s of this.partitions.values()) {
-      const next = s.nextExpected ?? s.firstSeen;
+      const next = s.lastAccepted === undefined ? s.firstSeen : BigInt(s.lastAccepted) + 1n;
       if (s.highWatermark > next) total += s.highWatermark - next;
     }
     return Number(total);
@@ -76,7 +78,7 @@ export class PartitionOffsets {
   /** Accepts records from anywhere again after a seek (which may go back to records emitted before). */
   rewind(topic: string, partition: number): void {
     const state = this.partitions.get(`${topic}:${partition}`);
-    if (state) state.nextExpected = undefined;
+    if (state) state.lastAccepted = undefined;
   }
 
   /** Forgets partitions this member no longer owns (after a rebalance). */

@@ -1,5 +1,6 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import type { Accepted, Batch, Decoded, Rejected, Unlabeled } from './records.js';
+import { offsetAfter } from './offset-order.js';
+import type { Accepted, Batch, Decoded, Rejected, SourceCoordinates, Unlabeled } from './records.js';
 
 export interface BatchOptions {
   /** Records (good and bad) per batch: batches are cut by count, so a replay forms the same ones. */
@@ -39,18 +40,21 @@ export function batch(options: BatchOptions): OperatorFunction<Decoded, Batch> {
       let accepted: Accepted[] = [];
       let unlabeled: Unlabeled[] = [];
       let rejected: Rejected[] = [];
-      let nextOffsets = new Map<string, { topic: string; partition: number; offset: string }>();
+      // Per "topic:partition", its newest record: the next offsets are worked out once per batch, not per record.
+      let newest = new Map<string, SourceCoordinates>();
       let linger: Subscription | undefined;
 
       const flush = (): void => {
         linger?.unsubscribe();
         linger = undefined;
         if (accepted.length + unlabeled.length + rejected.length === 0) return;
+        const nextOffsets = new Map<string, { topic: string; partition: number; offset: string }>();
+        for (const [key, { topic, partition, offset }] of newest) nextOffsets.set(key, { topic, partition, offset: offsetAfter(offset) });
         const closed: Batch = { sequence: sequence++, accepted, unlabeled, rejected, nextOffsets, formedAt: scheduler.now() };
         accepted = [];
         unlabeled = [];
         rejected = [];
-        nextOffsets = new Map();
+        newest = new Map();
         subscriber.next(closed);
       };
 
@@ -59,8 +63,7 @@ export function batch(options: BatchOptions): OperatorFunction<Decoded, Batch> {
           if (!decoded.ok) rejected.push(decoded);
           else if (decoded.labeled) accepted.push(decoded);
           else unlabeled.push(decoded);
-          const { topic, partition, offset } = decoded.source;
-          nextOffsets.set(`${topic}:${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+          newest.set(`${decoded.source.topic}:${decoded.source.partition}`, decoded.source);
           if (accepted.length + unlabeled.length + rejected.length >= batchSizeAt((options.formedBefore ?? 0) + sequence, options)) flush();
           else if (options.lingerMs > 0 && linger === undefined) linger = scheduler.schedule(flush, options.lingerMs);
         },

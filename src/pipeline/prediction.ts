@@ -1,3 +1,4 @@
+import { compareOffsets } from './offset-order.js';
 import type { LearnedBatch, SourceCoordinates } from './records.js';
 
 /**
@@ -26,8 +27,7 @@ export interface Prediction {
 function compareCoordinates(a: SourceCoordinates, b: SourceCoordinates): number {
   if (a.topic !== b.topic) return a.topic < b.topic ? -1 : 1;
   if (a.partition !== b.partition) return a.partition - b.partition;
-  const difference = BigInt(a.offset) - BigInt(b.offset);
-  return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+  return compareOffsets(a.offset, b.offset);
 }
 
 /**
