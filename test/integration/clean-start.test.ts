@@ -26,6 +26,8 @@ describe('a clean start', () => {
     const config = parsePipelineConfig({
       kafka: { brokers: [`127.0.0.1:${deadBroker}`], topic: uniqueName('nobroker'), connectTimeoutMs: 4000 },
       metrics: { port },
+      // Any free port: the default, the metrics port + 1, may be some other process's by now (EADDRINUSE failed this test once).
+      serving: { port: 0 },
       summaryIntervalSeconds: 0,
     });
     const started = performance.now();
