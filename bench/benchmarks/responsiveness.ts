@@ -15,6 +15,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startConsumer } from '../../src/consumer-app.js';
 import type { BatchObserver } from '../../src/pipeline/observe.js';
 import type { LearnedBatch } from '../../src/pipeline/records.js';
+import type { TangentMetrics } from '../../src/metrics/metrics.js';
 import { benchDir, loadAverage, note, pipelineSettings, progress, quantile, sleep, waitFor, type BenchContext } from '../lib/common.js';
 import { benchConfig, brokersOf, freshTopic, quietLogger, startPacedProducer } from '../lib/kafka.js';
 import type { HttpProbeOptions, HttpProbeResult } from '../lib/http-probe.js';
@@ -69,13 +70,27 @@ function millis(values: readonly number[]): Millis {
 
 class BatchTimes implements BatchObserver {
   readonly batchMs: number[] = [];
-  readonly fineTuneMs: number[] = [];
   records = 0;
   observe(batch: LearnedBatch): void {
     this.records += batch.accepted.length;
     this.batchMs.push((batch.scoreSeconds + batch.learned.reduce((s, l) => s + l.seconds, 0)) * 1000);
-    for (const l of batch.learned) for (const phase of l.fineTune ? [l.fineTune] : (l.replay?.phasesEnded ?? [])) this.fineTuneMs.push(phase.seconds * 1000);
   }
+}
+
+/**
+ * Every fine-tuning phase's duration as the consumer reports it to its own histogram, wherever its steps ran: a
+ * batch's results carry only phases run whole in it, and with `fineTune.yieldToRecords` (the default) phases are
+ * paid between batches and reported there.
+ */
+function recordPhases(metrics: TangentMetrics): number[] {
+  const phaseMs: number[] = [];
+  const histogram = metrics.fineTuneDuration as unknown as { observe(seconds: number): void };
+  const observe = histogram.observe.bind(histogram);
+  histogram.observe = (seconds) => {
+    phaseMs.push(seconds * 1000);
+    observe(seconds);
+  };
+  return phaseMs;
 }
 
 function startProbe(options: HttpProbeOptions): { stop: () => Promise<HttpProbeResult> } {
@@ -128,12 +143,13 @@ export async function run(ctx: BenchContext): Promise<ResponsivenessResult> {
     const times = new BatchTimes();
     const consumer = await startConsumer(config, quietLogger, { observers: [times] });
     backend = consumer.backend.name;
+    const phaseMs = recordPhases(consumer.metrics);
     try {
       await waitReady(consumer.metricsAddress.port);
       await waitFor(() => times.batchMs.length >= 1, 120_000, 'the consumer to learn its first batch');
       const base = `http://127.0.0.1:${consumer.metricsAddress.port}`;
       const firstBatch = times.batchMs.length;
-      const firstPhase = times.fineTuneMs.length;
+      const firstPhase = phaseMs.length;
       const recordsBefore = times.records;
       const delay = monitorEventLoopDelay({ resolution: 10 });
       delay.enable();
@@ -157,8 +173,8 @@ export async function run(ctx: BenchContext): Promise<ResponsivenessResult> {
         batchesLearned: times.batchMs.length - firstBatch,
         recordsLearned: times.records - recordsBefore,
         batchMillis: millis(times.batchMs.slice(firstBatch)),
-        fineTunePhases: times.fineTuneMs.length - firstPhase,
-        fineTuneMillis: millis(times.fineTuneMs.slice(firstPhase)),
+        fineTunePhases: phaseMs.length - firstPhase,
+        fineTuneMillis: millis(phaseMs.slice(firstPhase)),
         lagAtEnd,
         loadAverage: loadAverage(),
       });
