@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { CustomGradient } from './custom-gradient.js';
+import { layerWithGradients, type LayerForward } from './custom-gradient.js';
 import type { Activation } from '../spec/architecture-spec.js';
 
 /**
@@ -61,23 +61,23 @@ export function applyNtkDense(layer: NtkDense, input: tf.Tensor2D, scales: NtkSc
  * native call that costs more than its arithmetic.
  */
 function reluDense(layer: NtkDense, input: tf.Tensor2D, weightScale: number, biasScale: number, inputGradient: boolean): tf.Tensor2D {
-  const forward = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc): { value: tf.Tensor2D; gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.Tensor[] } => {
+  const forward: LayerForward<tf.Tensor2D, tf.Tensor1D> = (x, w, b, save) => {
     const weight = tf.mul(w, weightScale);
     const output = tf.fused.matMul({ a: x, b: weight, bias: tf.mul(b, biasScale), activation: 'relu' }) as tf.Tensor2D;
     save([x, weight, output]);
     return {
       value: output,
-      gradFunc: (dy, [savedX, savedWeight, savedOutput]) => {
+      gradients: (dy, [savedX, savedWeight, savedOutput]) => {
         const dPreActivation = tf.mul(dy, tf.sign(savedOutput!));
-        const dWeight = tf.mul(tf.matMul(savedX!, dPreActivation, true, false), weightScale);
-        const dBias = tf.mul(tf.sum(dPreActivation, 0), biasScale);
-        return inputGradient ? [tf.matMul(dPreActivation, savedWeight!, false, true), dWeight, dBias] : [dWeight, dBias];
+        return {
+          weight: tf.mul(tf.matMul(savedX!, dPreActivation, true, false), weightScale),
+          bias: tf.mul(tf.sum(dPreActivation, 0), biasScale),
+          input: () => tf.matMul(dPreActivation, savedWeight!, false, true),
+        };
       },
     };
   };
-  if (inputGradient) return tf.customGrad<tf.Tensor2D>(forward as unknown as CustomGradient<tf.Tensor2D>)(input, layer.weight, layer.bias);
-  const withoutInput = (w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc): ReturnType<typeof forward> => forward(input, w, b, save);
-  return tf.customGrad<tf.Tensor2D>(withoutInput as unknown as CustomGradient<tf.Tensor2D>)(layer.weight, layer.bias);
+  return layerWithGradients(forward, input, layer.weight, layer.bias, inputGradient);
 }
 
 export function disposeNtkDense(layer: NtkDense): void {

@@ -306,7 +306,7 @@ export class OnlineRegressor implements OnlineModel {
       // A frozen trunk's features are computed once, off the gradient tape.
       const frozenFeatures = trunkRate === undefined ? this.trunkFeatures(batch) : undefined;
       const { value, grads } = tf.variableGrads(() => {
-        const outputs = frozenFeatures ? this.network.forwardHeads(frozenFeatures, slots, false) : this.network.forwardHeads(this.trunkFeatures(batch), slots);
+        const outputs = this.network.forwardHeads(frozenFeatures ?? this.trunkFeatures(batch), slots, frozenFeatures === undefined);
         return meanSquaredError(outputs, targets);
       }, variables);
       const squaredNorm = tf.addN(variables.map((v) => tf.sum(tf.square(grads[v.name]!))));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { CustomGradient } from './custom-gradient.js';
+import { layerWithGradients, type LayerForward } from './custom-gradient.js';
 
 /**
  * One dense layer of every task's head, stacked along a leading slot axis:
@@ -70,28 +70,25 @@ export function applyStackedLayer(
   const slotCount = layer.weight.shape[0];
   const weightScale = Math.sqrt(scales.sigmaW2 / layer.fanIn);
   const biasScale = Math.sqrt(scales.sigmaB2);
-  type Gradients = (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.Tensor[];
-  const forward = (x: tf.Tensor2D, w: tf.Tensor3D, b: tf.Tensor2D, save: tf.GradSaveFunc): { value: tf.Tensor2D; gradFunc: Gradients } => {
+  const forward: LayerForward<tf.Tensor3D, tf.Tensor2D> = (x, w, b, save) => {
     const weight = tf.gather(tf.mul(w, weightScale), slots);
     const bias = tf.gather(tf.mul(b, biasScale), slots);
     const rowInputs = tf.reshape(x, [rows, 1, layer.fanIn]);
     const product = tf.matMul(rowInputs, weight);
-    // The slots too: a tensor the gradient reads must be saved, or a forward pass run in a tidy of its own (tf.variableGrads) disposes it.
     save([rowInputs, weight, slots]);
     return {
       value: tf.add(tf.reshape(product, [rows, layer.width]), bias),
-      gradFunc: (dy, [savedRowInputs, savedWeight, savedSlots]) => {
+      gradients: (dy, [savedRowInputs, savedWeight, savedSlots]) => {
         const dProduct = tf.reshape(dy, [rows, 1, layer.width]);
-        const dWeight = tf.mul(sumPerSlot(tf.matMul(savedRowInputs!, dProduct, true, false), savedSlots as tf.Tensor1D, slotCount), weightScale);
-        const dBias = tf.mul(sumPerSlot(dy, savedSlots as tf.Tensor1D, slotCount), biasScale);
-        if (!inputGradient) return [dWeight, dBias];
-        return [tf.reshape(tf.matMul(dProduct, savedWeight!, false, true), [rows, layer.fanIn]), dWeight, dBias];
+        return {
+          weight: tf.mul(sumPerSlot(tf.matMul(savedRowInputs!, dProduct, true, false), savedSlots as tf.Tensor1D, slotCount), weightScale),
+          bias: tf.mul(sumPerSlot(dy, savedSlots as tf.Tensor1D, slotCount), biasScale),
+          input: () => tf.reshape(tf.matMul(dProduct, savedWeight!, false, true), [rows, layer.fanIn]),
+        };
       },
     };
   };
-  if (inputGradient) return tf.customGrad<tf.Tensor2D>(forward as unknown as CustomGradient<tf.Tensor2D>)(input, layer.weight, layer.bias);
-  const withoutInput = (w: tf.Tensor3D, b: tf.Tensor2D, save: tf.GradSaveFunc): ReturnType<typeof forward> => forward(input, w, b, save);
-  return tf.customGrad<tf.Tensor2D>(withoutInput as unknown as CustomGradient<tf.Tensor2D>)(layer.weight, layer.bias);
+  return layerWithGradients(forward, input, layer.weight, layer.bias, inputGradient);
 }
 
 /**
