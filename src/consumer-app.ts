@@ -116,9 +116,7 @@ async function startLocked(
 
   // Served before Kafka is reached: /healthz answers while the brokers are tried, /readyz only once partitions are assigned.
   let assigned: KafkaSource | undefined;
-  const liveness = new ProgressLiveness(config.metrics.stallSeconds * 1000, () =>
-    assigned === undefined ? 0 : assigned.flow.inFlight + assigned.offsets.unfetched(),
-  );
+  const liveness = new ProgressLiveness(config.metrics.stallSeconds * 1000, () => assigned?.waiting ?? 0);
   let failed = false;
   const totals = new StreamTotals();
   const metrics = new TangentMetrics({ lag: () => assigned?.offsets.lag() ?? [] }, () => totals.prequential());
@@ -258,7 +256,7 @@ async function startLocked(
             assigned === undefined
               ? { waiting: 0, paused: false, logEndReadings: 0 }
               : {
-                  waiting: assigned.flow.inFlight + assigned.offsets.unfetched(),
+                  waiting: assigned.waiting,
                   paused: assigned.flow.paused,
                   logEndReadings: assigned.offsets.logEndReadings,
                 },

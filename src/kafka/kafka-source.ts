@@ -100,6 +100,11 @@ export class KafkaSource {
     return this.membership.owns(topic, partition);
   }
 
+  /** Records waiting to be learned: fetched and not yet committed, plus those known to be in the log and not fetched yet. */
+  get waiting(): number {
+    return this.flow.inFlight + this.offsets.unfetched();
+  }
+
   /** Ready once the group has given this member its assignment. */
   get ready(): boolean {
     return this.membership.ready;
