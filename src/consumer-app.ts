@@ -10,7 +10,6 @@ import { checkpointDirectoryOf, type PipelineConfig } from './config/pipeline-co
 import { publishTaskStates } from './kafka/task-state-topic.js';
 import { deadLetterPublisher } from './kafka/dead-letter-publisher.js';
 import { KafkaSource } from './kafka/kafka-source.js';
-import { predictionsPublisher } from './kafka/predictions-publisher.js';
 import { FlushableScheduler, RebalanceHandover } from './kafka/rebalance-handover.js';
 import { spansToEnd, whenEndReached } from './kafka/end-of-stream.js';
 import { LearningSession, specOf } from './learning-session.js';
@@ -40,6 +39,7 @@ import { applyHeapGrowth } from './app/heap-growth.js';
 import { startIdleCheckpoints } from './app/idle-checkpoints.js';
 import { connectKafka, type KafkaConnections } from './app/kafka-connections.js';
 import { measuredPredictions } from './app/prediction-publishing.js';
+import type { Prediction } from './pipeline/prediction.js';
 import { ServingSnapshots } from './app/serving-snapshots.js';
 
 export interface RunningConsumer {
@@ -246,7 +246,8 @@ async function startLocked(
   });
   const progress = new ProgressLine(totals);
   const publishDeadLetters = deadLetterPublisher(producer, kafka.deadLetters.name, kafka.deadLetters.maxMessageBytes);
-  const sendPredictions = kafka.predictions ? predictionsPublisher(producer, kafka.predictions) : undefined;
+  const predictions = kafka.predictions;
+  const sendPredictions = predictions ? (batch: readonly Prediction[]) => predictions.send(batch) : undefined;
   // Timing decides the replay steps only where it already decides the batches (lingerMs > 0).
   const replayGovernor =
     config.fineTune.yieldToBacklog && config.batch.lingerMs > 0
@@ -373,7 +374,7 @@ async function startLocked(
   });
 
   logger.info(
-    { topic: config.kafka.topic, groupId: config.kafka.groupId, deadLetterTopic: kafka.deadLetters.name, eventsTopic: kafka.events, predictionsTopic: kafka.predictions, metrics: metricsAddress, predict: servingAddress },
+    { topic: config.kafka.topic, groupId: config.kafka.groupId, deadLetterTopic: kafka.deadLetters.name, eventsTopic: kafka.events, predictionsTopic: kafka.predictions?.topic, metrics: metricsAddress, predict: servingAddress },
     'consuming',
   );
 

@@ -10,11 +10,11 @@ function logLevelOf(env: Readonly<Record<string, string | undefined>> = process.
   return level;
 }
 
-/** Structured JSON logs on stdout; level from TANGENT_LOG_LEVEL (default info). */
-export function createLogger(name = 'tangent'): Logger {
+/** Structured JSON logs on stdout; level from TANGENT_LOG_LEVEL (default info) unless given. */
+export function createLogger(name = 'tangent', level = logLevelOf()): Logger {
   return pino({
     name,
-    level: logLevelOf(),
+    level,
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   });

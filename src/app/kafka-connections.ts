@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { deadLetterTopicOf, eventsTopicOf, predictionsTopicOf, stateTopicOf, trunkTopicOf, type PipelineConfig } from '../config/pipeline-config.js';
 import { CompactedTopicView } from '../kafka/compacted-topic-view.js';
 import { connectWithin, createGroupConsumer, createKafka } from '../kafka/kafka-client.js';
+import { PredictionsThread } from '../kafka/predictions-thread.js';
 import { compactedTopicConfig, ensureTopics, prepareTopics, topicMaxMessageBytes } from '../kafka/topics.js';
 
 /** Partitions for topics tangent creates itself (records, dead letters, events). */
@@ -20,8 +21,8 @@ export interface KafkaConnections {
   readonly admin: Admin;
   readonly deadLetters: OutputTopic;
   readonly events: string;
-  /** Present with `serving.publishPredictions`. */
-  readonly predictions: string | undefined;
+  /** Publishes predictions, from a thread of its own; present with `serving.publishPredictions`. */
+  readonly predictions: PredictionsThread | undefined;
   /** The task states' changelog, with `state.changelog`. */
   readonly state: OutputTopic | undefined;
   /** The trunk topic, with `state.trunkSyncBatches` > 0. */
@@ -40,7 +41,7 @@ export async function connectKafka(config: PipelineConfig, logger: Logger): Prom
   const kafka = createKafka(config.kafka, logger);
   const deadLetterTopic = deadLetterTopicOf(config.kafka);
   const events = eventsTopicOf(config);
-  const predictions = config.serving.publishPredictions ? predictionsTopicOf(config) : undefined;
+  const predictionsTopic = config.serving.publishPredictions ? predictionsTopicOf(config) : undefined;
   const consumer = createGroupConsumer(kafka, config.kafka);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
@@ -48,12 +49,19 @@ export async function connectKafka(config: PipelineConfig, logger: Logger): Prom
   const trunkTopic = config.state.trunkSyncBatches > 0 ? trunkTopicOf(config) : undefined;
   const stateTopics = [...(stateTopic ? [stateTopic] : []), ...(trunkTopic ? [trunkTopic] : [])];
   let stateView: CompactedTopicView | undefined;
+  let predictions: PredictionsThread | undefined;
   const disconnect = (): Promise<unknown> =>
-    Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect(), ...(stateView ? [stateView.stop()] : [])]);
+    Promise.allSettled([
+      consumer.disconnect(),
+      producer.disconnect(),
+      admin.disconnect(),
+      ...(stateView ? [stateView.stop()] : []),
+      ...(predictions ? [predictions.stop()] : []),
+    ]);
   try {
     const probe = await connectWithin(config.kafka, logger, config.kafka.connectTimeoutMs);
     try {
-      const outputs = [deadLetterTopic, events, ...(predictions ? [predictions] : [])];
+      const outputs = [deadLetterTopic, events, ...(predictionsTopic ? [predictionsTopic] : [])];
       await prepareTopics(probe, { input: config.kafka.topic, createInput: config.kafka.createTopics, outputs, partitions: createdTopicPartitions }, config.kafka.brokers);
     } finally {
       await probe.disconnect();
@@ -64,6 +72,7 @@ export async function connectKafka(config: PipelineConfig, logger: Logger): Prom
     const state = stateTopic ? { name: stateTopic, maxMessageBytes: await topicMaxMessageBytes(kafka, stateTopic) } : undefined;
     const trunk = trunkTopic ? { name: trunkTopic, maxMessageBytes: await topicMaxMessageBytes(kafka, trunkTopic) } : undefined;
     await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);
+    if (predictionsTopic) predictions = await PredictionsThread.start({ kafka: config.kafka, topic: predictionsTopic, logLevel: logger.level });
     if (stateTopics.length > 0) {
       stateView = new CompactedTopicView(kafka, admin, stateTopics, config.kafka.groupId, logger);
       await stateView.start();

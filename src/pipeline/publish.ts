@@ -1,16 +1,25 @@
-import { concatMap, type OperatorFunction } from 'rxjs';
+import { concatMap, map, pipe, type OperatorFunction } from 'rxjs';
 import { predictionsOf, type Prediction } from './prediction.js';
 import type { LearnedBatch } from './records.js';
 
 /**
- * Stage: publishes every scored record's prediction, and resolves only once
- * the broker has them, so a batch's predictions are always out before its
- * offsets are committed (at-least-once; identical duplicates after a crash,
- * see docs/reliability.md).
+ * Stage: publishes every scored record's prediction, and passes a batch on
+ * only once the broker has them, so a batch's predictions are always out
+ * before its offsets are committed (at-least-once; identical duplicates after
+ * a crash, see docs/reliability.md). Each batch's send starts as the batch
+ * arrives, while earlier ones may still be out; batches pass on in order.
  */
 export function publish<B extends LearnedBatch>(send: (predictions: readonly Prediction[]) => Promise<void>): OperatorFunction<B, B> {
-  return concatMap(async (batch) => {
-    if (batch.accepted.length + batch.unlabeled.length > 0) await send(predictionsOf(batch));
-    return batch;
-  });
+  return pipe(
+    map((batch) => {
+      const sent = batch.accepted.length + batch.unlabeled.length > 0 ? send(predictionsOf(batch)) : undefined;
+      // Awaited in turn below; until then a failure must not count as unhandled.
+      sent?.catch(() => undefined);
+      return { batch, sent };
+    }),
+    concatMap(async ({ batch, sent }) => {
+      await sent;
+      return batch;
+    }),
+  );
 }

@@ -1,10 +1,8 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { PredictStatus } from '../metrics/metrics.js';
 import type { ServingThreadMessage, ServingWorkerOptions } from './serving-messages.js';
 import { transferables, type SnapshotUpdate } from './snapshot-update.js';
+import { startModuleWorker } from '../worker-thread.js';
 
 export interface ServingThreadHooks {
   /** Told about every answered request: its status and seconds from arrival to response. */
@@ -17,7 +15,6 @@ export interface ServingThreadHooks {
  * `POST /predict` on a thread of its own (predict-worker.ts). The learning
  * thread hands it a snapshot after every minibatch; the serving thread
  * answers from the newest, so a request waits for no piece of learning.
- * Run from TypeScript sources (tsx, vitest), the worker loads them through tsx.
  */
 export class ServingThread {
   private constructor(
@@ -27,14 +24,7 @@ export class ServingThread {
   ) {}
 
   static async start(options: ServingWorkerOptions, hooks: ServingThreadHooks): Promise<ServingThread> {
-    const worker = import.meta.url.endsWith('.ts')
-      ? // Node 20 resolves a worker's entry before any --import hook: load the TypeScript entry through tsx' API instead.
-        new Worker(
-          `import(${JSON.stringify(pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href)})` +
-            `.then((tsx) => tsx.tsImport(${JSON.stringify(new URL('./predict-worker.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`,
-          { eval: true, workerData: options },
-        )
-      : new Worker(new URL('./predict-worker.js', import.meta.url), { workerData: options });
+    const worker = startModuleWorker(import.meta.url, 'predict-worker', options);
     const port = await new Promise<number>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the serving thread exited with code ${code} before listening`)));

@@ -21,7 +21,7 @@ const layerOf = (file: string): number => {
     config: 3,
     model: 2, drift: 2,
     ntk: 1, math: 1,
-    spec: 0, errors: 0, logger: 0, version: 0,
+    spec: 0, errors: 0, logger: 0, version: 0, 'worker-thread': 0,
   };
   const layer = layers[top];
   if (layer === undefined) throw new Error(`${file}: no layer for "${top}" (add it to DESIGN §7 and here)`);
