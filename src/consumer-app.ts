@@ -40,6 +40,8 @@ import { startIdleCheckpoints } from './app/idle-checkpoints.js';
 import { connectKafka, type KafkaConnections } from './app/kafka-connections.js';
 import { measuredPredictions } from './app/prediction-publishing.js';
 import type { Prediction } from './pipeline/prediction.js';
+import type { Rejected } from './pipeline/records.js';
+import { untilDelivered } from './kafka/until-delivered.js';
 import { ServingSnapshots } from './app/serving-snapshots.js';
 
 export interface RunningConsumer {
@@ -245,7 +247,11 @@ async function startLocked(
     detectors: config.drift.detectors.map((d) => d.kind),
   });
   const progress = new ProgressLine(totals);
-  const publishDeadLetters = deadLetterPublisher(producer, kafka.deadLetters.name, kafka.deadLetters.maxMessageBytes);
+  const sendDeadLetters = deadLetterPublisher(producer, kafka.deadLetters.name, kafka.deadLetters.maxMessageBytes);
+  const publishDeadLetters = (rejected: readonly Rejected[]): Promise<void> =>
+    untilDelivered(() => sendDeadLetters(rejected), {
+      retrying: (error, pauseMs) => logger.warn({ err: error, topic: kafka.deadLetters.name, retryInMs: pauseMs }, 'brokers unreachable: dead letters will be sent again'),
+    });
   const predictions = kafka.predictions;
   const sendPredictions = predictions ? (batch: readonly Prediction[]) => predictions.send(batch) : undefined;
   // Timing decides the replay steps only where it already decides the batches (lingerMs > 0).

@@ -9,9 +9,11 @@ import { Partitioners } from 'kafkajs';
 import { createLogger } from '../logger.js';
 import { errorMessage } from '../errors.js';
 import { createKafka } from './kafka-client.js';
+import type { Prediction } from '../pipeline/prediction.js';
 import type { PredictionsReply, PredictionsRequest, PredictionsWorkerOptions } from './predictions-messages.js';
 import { predictionsPublisher } from './predictions-publisher.js';
 import { CoalescedSends } from './coalesced-sends.js';
+import { untilDelivered } from './until-delivered.js';
 
 const options = workerData as PredictionsWorkerOptions;
 const port = parentPort!;
@@ -19,7 +21,14 @@ const reply = (message: PredictionsReply): void => port.postMessage(message);
 const logger = createLogger('tangent', options.logLevel).child({ thread: 'predictions' });
 const producer = createKafka(options.kafka, logger).producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
 // About 0.5 MB of predictions a send at most: well within a topic's default message and request limits.
-const sends = new CoalescedSends(predictionsPublisher(producer, options.topic), 2048);
+const publish = predictionsPublisher(producer, options.topic);
+const sends = new CoalescedSends(
+  (predictions: readonly Prediction[]) =>
+    untilDelivered(() => publish(predictions), {
+      retrying: (error, pauseMs) => logger.warn({ err: error, topic: options.topic, retryInMs: pauseMs }, 'brokers unreachable: predictions will be sent again'),
+    }),
+  2048,
+);
 
 port.on('message', (request: PredictionsRequest) => {
   if (request.type === 'stop') {

@@ -44,10 +44,10 @@ export function scale(parts: ScaleParts): OperatorFunction<Batch, Batch> {
     refresh();
     const accepted = batch.accepted.map((record): Accepted => {
       const { example } = record;
-      const raw = Float64Array.from(example.x);
+      // Pushed before it is clipped: the window holds what the stream sent (the band in force is not moved by a push).
+      band.push(example.x);
       const clipped = band.clip(example.x);
       features += clipped;
-      band.push(raw);
       // A clipped record does not move the moments: a run of band-edge values would inflate them.
       if (clipped === 0) moments.update(example.x);
       if (band.filled < band.window) refresh();
