@@ -55,10 +55,10 @@ export class GroupTrunk {
       featureMoments: () => session.featureMoments.toJSON(),
       featureBand: () => session.featureBand.toJSON(),
       publish: (record) =>
-        this.sends.send(() =>
+        this.sends.send(async () =>
           producer.send({
             topic,
-            messages: encodeChangelogValue(record.member, record, maxMessageBytes).map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+            messages: (await encodeChangelogValue(record.member, record, maxMessageBytes)).map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
           }),
         ),
     });

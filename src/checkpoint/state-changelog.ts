@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip } from 'node:zlib';
+
+const gzipped = promisify(gzip);
 
 /**
  * The record format of the state changelog (`<groupId>.state`, compacted,
@@ -35,9 +38,11 @@ function chunkKey(key: string, index: number): string {
 /**
  * One value (any JSON) as changelog messages under `key`: gzipped, and split
  * when it would not fit in `maxRecordBytes`. The key's own message comes last.
+ * Compressed on libuv's thread pool: a task's state with its GP window is
+ * tens of kilobytes, and every checkpoint publishes them all.
  */
-export function encodeChangelogValue(key: string, value: unknown, maxRecordBytes: number): ChangelogMessage[] {
-  const packed = gzipSync(JSON.stringify(value));
+export async function encodeChangelogValue(key: string, value: unknown, maxRecordBytes: number): Promise<ChangelogMessage[]> {
+  const packed = await gzipped(JSON.stringify(value));
   const sha256 = createHash('sha256').update(packed).digest('hex');
   const room = maxRecordBytes - recordOverheadBytes - Buffer.byteLength(key) * 2;
   if (room <= 0) throw new RangeError(`record limit ${maxRecordBytes} bytes leaves no room for a state record`);

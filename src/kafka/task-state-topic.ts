@@ -22,7 +22,7 @@ export async function publishTaskStates(producer: Producer, topic: string, state
     requestBytes = 0;
   };
   for (const state of states) {
-    for (const message of encodeChangelogValue(state.task, state, maxMessageBytes)) {
+    for (const message of await encodeChangelogValue(state.task, state, maxMessageBytes)) {
       const size = message.value.length + Buffer.byteLength(message.key) + 256;
       if (requestBytes + size > maxMessageBytes / 2) await flush();
       request.push(message);
