@@ -20,8 +20,8 @@ const port = parentPort!;
 const reply = (message: PredictionsReply): void => port.postMessage(message);
 const logger = createLogger('tangent', options.logLevel).child({ thread: 'predictions' });
 const producer = createKafka(options.kafka, logger).producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-// About 0.5 MB of predictions a send at most: well within a topic's default message and request limits.
 const publish = predictionsPublisher(producer, options.topic);
+// At most 2,048 predictions (about 0.5 MB) a send: well within a topic's default message and request limits.
 const sends = new CoalescedSends(
   (predictions: readonly Prediction[]) =>
     untilDelivered(() => publish(predictions), {
