@@ -1,6 +1,7 @@
 import { concatMap, map, type OperatorFunction } from 'rxjs';
 import type { StreamPosition } from '../checkpoint/stream-position.js';
 import type { CheckpointedBatch, LearnedBatch } from './records.js';
+import type { UnstoredCheckpoints } from './unstored-checkpoints.js';
 
 export interface CheckpointPolicy<S> {
   readonly everyBatches: number;
@@ -34,9 +35,12 @@ export function checkpoint<S>(position: StreamPosition, policy: CheckpointPolicy
 }
 
 /** Stage: stores the captured state (atomically) before anything downstream commits its offsets. */
-export function persistCheckpoint<S>(store: (state: S) => Promise<void> | void): OperatorFunction<CheckpointedBatch<S>, CheckpointedBatch<S>> {
+export function persistCheckpoint<S>(store: (state: S) => Promise<void> | void, unstored: UnstoredCheckpoints): OperatorFunction<CheckpointedBatch<S>, CheckpointedBatch<S>> {
   return concatMap(async (batch) => {
-    if (batch.checkpoint) await store(batch.checkpoint.state);
+    if (batch.checkpoint) {
+      await store(batch.checkpoint.state);
+      unstored.stored();
+    }
     return batch;
   });
 }

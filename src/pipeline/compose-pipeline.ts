@@ -16,6 +16,7 @@ import { checkpoint, persistCheckpoint, type CheckpointPolicy } from './checkpoi
 import type { Batch, CheckpointedBatch, Rejected, SourceRecord } from './records.js';
 import type { Prediction } from './prediction.js';
 import { publish } from './publish.js';
+import { UnstoredCheckpoints } from './unstored-checkpoints.js';
 import { scale, type ScaleParts } from './scale.js';
 import { score } from './score.js';
 import { skipLearned, type LearnedRecords } from './skip-learned.js';
@@ -59,6 +60,7 @@ export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<S
   // From scaling to the checkpoint capture, a minibatch is one turn (learning-turns.ts): it hands the event loop back
   // between its steps, and nothing else touches the learning state until its state is captured, exactly between two batches.
   const owed = parts.owedReplay;
+  const unstored = new UnstoredCheckpoints();
   const learnOneBatch = pipe(
     owed ? payOwedReplay<Batch>(owed.model, parts.pause, owed.replayed) : (batches: Observable<Batch>) => batches,
     scale(parts.scaling),
@@ -80,9 +82,9 @@ export function learningPipeline<S>(parts: PipelineParts<S>): OperatorFunction<S
       .pipe(
         // Predictions (computed by score, before learning) and rejects are out before the checkpoint that covers them
         // is stored and its offsets committed; sent here, after the turn, so learning never waits on the broker.
-        publish(parts.publishPredictions),
+        publish(parts.publishPredictions, unstored),
         deadLetter(parts.publishDeadLetters),
-        persistCheckpoint(parts.storeCheckpoint),
+        persistCheckpoint(parts.storeCheckpoint, unstored),
         commit<CheckpointedBatch<S>>(parts.committer),
         observe(parts.committedObservers),
       );
