@@ -188,7 +188,11 @@ async function startLocked(
     capture: () => ({ state: session.capture(), tasks: stateTopic ? session.captureTasks() : [] }),
     changelog: stateTopic && {
       owns: (topic, partition) => source.owns(topic, partition),
-      publish: (tasks) => publishTaskStates(producer, stateTopic.name, tasks, stateTopic.maxMessageBytes),
+      // A checkpoint is committed only once its task states are in the changelog: kept, not dropped, across an outage.
+      publish: (tasks) =>
+        untilDelivered(() => publishTaskStates(producer, stateTopic.name, tasks, stateTopic.maxMessageBytes), {
+          retrying: (error, pauseMs) => logger.warn({ err: error, topic: stateTopic.name, retryInMs: pauseMs }, 'brokers unreachable: task states will be sent again'),
+        }),
     },
     metrics,
   });

@@ -22,12 +22,11 @@ export interface UntilDeliveredOptions {
  * the brokers were out of reach is tried again, with a growing pause, for as long as it takes:
  * the pipeline waits meanwhile (and /healthz reports the stall). Any other error is thrown.
  */
-export async function untilDelivered(send: () => Promise<void>, options: UntilDeliveredOptions): Promise<void> {
+export async function untilDelivered<T>(send: () => Promise<T>, options: UntilDeliveredOptions): Promise<T> {
   const maxPauseMs = options.maxPauseMs ?? 5_000;
   for (let pauseMs = 250; ; pauseMs = Math.min(pauseMs * 2, maxPauseMs)) {
     try {
-      await send();
-      return;
+      return await send();
     } catch (error) {
       if (!brokersUnreachable(error)) throw error;
       options.retrying(error, pauseMs);

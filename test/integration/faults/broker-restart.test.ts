@@ -3,6 +3,7 @@ import { defaultFriedmanOptions } from '../../../src/demo/friedman.js';
 import { syntheticRecords, type OutgoingRecord } from '../../../src/demo/record-sources.js';
 import { deadLetterHeaders } from '../../../src/kafka/dead-letter-publisher.js';
 import { readTopic, sampleValue, uniqueName, waitFor } from '../kafka-helpers.js';
+import { learnedInChangelog, readCompacted } from '../state/state-helpers.js';
 import { ConsumerProcess, fullyCommitted, groupOffsets, latestCheckpoint, localBroker, produceAll, sleep, tempDir, writePipeline } from './fault-helpers.js';
 
 const processed = (metrics: string | undefined): number =>
@@ -81,6 +82,59 @@ describe('broker failure', () => {
     } finally {
       consumer.kill('SIGKILL');
       // Leave a broker behind for the other tests whatever happened.
+      if (broker && broker.pid() === undefined) broker.restartKeepingData();
+    }
+  });
+
+  it('a stop asked for while the broker is down, past kafkajs\' retries, waits for it and then puts its checkpoint\'s task states in the changelog', async (context) => {
+    const broker = localBroker();
+    if (!broker) context.skip();
+    const topic = uniqueName('faults-broker-stop');
+    const groupId = `${topic}-group`;
+    const recordCount = 3_000;
+    const records = [...syntheticRecords(recordCount, { friedman: { ...defaultFriedmanOptions, seed: 23 }, malformedFraction: 0, maxRecordBytes: 64 * 1024 })];
+    await produceAll(topic, records, 1);
+    const dir = tempDir('broker-stop');
+    // No checkpoint before the stop's: the task states reach the changelog only through the one the stop stores.
+    const pipeline = writePipeline(dir, {
+      kafka: { topic, groupId },
+      model: { backend: 'cpu', hidden: [32, 32] },
+      ntkgp: { enabled: false },
+      checkpoint: { dir, every: 0, intervalSeconds: 0 },
+      metrics: { port: 0 },
+      summaryIntervalSeconds: 0,
+    });
+    const consumer = new ConsumerProcess(pipeline);
+    try {
+      await waitFor(
+        async () => {
+          if (!consumer.running) throw new Error(`consumer exited early:\n${consumer.stderr}`);
+          return processed(await consumer.scrape()) >= recordCount;
+        },
+        240_000,
+        'the whole stream learned',
+      );
+      broker!.kill9();
+      consumer.kill('SIGTERM');
+      // kafkajs gives a send up after its own retries (about a minute): past them, the stop waits for the broker, not fails.
+      const resent = (): number => consumer.logs().filter((l) => l.msg === 'brokers unreachable: task states will be sent again').length;
+      await waitFor(
+        () => {
+          if (!consumer.running) throw new Error(`consumer exited during the outage:\n${consumer.stderr}\n${consumer.stdout.slice(-3000)}`);
+          return resent() >= 2;
+        },
+        180_000,
+        'the task states to be sent again',
+      );
+      broker!.restartKeepingData();
+      expect((await consumer.exited).code, consumer.stderr).toBe(0);
+      const learned = learnedInChangelog(await readCompacted(`${groupId}.state`));
+      console.log(`[faults/broker] stop during the outage: exit 0 after the restart; changelog ${JSON.stringify(learned)} after ${resent()} resend(s)`);
+      expect(Object.values(learned).reduce((a, b) => a + b, 0)).toBe(recordCount);
+      // The file checkpoint too (written before the send); the group's commit may be refused by then (the outage outlasted the session), which the stop logs.
+      expect(latestCheckpoint(dir, groupId)!.state.position.learned).toBe(recordCount);
+    } finally {
+      consumer.kill('SIGKILL');
       if (broker && broker.pid() === undefined) broker.restartKeepingData();
     }
   });

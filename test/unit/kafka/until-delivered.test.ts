@@ -27,16 +27,18 @@ describe('brokersUnreachable', () => {
 });
 
 describe('untilDelivered', () => {
-  it('sends again while the brokers are unreachable, then resolves', async () => {
+  it("sends again while the brokers are unreachable, then resolves with the send's result", async () => {
     let attempts = 0;
     const pauses: number[] = [];
-    await untilDelivered(
+    const bytes = await untilDelivered(
       async () => {
         attempts += 1;
         if (attempts < 4) throw new kafkajsErrors.KafkaJSConnectionError!('Connection error: connect ECONNREFUSED');
+        return 1234;
       },
       { retrying: (_error, pauseMs) => pauses.push(pauseMs), maxPauseMs: 600 },
     );
+    expect(bytes).toBe(1234);
     expect(attempts).toBe(4);
     expect(pauses).toEqual([250, 500, 600]);
   });
