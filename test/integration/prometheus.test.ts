@@ -332,11 +332,13 @@ describe('the dashboard and the alert rules against a real Prometheus scraping a
     prometheus = await PrometheusServer.start(binaries, { target });
     console.log(`[prometheus] serving on ${prometheus.url}, scraping tangent at ${target} every second`);
 
-    // A burst (with malformed records, and an abrupt concept drift in the
-    // middle so the drift detectors fire), then a trickle that keeps every
-    // rate() window fed while the queries run.
+    // A burst (with malformed records), then a trickle that keeps every rate() window fed while the
+    // queries run, with an abrupt concept drift early in it so the drift detectors fire. The drift
+    // comes after the burst, once Prometheus scrapes the tasks' zeroed detection counters: a
+    // detection within the first scrape interval of its task is counted, but no increase() can mark
+    // it (the series' first sample already holds it), and the annotation checked below would miss it.
     const records: Iterator<OutgoingRecord> = syntheticRecords(Number.MAX_SAFE_INTEGER, {
-      friedman: { ...defaultFriedmanOptions, drift: 'abrupt', driftPositions: [2000, 1_000_000], seed: 23 },
+      friedman: { ...defaultFriedmanOptions, drift: 'abrupt', driftPositions: [burstRecords + 500, 1_000_000], seed: 23 },
       malformedFraction: 0.05,
       maxRecordBytes: config.kafka.maxRecordBytes,
     });
