@@ -20,9 +20,18 @@ import type { ThroughputResult } from './throughput.js';
 class LatencyLog implements BatchObserver {
   readonly latencies: number[] = [];
   readonly batchSizes: number[] = [];
+  /** The largest latency of the records learned in each second, from the first learned batch on. */
+  readonly maxBySecond: number[] = [];
+  private firstAt: number | undefined;
   observe(batch: LearnedBatch): void {
     const now = Date.now();
-    for (const { example } of batch.accepted) this.latencies.push(now - example.ts);
+    this.firstAt ??= now;
+    const second = Math.floor((now - this.firstAt) / 1000);
+    for (const { example } of batch.accepted) {
+      const latency = now - example.ts;
+      this.latencies.push(latency);
+      this.maxBySecond[second] = Math.max(this.maxBySecond[second] ?? 0, latency);
+    }
     this.batchSizes.push(batch.accepted.length);
   }
 }
@@ -37,6 +46,11 @@ export interface LatencyRun {
   readonly warmupRecords: number;
   readonly millis: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number };
   readonly meanBatchSize: number;
+  /**
+   * The largest latency of each second's learned records (0 for a second without any), warm-up
+   * included: whether the tail is one episode or spread over the run.
+   */
+  readonly maxBySecond: readonly number[];
   /** Sorted latencies, downsampled, for the CDF plot. */
   readonly cdf: readonly number[];
   readonly loadAverage: readonly number[];
@@ -133,6 +147,7 @@ export async function run(ctx: BenchContext): Promise<LatencyResult> {
         mean: measured.reduce((a, b) => a + b, 0) / measured.length,
       },
       meanBatchSize: log.batchSizes.reduce((a, b) => a + b, 0) / log.batchSizes.length,
+      maxBySecond: Array.from(log.maxBySecond, (m) => m ?? 0),
       cdf: downsample(measured, 400),
       loadAverage: loadAverage(),
     });

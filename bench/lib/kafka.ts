@@ -173,6 +173,8 @@ export interface PacedProducerResult {
   readonly seconds: number;
   readonly achievedRate: number;
   readonly sends: number;
+  /** The longest send (request to acknowledgement), and when it began (seconds after the first send): a broker stall shows here. */
+  readonly slowestSend?: { readonly ms: number; readonly atSecond: number; readonly records: number };
 }
 
 /**

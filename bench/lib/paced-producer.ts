@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   let sent = 0;
   let sends = 0;
   let lastReport = 0;
+  let slowestSend = { ms: 0, atSecond: 0, records: 0 };
   const maxChunk = 500;
   try {
     while (sent < options.count) {
@@ -34,7 +35,10 @@ async function main(): Promise<void> {
         const record = stream.next();
         return { key: record.task, value: JSON.stringify({ ...record, ts }) };
       });
+      const sendStarted = performance.now();
       await producer.send({ topic: options.topic, acks: -1, messages });
+      const sendMs = performance.now() - sendStarted;
+      if (sendMs > slowestSend.ms) slowestSend = { ms: sendMs, atSecond: (sendStarted - started) / 1000, records: n };
       sent += n;
       sends += 1;
       if (performance.now() - lastReport > 250) {
@@ -46,7 +50,7 @@ async function main(): Promise<void> {
     await producer.disconnect();
   }
   const seconds = (performance.now() - started) / 1000;
-  const result: PacedProducerResult = { sent, seconds, achievedRate: sent / seconds, sends };
+  const result: PacedProducerResult = { sent, seconds, achievedRate: sent / seconds, sends, slowestSend };
   process.send?.({ type: 'progress', sent });
   process.send?.({ type: 'done', result });
 }
