@@ -41,7 +41,7 @@ import { connectKafka, type KafkaConnections } from './app/kafka-connections.js'
 import { measuredPredictions } from './app/prediction-publishing.js';
 import type { Prediction } from './pipeline/prediction.js';
 import type { Rejected } from './pipeline/records.js';
-import { untilDelivered } from './kafka/until-delivered.js';
+import { untilDelivered, warnEachRetry } from './kafka/until-delivered.js';
 import { ServingSnapshots } from './app/serving-snapshots.js';
 
 export interface RunningConsumer {
@@ -190,9 +190,7 @@ async function startLocked(
       owns: (topic, partition) => source.owns(topic, partition),
       // A checkpoint is committed only once its task states are in the changelog: kept, not dropped, across an outage.
       publish: (tasks) =>
-        untilDelivered(() => publishTaskStates(producer, stateTopic.name, tasks, stateTopic.maxMessageBytes), {
-          retrying: (error, pauseMs) => logger.warn({ err: error, topic: stateTopic.name, retryInMs: pauseMs }, 'brokers unreachable: task states will be sent again'),
-        }),
+        untilDelivered(() => publishTaskStates(producer, stateTopic.name, tasks, stateTopic.maxMessageBytes), warnEachRetry(logger, stateTopic.name, 'task states')),
     },
     metrics,
   });
@@ -253,9 +251,7 @@ async function startLocked(
   const progress = new ProgressLine(totals);
   const sendDeadLetters = deadLetterPublisher(producer, kafka.deadLetters.name, kafka.deadLetters.maxMessageBytes);
   const publishDeadLetters = (rejected: readonly Rejected[]): Promise<void> =>
-    untilDelivered(() => sendDeadLetters(rejected), {
-      retrying: (error, pauseMs) => logger.warn({ err: error, topic: kafka.deadLetters.name, retryInMs: pauseMs }, 'brokers unreachable: dead letters will be sent again'),
-    });
+    untilDelivered(() => sendDeadLetters(rejected), warnEachRetry(logger, kafka.deadLetters.name, 'dead letters'));
   const predictions = kafka.predictions;
   const sendPredictions = predictions ? (batch: readonly Prediction[]) => predictions.send(batch) : undefined;
   // Timing decides the replay steps only where it already decides the batches (lingerMs > 0).

@@ -13,7 +13,7 @@ import type { Prediction } from '../pipeline/prediction.js';
 import type { PredictionsReply, PredictionsRequest, PredictionsWorkerOptions } from './predictions-messages.js';
 import { predictionsPublisher } from './predictions-publisher.js';
 import { CoalescedSends } from './coalesced-sends.js';
-import { untilDelivered } from './until-delivered.js';
+import { untilDelivered, warnEachRetry } from './until-delivered.js';
 
 const options = workerData as PredictionsWorkerOptions;
 const port = parentPort!;
@@ -24,9 +24,7 @@ const publish = predictionsPublisher(producer, options.topic);
 // At most 2,048 predictions (about 0.5 MB) a send: well within a topic's default message and request limits.
 const sends = new CoalescedSends(
   (predictions: readonly Prediction[]) =>
-    untilDelivered(() => publish(predictions), {
-      retrying: (error, pauseMs) => logger.warn({ err: error, topic: options.topic, retryInMs: pauseMs }, 'brokers unreachable: predictions will be sent again'),
-    }),
+    untilDelivered(() => publish(predictions), warnEachRetry(logger, options.topic, 'predictions')),
   2048,
 );
 

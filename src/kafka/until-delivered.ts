@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+
 /** kafkajs errors that say a broker could not be reached or did not answer, rather than that it refused the request. */
 const unreachableNames = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound']);
 
@@ -13,6 +15,11 @@ export interface UntilDeliveredOptions {
   /** Told of each attempt that found the brokers unreachable, and how long until the next. */
   readonly retrying: (error: unknown, pauseMs: number) => void;
   readonly maxPauseMs?: number;
+}
+
+/** Options that warn at each attempt the brokers were unreachable, naming the topic and what will be sent again. */
+export function warnEachRetry(logger: Logger, topic: string, what: string): UntilDeliveredOptions {
+  return { retrying: (error, pauseMs) => logger.warn({ err: error, topic, retryInMs: pauseMs }, `brokers unreachable: ${what} will be sent again`) };
 }
 
 /**

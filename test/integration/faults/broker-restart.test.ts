@@ -9,6 +9,18 @@ import { ConsumerProcess, fullyCommitted, groupOffsets, latestCheckpoint, localB
 const processed = (metrics: string | undefined): number =>
   ['learned', 'dead_lettered'].reduce((n, result) => n + (sampleValue(metrics ?? '', 'tangent_records_total', { result }) ?? 0), 0);
 
+/** Waits until the consumer has learned or dead-lettered `count` records, failing at once if it exits. */
+async function untilProcessed(consumer: ConsumerProcess, count: number, what: string): Promise<void> {
+  await waitFor(
+    async () => {
+      if (!consumer.running) throw new Error(`consumer exited early:\n${consumer.stderr}`);
+      return processed(await consumer.scrape()) >= count;
+    },
+    240_000,
+    what,
+  );
+}
+
 describe('broker failure', () => {
   it('the broker killed (SIGKILL) and restarted on its data mid-run: the consumer reconnects and finishes, nothing lost or learned twice', async (context) => {
     const broker = localBroker();
@@ -33,14 +45,7 @@ describe('broker failure', () => {
     });
     const consumer = new ConsumerProcess(pipeline);
     try {
-      await waitFor(
-        async () => {
-          if (!consumer.running) throw new Error(`consumer exited early:\n${consumer.stderr}`);
-          return processed(await consumer.scrape()) >= recordCount * 0.25;
-        },
-        240_000,
-        'a quarter of the stream',
-      );
+      await untilProcessed(consumer, recordCount * 0.25, 'a quarter of the stream');
       const atKill = processed(await consumer.scrape());
       broker!.kill9();
       const killedAt = performance.now();
@@ -106,14 +111,7 @@ describe('broker failure', () => {
     });
     const consumer = new ConsumerProcess(pipeline);
     try {
-      await waitFor(
-        async () => {
-          if (!consumer.running) throw new Error(`consumer exited early:\n${consumer.stderr}`);
-          return processed(await consumer.scrape()) >= recordCount;
-        },
-        240_000,
-        'the whole stream learned',
-      );
+      await untilProcessed(consumer, recordCount, 'the whole stream learned');
       broker!.kill9();
       consumer.kill('SIGTERM');
       // kafkajs gives a send up after its own retries (about a minute): past them, the stop waits for the broker, not fails.
