@@ -50,6 +50,12 @@ describe('learning rate from the NTK spectrum', () => {
     expect(Math.abs(sampled / exact - 1)).toBeLessThan(0.1);
     // Without the rows/m scaling the estimate would be half the exact one.
     expect(sampled / exact).toBeGreaterThan(0.75);
+    // The default subsample (32 rows) errs on the safe side: a larger λ'_max + λ'_min only makes
+    // the rate smaller (the subsample's smallest eigenvalue, scaled up, exceeds the exact one).
+    const byDefault = stepSpectrum(spec, X, 240, 0).extremesSum;
+    expect(byDefault / exact).toBeGreaterThan(0.97);
+    expect(byDefault / exact).toBeLessThan(1.25);
+    expect(byDefault).not.toBe(exact);
   });
 
   it('an untrained head with a zero read-out predicts exactly the running target mean (cold start)', () => {
