@@ -51,7 +51,7 @@ describe('learning rate from the NTK spectrum', () => {
     // Without the rows/m scaling the estimate would be half the exact one.
     expect(sampled / exact).toBeGreaterThan(0.75);
     // The default subsample (32 rows) errs on the safe side: a larger λ'_max + λ'_min only makes
-    // the rate smaller (the subsample's smallest eigenvalue, scaled up, exceeds the exact one).
+    // the rate smaller (the subsample's smallest eigenvalue, scaled up, exceeds the exact one here).
     const byDefault = stepSpectrum(spec, X, 240, 0).extremesSum;
     expect(byDefault / exact).toBeGreaterThan(0.97);
     expect(byDefault / exact).toBeLessThan(1.25);
