@@ -125,18 +125,25 @@ export class RobustBand {
     const sorted = this.sorted;
     for (let i = 0; i < this.dim; i++) {
       const start = i * this.window;
-      let end = start + filled;
-      if (full) {
-        // The value leaving the window: any equal entry is the same number (−0 is stored as +0, below).
-        const leaving = lowerBound(sorted, end, this.ring[slot + i]! + 0, start);
-        sorted.copyWithin(leaving, leaving + 1, end);
-        end -= 1;
-      }
+      const end = start + filled;
       // +0 for −0: the order of the two zeros would otherwise matter for which one leaves; no quantile can tell them apart.
       const value = values[i]! + 0;
       const at = lowerBound(sorted, end, value, start);
-      sorted.copyWithin(at + 1, at, end);
-      sorted[at] = value;
+      if (!full) {
+        sorted.copyWithin(at + 1, at, end);
+        sorted[at] = value;
+      } else {
+        // The value leaving the window (any equal entry is the same number) and the one arriving trade places:
+        // only the entries between the two move, one step, instead of the tail twice.
+        const leaving = lowerBound(sorted, end, this.ring[slot + i]! + 0, start);
+        if (at <= leaving) {
+          sorted.copyWithin(at + 1, at, leaving);
+          sorted[at] = value;
+        } else {
+          sorted.copyWithin(leaving, leaving + 1, at);
+          sorted[at - 1] = value;
+        }
+      }
       this.ring[slot + i] = values[i]!;
     }
     this.count += 1;
