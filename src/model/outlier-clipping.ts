@@ -45,6 +45,8 @@ interface TaskBand {
  */
 export class TargetBands {
   private readonly tasks = new Map<string, TaskBand>();
+  /** One target at a time, reused: clip runs for every labeled record. */
+  private readonly scratch = new Float64Array(1);
 
   constructor(
     private readonly policy: ClipPolicy,
@@ -66,12 +68,15 @@ export class TargetBands {
     if (!entry) this.tasks.set(task, (entry = { band: new RobustBand(1, bandWindow), moments: new RunningMoments(1) }));
     const { band, moments } = entry;
     band.refresh(this.policy.sigmas, this.policy.warmup, () => moments.standardDeviation(0));
-    const value = Float64Array.of(y);
+    const value = this.scratch;
+    value[0] = y;
     const clipped = band.clip(value) > 0;
-    band.push([y]);
+    const learned = value[0]!;
+    value[0] = y;
+    band.push(value);
     // Only unclipped targets move the fallback moments: a run of band-edge values would inflate them.
     if (!clipped) moments.update(value);
-    return { y: value[0]!, clipped };
+    return { y: learned, clipped };
   }
 
   /** One task's band, e.g. to park it with the task's state. */
