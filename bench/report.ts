@@ -92,6 +92,14 @@ interface Goal {
   readonly met: boolean | null;
 }
 
+/** How much the ceiling moved over the run, when it was measured more than once. */
+function ceilingSpread(samples: readonly { recordsPerSecond: number; loadAverage: readonly number[] }[] | undefined): string {
+  if (!samples || samples.length < 2) return '';
+  const rates = samples.map((s) => s.recordsPerSecond);
+  const loads = samples.map((s) => s.loadAverage[0]!);
+  return `The ceiling was measured ${samples.length} times, before each consumer below and after the last: ${int(Math.min(...rates))}–${int(Math.max(...rates))} records/s (load ${fix(Math.min(...loads), 1)}–${fix(Math.max(...loads), 1)}); its row is the median measurement, and every ratio is taken against it.\n`;
+}
+
 export function writeReport(options: ReportOptions): void {
   const { outDir } = options;
   const image = (name: string): string => {
@@ -108,7 +116,7 @@ export function writeReport(options: ReportOptions): void {
   if (throughput) {
     machines.push(throughput.machine);
     const rows: string[][] = [
-      ['raw kafkajs `eachBatch`, no processing (ceiling)', int(throughput.ceiling.records), int(throughput.ceiling.recordsPerSecond), '1.000', fix(throughput.ceiling.secondsFirstToLast, 1), fix(throughput.ceiling.secondsIncludingJoin, 1), '–'],
+      ['raw kafkajs `eachBatch`, no processing (ceiling; the median measurement)', int(throughput.ceiling.records), int(throughput.ceiling.recordsPerSecond), '1.000', fix(throughput.ceiling.secondsFirstToLast, 1), fix(throughput.ceiling.secondsIncludingJoin, 1), '–'],
       ...throughput.runs.map((r) => {
         const perBatch = (s: number): string => `${fix((s / r.batches) * 1000, 1)}`;
         const learn = Object.entries(r.seconds.learn)
@@ -127,6 +135,7 @@ export function writeReport(options: ReportOptions): void {
       [
         '## 1. Throughput: tangent against the Kafka ceiling',
         when(throughput),
+        ceilingSpread(throughput.ceiling.samples),
         `${int(throughput.records)} Friedman records (${throughput.recordBytes} bytes each, 3 partitions) produced to a fresh topic of 3 tasks and as many to one of 64 tasks (the runs that say so) at ${int(throughput.produce.recordsPerSecond)} records/s; then each consumer in a fresh group from the beginning of that topic. Rates are steady-state (first fetch / learned batch to the last); start-up and group join are in the "incl. start-up" column. Backend: \`${throughput.backend}\`. Pipeline settings as of the run: ${describePipeline(throughput.runs[0]?.settings)}.`,
         '',
         table(['consumer', 'records', 'records/s', '× ceiling', 'seconds', 'incl. start-up', 'batch size: ms per batch'], rows),
