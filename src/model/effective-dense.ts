@@ -20,10 +20,16 @@ export function effectiveDense(weight: Float32Array, bias: Float32Array, spec: A
   const fanIn = weight.length / width;
   const weightScale = Math.fround(Math.sqrt(spec.sigmaW2 / fanIn));
   const biasScale = Math.fround(Math.sqrt(spec.sigmaB2));
-  return {
-    weight: Float32Array.from(weight, (w) => Math.fround(w * weightScale)),
-    bias: Float32Array.from(bias, (b) => Math.fround(b * biasScale)),
-    fanIn,
-    width,
-  };
+  return { weight: scaled(weight, weightScale), bias: scaled(bias, biasScale), fanIn, width };
+}
+
+/**
+ * `values` times `scale`, rounded as float32 stores it. A plain loop: every
+ * serving snapshot scales every weight, and `Float32Array.from` with a mapping
+ * function walks an iterator, allocating a result object per element.
+ */
+function scaled(values: Float32Array, scale: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i]! * scale;
+  return out;
 }
