@@ -22,12 +22,12 @@ const madToSd = 1.4826;
 /** (q95 − q5) / this estimates the standard deviation of normal data. */
 const spread90ToSd = 3.2897;
 
-/** The q-quantile (0 ≤ q ≤ 1) of ascending `sorted`, by linear interpolation. */
-function quantileOfSorted(sorted: Float64Array, q: number): number {
-  const position = q * (sorted.length - 1);
+/** The q-quantile (0 ≤ q ≤ 1) of ascending `sorted[start, start + n)`, by linear interpolation. */
+function quantileOfSorted(sorted: Float64Array, start: number, n: number, q: number): number {
+  const position = q * (n - 1);
   const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below]! + (position - below) * (sorted[above]! - sorted[below]!);
+  const above = Math.min(below + 1, n - 1);
+  return sorted[start + below]! + (position - below) * (sorted[start + above]! - sorted[start + below]!);
 }
 
 /**
@@ -41,39 +41,58 @@ function quantileOfSorted(sorted: Float64Array, q: number): number {
  */
 export function robustCenterAndScale(values: Float64Array, fallbackScale: number): { center: number; scale: number } {
   values.sort();
-  return robustCenterAndScaleOfSorted(values, fallbackScale, new Float64Array(values.length));
+  const out = new Float64Array(2);
+  robustCenterAndScaleOfSorted(values, 0, values.length, fallbackScale, out);
+  return { center: out[0]!, scale: out[1]! };
 }
 
 /**
- * {@link robustCenterAndScale} of values already in ascending order, with
- * `scratch` (at least as long) for the deviations. The deviations from the
- * median are two sorted runs (below it, read downwards; above it, read
- * upwards), so merging them replaces the second sort: O(n) instead of
- * O(n log n), and the same numbers, since |v − c| and c − v round alike.
+ * {@link robustCenterAndScale} of `sorted[start, start + n)`, already in
+ * ascending order, written to `out` as [centre, scale]. The deviations from
+ * the median are two sorted runs (below it, read downwards; above it, read
+ * upwards), so their median is found by bisection over the two runs, in
+ * O(log n) and without a copy: the very numbers a merge of the runs would
+ * hold at those ranks, since |v − c| and c − v round alike. It runs before
+ * every labeled record's target.
  */
-function robustCenterAndScaleOfSorted(sorted: Float64Array, fallbackScale: number, scratch: Float64Array): { center: number; scale: number } {
-  const n = sorted.length;
-  const center = quantileOfSorted(sorted, 0.5);
-  const spread90 = quantileOfSorted(sorted, 0.95) - quantileOfSorted(sorted, 0.05);
-  const deviations = scratch.subarray(0, n);
-  let above = lowerBound(sorted, n, center);
-  let below = above - 1;
-  for (let k = 0; k < n; k++) {
-    const down = below >= 0 ? center - sorted[below]! : Number.POSITIVE_INFINITY;
-    const up = above < n ? sorted[above]! - center : Number.POSITIVE_INFINITY;
-    if (down <= up) {
-      deviations[k] = down;
-      below -= 1;
-    } else {
-      deviations[k] = up;
-      above += 1;
-    }
-  }
-  const mad = quantileOfSorted(deviations, 0.5);
-  if (mad > 0) return { center, scale: madToSd * mad };
-  if (spread90 > 0) return { center, scale: Math.max(spread90 / spread90ToSd, fallbackScale) };
+function robustCenterAndScaleOfSorted(sorted: Float64Array, start: number, n: number, fallbackScale: number, out: Float64Array): void {
+  const center = quantileOfSorted(sorted, start, n, 0.5);
+  const spread90 = quantileOfSorted(sorted, start, n, 0.95) - quantileOfSorted(sorted, start, n, 0.05);
+  const split = lowerBound(sorted, start + n, center, start);
+  const position = 0.5 * (n - 1);
+  const below = Math.floor(position);
+  const low = deviationOfRank(sorted, split, split - start, start + n - split, center, below);
+  const high = deviationOfRank(sorted, split, split - start, start + n - split, center, Math.min(below + 1, n - 1));
+  const mad = low + (position - below) * (high - low);
+  out[0] = center;
+  if (mad > 0) out[1] = madToSd * mad;
+  else if (spread90 > 0) out[1] = Math.max(spread90 / spread90ToSd, fallbackScale);
   // 95% of the window is one value: nothing in it tells the scale, so only values far beyond both it and 1 are outliers.
-  return { center, scale: Math.max(fallbackScale, Math.abs(center), 1) };
+  else out[1] = Math.max(fallbackScale, Math.abs(center), 1);
+}
+
+/**
+ * The `rank`-th smallest (from 0) of the deviations from `center` of the
+ * values around `split` in an ascending array: `belowCount` values below it
+ * (deviation `center − sorted[split − 1 − i]`, ascending in i) and
+ * `aboveCount` from it on (`sorted[split + j] − center`, ascending in j).
+ * Bisects on how many of the smallest `rank + 1` come from below.
+ */
+function deviationOfRank(sorted: Float64Array, split: number, belowCount: number, aboveCount: number, center: number, rank: number): number {
+  const taken = rank + 1;
+  let low = Math.max(0, taken - aboveCount);
+  let high = Math.min(taken, belowCount);
+  // The fewest taken from below such that the last one taken from above is no larger than the next one below.
+  while (low < high) {
+    const i = (low + high) >>> 1;
+    const j = taken - i;
+    if (j > 0 && sorted[split + j - 1]! - center > center - sorted[split - 1 - i]!) low = i + 1;
+    else high = i;
+  }
+  const j = taken - low;
+  const lastBelow = low === 0 ? Number.NEGATIVE_INFINITY : center - sorted[split - low]!;
+  const lastAbove = j === 0 ? Number.NEGATIVE_INFINITY : sorted[split + j - 1]! - center;
+  return lastBelow > lastAbove ? lastBelow : lastAbove;
 }
 
 /** The first index in ascending `sorted[from..end)` whose value is not below `value` (`end` if none). */
@@ -99,7 +118,8 @@ export class RobustBand {
   private readonly sorted: Float64Array;
   readonly low: Float64Array;
   readonly high: Float64Array;
-  private readonly scratch: Float64Array;
+  /** [centre, scale] of the coordinate being refreshed. */
+  private readonly centerAndScale = new Float64Array(2);
 
   constructor(
     readonly dim: number,
@@ -109,7 +129,6 @@ export class RobustBand {
     this.sorted = new Float64Array(dim * window);
     this.low = new Float64Array(dim).fill(Number.NEGATIVE_INFINITY);
     this.high = new Float64Array(dim).fill(Number.POSITIVE_INFINITY);
-    this.scratch = new Float64Array(window);
   }
 
   /** How many values the window holds. */
@@ -161,11 +180,11 @@ export class RobustBand {
       this.high.fill(Number.POSITIVE_INFINITY);
       return;
     }
+    const { centerAndScale } = this;
     for (let i = 0; i < this.dim; i++) {
-      const column = this.sorted.subarray(i * this.window, i * this.window + n);
-      const { center, scale } = robustCenterAndScaleOfSorted(column, fallbackScale(i), this.scratch);
-      this.low[i] = center - sigmas * scale;
-      this.high[i] = center + sigmas * scale;
+      robustCenterAndScaleOfSorted(this.sorted, i * this.window, n, fallbackScale(i), centerAndScale);
+      this.low[i] = centerAndScale[0]! - sigmas * centerAndScale[1]!;
+      this.high[i] = centerAndScale[0]! + sigmas * centerAndScale[1]!;
     }
   }
 

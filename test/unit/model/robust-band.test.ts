@@ -58,6 +58,32 @@ describe('robust band (median ± k·MAD of the last values)', () => {
     }
   });
 
+  it('gives the centre and scale of sorting afresh, bit for bit, for every window size and shape of data', () => {
+    const random = seededRandom(5);
+    const shapes: Record<string, () => number> = {
+      continuous: () => (random() - 0.5) * 100,
+      skewed: () => Math.exp(6 * random()),
+      // Ties on both sides of the median and at it, where the deviations below and above are equal.
+      ties: () => [-2, -1, 0, 0, 1, 2, 3][Math.floor(random() * 7)]!,
+      'mostly one value': () => (random() < 0.8 ? 5 : 5 + Math.floor(random() * 3)),
+    };
+    for (const [shape, draw] of Object.entries(shapes)) {
+      for (const size of [1, 2, 3, 4, 5, 8, 9, 16, 33, 64, 65]) {
+        for (let trial = 0; trial < 20; trial++) {
+          const values = Array.from({ length: size }, draw);
+          const band = new RobustBand(1, size);
+          for (const v of values) band.push([v]);
+          band.refresh(1, 1, () => 0.5);
+          const { center, scale } = sortedTwice(values, 0.5);
+          const context = `${shape}, ${size} values: ${values.join(', ')}`;
+          expect(band.low[0], context).toBe(center - scale);
+          expect(band.high[0], context).toBe(center + scale);
+          expect(robustCenterAndScale(Float64Array.from(values), 0.5), context).toEqual({ center, scale });
+        }
+      }
+    }
+  });
+
   it('estimates a normal stream’s centre and standard deviation', () => {
     const { center, scale } = robustCenterAndScale(Float64Array.from(normals(4000, 10, 3, 1)), 1);
     expect(center).toBeCloseTo(10, 0);
