@@ -5,7 +5,7 @@ import { newestMergedTrunk, TrunkSync, type TrunkRecord } from '../checkpoint/tr
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import type { CompactedTopicView } from '../kafka/compacted-topic-view.js';
 import { OrderedSends } from '../kafka/ordered-sends.js';
-import { readTrunkRecords } from '../kafka/task-state-topic.js';
+import { readTrunkRecords, type DecodedTrunkRecords } from '../kafka/task-state-topic.js';
 import type { LearningSession } from '../learning-session.js';
 import { RunningMoments } from '../model/running-moments.js';
 
@@ -38,6 +38,7 @@ export class GroupTrunk {
   private adoptGroupTrunk: boolean;
   /** Trunk publications go out in order, off the hot path; a failed send is logged (the next period publishes again). */
   private readonly sends: OrderedSends;
+  private readonly decoded: DecodedTrunkRecords = new WeakMap();
 
   constructor(private readonly parts: GroupTrunkParts) {
     const { config, session, consumer, producer, topic, maxMessageBytes, logger } = parts;
@@ -66,7 +67,7 @@ export class GroupTrunk {
 
   private published(): TrunkRecord[] {
     const { view, topic, session, logger } = this.parts;
-    return readTrunkRecords(view, topic, session.spec, (member, reason) => logger.warn({ topic, member, reason }, 'skipping an unreadable trunk record'));
+    return readTrunkRecords(view, topic, session.spec, (member, reason) => logger.warn({ topic, member, reason }, 'skipping an unreadable trunk record'), this.decoded);
   }
 
   /** On every assignment, before its tasks are restored: who is in the group now, and (once) the group's trunk. */

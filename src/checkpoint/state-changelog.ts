@@ -83,6 +83,11 @@ export function decodeChangelogValue(key: string, lookup: (key: string) => Chang
   return JSON.parse(gunzipSync(packed).toString('utf8')) as unknown;
 }
 
+/** Whether an entry holds its whole value rather than a manifest of chunks: then it alone decides what it decodes to. */
+export function holdsWholeValue(entry: ChangelogEntry): boolean {
+  return entry.headers[encodingHeader] === 'gzip-json';
+}
+
 /** Whether a key names a chunk rather than a task. */
 export function isChunkKey(key: string): boolean {
   return key.includes('\u0000');

@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import { decodeChangelogValue, encodeChangelogValue, isChunkKey, type ChangelogMessage } from '../checkpoint/state-changelog.js';
+import { decodeChangelogValue, encodeChangelogValue, holdsWholeValue, isChunkKey, type ChangelogEntry, type ChangelogMessage } from '../checkpoint/state-changelog.js';
 import { parseTaskState, type TaskState } from '../checkpoint/task-state.js';
 import { trunkRecordFormat, type TrunkRecord } from '../checkpoint/trunk-sync.js';
 import type { ArchitectureSpec } from '../spec/architecture-spec.js';
@@ -48,13 +48,36 @@ export function readTaskStates(view: CompactedTopicView, topic: string, spec: Ar
   return states;
 }
 
+/** What reading a changelog needs of a view: its keys and their newest entries. */
+export type ChangelogView = Pick<CompactedTopicView, 'keys' | 'get'>;
+
+/**
+ * Trunk records by the view entry they were decoded from. A member reads the
+ * whole trunk topic at every sync, and between two syncs most entries (its own
+ * publication included) have not changed: an entry that holds its whole value
+ * always decodes to the same record, so it is decompressed and parsed once.
+ */
+export type DecodedTrunkRecords = WeakMap<ChangelogEntry, TrunkRecord>;
+
 /** Every member's newest trunk record in the view of this architecture; an unreadable one is reported and left out. */
-export function readTrunkRecords(view: CompactedTopicView, topic: string, spec: ArchitectureSpec, onUnreadable: (member: string, reason: string) => void): TrunkRecord[] {
+export function readTrunkRecords(
+  view: ChangelogView,
+  topic: string,
+  spec: ArchitectureSpec,
+  onUnreadable: (member: string, reason: string) => void,
+  decoded?: DecodedTrunkRecords,
+): TrunkRecord[] {
+  const ofThisArchitecture = (record: TrunkRecord): TrunkRecord[] =>
+    record.format === trunkRecordFormat && record.spec.hidden.join() === spec.hidden.join() ? [record] : [];
   return view.keys(topic).flatMap((key) => {
     if (isChunkKey(key)) return [];
+    const entry = view.get(topic, key);
+    const known = entry && decoded?.get(entry);
+    if (known) return ofThisArchitecture(known);
     try {
       const record = decodeChangelogValue(key, (k) => view.get(topic, k)) as TrunkRecord;
-      return record.format === trunkRecordFormat && record.spec.hidden.join() === spec.hidden.join() ? [record] : [];
+      if (entry && holdsWholeValue(entry)) decoded?.set(entry, record);
+      return ofThisArchitecture(record);
     } catch (error) {
       onUnreadable(key, (error as Error).message);
       return [];
