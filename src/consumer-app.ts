@@ -39,7 +39,7 @@ import { applyHeapGrowth } from './app/heap-growth.js';
 import { startIdleCheckpoints } from './app/idle-checkpoints.js';
 import { connectKafka, type KafkaConnections } from './app/kafka-connections.js';
 import { measuredPredictions } from './app/prediction-publishing.js';
-import type { Prediction } from './pipeline/prediction.js';
+import type { PredictionColumns } from './pipeline/prediction.js';
 import type { Rejected } from './pipeline/records.js';
 import { untilDelivered, warnEachRetry } from './kafka/until-delivered.js';
 import { ServingSnapshots } from './app/serving-snapshots.js';
@@ -253,7 +253,7 @@ async function startLocked(
   const publishDeadLetters = (rejected: readonly Rejected[]): Promise<void> =>
     untilDelivered(() => sendDeadLetters(rejected), warnEachRetry(logger, kafka.deadLetters.name, 'dead letters'));
   const predictions = kafka.predictions;
-  const sendPredictions = predictions ? (batch: readonly Prediction[]) => predictions.send(batch) : undefined;
+  const sendPredictions = predictions ? (batch: PredictionColumns) => predictions.send(batch) : undefined;
   // Timing decides the replay steps only where it already decides the batches (lingerMs > 0).
   const replayGovernor =
     config.fineTune.yieldToBacklog && config.batch.lingerMs > 0

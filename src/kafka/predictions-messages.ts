@@ -1,4 +1,4 @@
-import type { Prediction } from '../pipeline/prediction.js';
+import type { PredictionColumns } from '../pipeline/prediction.js';
 import type { KafkaClientSettings } from './kafka-client.js';
 
 /** What the predictions thread is started with. */
@@ -11,7 +11,7 @@ export interface PredictionsWorkerOptions {
 
 /** What the learning thread asks of the predictions thread. */
 export type PredictionsRequest =
-  | { readonly type: 'send'; readonly id: number; readonly predictions: readonly Prediction[] }
+  | { readonly type: 'send'; readonly id: number; readonly predictions: PredictionColumns }
   | { readonly type: 'stop' };
 
 /** What the predictions thread answers. */

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { KafkaError } from '../errors.js';
-import type { Prediction } from '../pipeline/prediction.js';
+import type { PredictionColumns } from '../pipeline/prediction.js';
 import { startModuleWorker } from '../worker-thread.js';
 import type { PredictionsReply, PredictionsRequest, PredictionsWorkerOptions } from './predictions-messages.js';
 
@@ -64,7 +64,7 @@ export class PredictionsThread {
   }
 
   /** Sends a batch's predictions; resolves once the broker has them all. */
-  send(predictions: readonly Prediction[]): Promise<void> {
+  send(predictions: PredictionColumns): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopping) return Promise.reject(new KafkaError(`predictions to ${this.topic} sent after stop`, { topic: this.topic }));
     const id = this.nextId++;

@@ -9,7 +9,7 @@ import { Partitioners } from 'kafkajs';
 import { createLogger } from '../logger.js';
 import { errorMessage } from '../errors.js';
 import { createKafka } from './kafka-client.js';
-import type { Prediction } from '../pipeline/prediction.js';
+import { predictionsFromColumns, type Prediction } from '../pipeline/prediction.js';
 import type { PredictionsReply, PredictionsRequest, PredictionsWorkerOptions } from './predictions-messages.js';
 import { predictionsPublisher } from './predictions-publisher.js';
 import { CoalescedSends } from './coalesced-sends.js';
@@ -36,7 +36,7 @@ port.on('message', (request: PredictionsRequest) => {
       .then(() => reply({ type: 'stopped' }));
     return;
   }
-  sends.send(request.predictions).then(
+  sends.send(predictionsFromColumns(request.predictions)).then(
     () => reply({ type: 'sent', id: request.id }),
     (error: unknown) =>
       reply({ type: 'send-failed', id: request.id, message: errorMessage(error), retriable: (error as { retriable?: unknown } | undefined)?.retriable === true }),

@@ -14,7 +14,7 @@ import { payOwedReplay, type OwedReplay } from './pay-owed-replay.js';
 import type { StreamPosition } from '../checkpoint/stream-position.js';
 import { checkpoint, persistCheckpoint, type CheckpointPolicy } from './checkpoint.js';
 import type { Batch, CheckpointedBatch, Rejected, SourceRecord } from './records.js';
-import type { Prediction } from './prediction.js';
+import type { PredictionColumns } from './prediction.js';
 import { publish } from './publish.js';
 import { UnstoredCheckpoints } from './unstored-checkpoints.js';
 import { scale, type ScaleParts } from './scale.js';
@@ -33,7 +33,7 @@ export interface PipelineParts<S> {
   readonly observers: readonly BatchObserver[];
   readonly publishDeadLetters: (rejected: readonly Rejected[]) => Promise<void>;
   /** Sends a batch's predictions; resolves once the broker has them. */
-  readonly publishPredictions: (predictions: readonly Prediction[]) => Promise<void>;
+  readonly publishPredictions: (predictions: PredictionColumns) => Promise<void>;
   /** What a prediction reports as its model version (minibatches learned so far). */
   readonly modelVersion: () => number;
   /** Score with the NTK-GP's standard deviation for every record (needed only when predictions are published). */

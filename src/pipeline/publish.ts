@@ -1,5 +1,5 @@
 import { concatMap, map, pipe, type OperatorFunction } from 'rxjs';
-import { predictionsOf, type Prediction } from './prediction.js';
+import { predictionColumnsOf, type PredictionColumns } from './prediction.js';
 import type { CheckpointedBatch } from './records.js';
 import type { UnstoredCheckpoints } from './unstored-checkpoints.js';
 
@@ -12,10 +12,10 @@ import type { UnstoredCheckpoints } from './unstored-checkpoints.js';
  * before it is not stored yet (unstored-checkpoints.ts); batches pass on in
  * order.
  */
-export function publish<B extends CheckpointedBatch>(send: (predictions: readonly Prediction[]) => Promise<void>, unstored: UnstoredCheckpoints): OperatorFunction<B, B> {
+export function publish<B extends CheckpointedBatch>(send: (predictions: PredictionColumns) => Promise<void>, unstored: UnstoredCheckpoints): OperatorFunction<B, B> {
   return pipe(
     map((batch) => {
-      const sent = batch.accepted.length + batch.unlabeled.length > 0 ? unstored.allStored().then(() => send(predictionsOf(batch))) : undefined;
+      const sent = batch.accepted.length + batch.unlabeled.length > 0 ? unstored.allStored().then(() => send(predictionColumnsOf(batch))) : undefined;
       if (batch.checkpoint) unstored.captured();
       // Awaited in turn below; until then a failure must not count as unhandled.
       sent?.catch(() => undefined);

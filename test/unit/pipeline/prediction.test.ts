@@ -1,12 +1,15 @@
 import { lastValueFrom, of, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { decodeRecord } from '../../../src/pipeline/decode-record.js';
-import { predictionsOf } from '../../../src/pipeline/prediction.js';
+import { predictionColumnsOf, predictionsFromColumns, type Prediction } from '../../../src/pipeline/prediction.js';
 import type { Accepted, Batch, LearnedBatch, Unlabeled } from '../../../src/pipeline/records.js';
 import { score } from '../../../src/pipeline/score.js';
 import { sourceRecord } from './helpers.js';
 
 const options = { inputDim: 2, maxRecordBytes: 1024 };
+
+/** The predictions as the predictions thread makes them: from the columns, after crossing to it by structured clone (what postMessage does). */
+const predictionsOf = (batch: LearnedBatch): Prediction[] => predictionsFromColumns(structuredClone(predictionColumnsOf(batch)));
 
 function decoded(value: object, partition: number, offset: number): Accepted | Unlabeled {
   const result = decodeRecord(sourceRecord(value, { partition, offset: String(offset) }), options);
@@ -25,7 +28,7 @@ const gpModel = {
   }),
 };
 
-describe('score and predictionsOf', () => {
+describe('score and the predictions of a batch', () => {
   it('scores labeled and unlabeled records and lists their predictions in source order per partition', async () => {
     const records = [
       decoded({ task: 'b', x: [1, 2], y: 5 }, 1, 7),
@@ -70,6 +73,10 @@ describe('score and predictionsOf', () => {
     // A step the numerical guard rejected: labeled, but not learned.
     const rejected = predictionsOf({ ...learned, learned: [{ model: 'nn', applied: false, loss: Number.NaN, seconds: 0 }] });
     expect(rejected.filter((p) => p.learned)).toEqual([]);
+    // Without the baseline: no NTK-GP part, and the message text names each field once per record, as before.
+    const networkOnly = predictionsOf({ ...learned, scores: learned.scores.filter((s) => s.model === 'nn') });
+    expect(networkOnly.map((p) => p.ntkgp)).toEqual([null, null, null, null, null]);
+    expect(JSON.stringify(networkOnly[3])).toBe('{"task":"b","source":{"topic":"records","partition":1,"offset":"7"},"nn":3,"ntkgp":null,"modelVersion":17,"labeled":true,"learned":true,"ts":' + records[0]!.example.ts + '}');
   });
 });
 

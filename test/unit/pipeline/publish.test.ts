@@ -1,7 +1,7 @@
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { decodeRecord } from '../../../src/pipeline/decode-record.js';
-import type { Prediction } from '../../../src/pipeline/prediction.js';
+import type { PredictionColumns } from '../../../src/pipeline/prediction.js';
 import { publish } from '../../../src/pipeline/publish.js';
 import type { Accepted, CheckpointedBatch } from '../../../src/pipeline/records.js';
 import { UnstoredCheckpoints } from '../../../src/pipeline/unstored-checkpoints.js';
@@ -33,9 +33,9 @@ interface PendingSend {
   finish(error?: Error): void;
 }
 
-function recordingSend(sends: PendingSend[]): (predictions: readonly Prediction[]) => Promise<void> {
+function recordingSend(sends: PendingSend[]): (predictions: PredictionColumns) => Promise<void> {
   return (predictions) =>
-    new Promise((resolve, reject) => sends.push({ offsets: predictions.map((p) => p.source.offset), finish: (error) => (error ? reject(error) : resolve()) }));
+    new Promise((resolve, reject) => sends.push({ offsets: [...predictions.offset], finish: (error) => (error ? reject(error) : resolve()) }));
 }
 
 const settledSoon = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
