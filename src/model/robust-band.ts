@@ -59,10 +59,12 @@ function robustCenterAndScaleOfSorted(sorted: Float64Array, start: number, n: nu
   const center = quantileOfSorted(sorted, start, n, 0.5);
   const spread90 = quantileOfSorted(sorted, start, n, 0.95) - quantileOfSorted(sorted, start, n, 0.05);
   const split = lowerBound(sorted, start + n, center, start);
+  const belowCount = split - start;
+  const aboveCount = start + n - split;
   const position = 0.5 * (n - 1);
   const below = Math.floor(position);
-  const low = deviationOfRank(sorted, split, split - start, start + n - split, center, below);
-  const high = deviationOfRank(sorted, split, split - start, start + n - split, center, Math.min(below + 1, n - 1));
+  const low = deviationOfRank(sorted, split, belowCount, aboveCount, center, below);
+  const high = deviationOfRank(sorted, split, belowCount, aboveCount, center, Math.min(below + 1, n - 1));
   const mad = low + (position - below) * (high - low);
   out[0] = center;
   if (mad > 0) out[1] = madToSd * mad;
