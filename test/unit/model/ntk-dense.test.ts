@@ -55,10 +55,14 @@ describe('applyNtkDense with ReLU', () => {
     targets.dispose();
   });
 
-  it('passes no gradient to the input when told it needs none, and the same output either way', () => {
+  it('passes no gradient to the input when told it needs none, and the same output either way, the fused matMul\'s', () => {
     const x = tf.randomNormal<tf.Rank.R2>([8, 10], 0, 1, 'float32', 3);
     const [withInput, without] = [true, false].map((inputGradient) => tf.tidy(() => applyNtkDense(layers[0]!, x, scales, 'relu', inputGradient).dataSync()));
     expect(without).toEqual(withInput);
+    // Off the gradient tape (scoring, a frozen trunk) the three plain kernels give what tfjs' fused matMul gives.
+    const fused = tf.tidy(() => autodiffLayer(layers[0]!, x).dataSync());
+    expect(withInput).toEqual(fused);
+    expect(withInput.some((v) => v === 0) && withInput.some((v) => v > 0)).toBe(true);
     const dx = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(applyNtkDense(layers[0]!, input as tf.Tensor2D, scales, 'relu', true)))(x).dataSync());
     const reference = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(autodiffLayer(layers[0]!, input as tf.Tensor2D)))(x).dataSync());
     expect(dx).toEqual(reference);
