@@ -222,23 +222,32 @@ export class OnlineRegressor implements OnlineModel {
   /** Rows grouped by task; targets standardised when the rows are examples, zero for queries. */
   private prepare(examples: readonly (Query & { readonly y?: number })[]): PreparedBatch {
     const dim = this.config.spec.inputDim;
-    const order = Int32Array.from(examples.keys()).sort((a, b) => {
-      const ta = examples[a]!.task;
-      const tb = examples[b]!.task;
-      return ta < tb ? -1 : ta > tb ? 1 : a - b;
+    // Rows grouped by task, the tasks in name order and each task's rows in arrival order. A batch holds few
+    // distinct tasks: sorting those, not the rows, keeps the same order for a fraction of the comparisons.
+    const rowsByTask = new Map<string, number[]>();
+    examples.forEach(({ task }, index) => {
+      const rows = rowsByTask.get(task);
+      if (rows) rows.push(index);
+      else rowsByTask.set(task, [index]);
     });
+    const order = new Int32Array(examples.length);
     const input = new Float32Array(examples.length * dim);
     const targets = new Float32Array(examples.length);
     const groups: TaskGroup[] = [];
-    order.forEach((index, row) => {
-      const example = examples[index]!;
-      input.set(example.x, row * dim);
-      const moments = this.targetMomentsOf(example.task);
-      targets[row] = example.y === undefined ? 0 : (example.y - moments.mean[0]!) / moments.standardDeviation(0);
-      const last = groups[groups.length - 1];
-      if (last && last.task === example.task) groups[groups.length - 1] = { ...last, count: last.count + 1 };
-      else groups.push({ task: example.task, start: row, count: 1 });
-    });
+    let row = 0;
+    for (const task of [...rowsByTask.keys()].sort()) {
+      const moments = this.targetMomentsOf(task);
+      const mean = moments.mean[0]!;
+      const standardDeviation = moments.standardDeviation(0);
+      groups.push({ task, start: row, count: rowsByTask.get(task)!.length });
+      for (const index of rowsByTask.get(task)!) {
+        const example = examples[index]!;
+        order[row] = index;
+        input.set(example.x, row * dim);
+        targets[row] = example.y === undefined ? 0 : (example.y - mean) / standardDeviation;
+        row += 1;
+      }
+    }
     return { input, targets, groups, order, slots: this.network.slotsOf(groups) };
   }
 
