@@ -52,3 +52,23 @@ export function layerWithGradients<W extends tf.Tensor, B extends tf.Tensor>(
   const withoutInput = (w: W, b: B, save: tf.GradSaveFunc): ReturnType<typeof withGradients> => withGradients(input, w, b, save);
   return tf.customGrad<tf.Tensor2D>(withoutInput as unknown as CustomGradient<tf.Tensor2D>)(weight, bias);
 }
+
+/** A layer applied off the gradient tape: its output, and its gradients given the output's. */
+export interface LayerWithBackward {
+  readonly value: tf.Tensor2D;
+  readonly backward: (dy: tf.Tensor2D) => LayerGradients;
+}
+
+/**
+ * Applies a layer's forward pass without the tape, keeping what its gradient reads, so that a
+ * caller that knows the network's shape runs the backward pass itself: the same kernels as
+ * {@link layerWithGradients} under tf.variableGrads, so the same numbers, without the engine's
+ * recording and replaying of every kernel.
+ */
+export function layerWithBackward<W extends tf.Tensor, B extends tf.Tensor>(forward: LayerForward<W, B>, input: tf.Tensor2D, weight: W, bias: B): LayerWithBackward {
+  let saved: tf.Tensor[] = [];
+  const { value, gradients } = forward(input, weight, bias, (tensors) => {
+    saved = tensors;
+  });
+  return { value, backward: (dy) => gradients(dy, saved) };
+}

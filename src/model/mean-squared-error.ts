@@ -9,14 +9,26 @@ import type { CustomGradient } from './custom-gradient.js';
  * broadcast multiply it runs around them: three native calls fewer per step.
  */
 export function meanSquaredError(outputs: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
-  const count = outputs.size;
   const loss = (predicted: tf.Tensor2D, save: tf.GradSaveFunc): { value: tf.Scalar; gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => tf.Tensor } => {
     // The targets too: a tensor the gradient reads must be saved, or a forward pass run in a tidy of its own disposes it.
     save([predicted, targets]);
     return {
       value: tf.mean(tf.squaredDifference(predicted, targets)),
-      gradFunc: (dy, [savedPredicted, savedTargets]) => tf.mul(tf.div(dy, count), tf.mul(2, tf.sub(savedPredicted!, savedTargets!))),
+      gradFunc: (dy, [savedPredicted, savedTargets]) => squaredErrorGradient(dy, savedPredicted as tf.Tensor2D, savedTargets as tf.Tensor2D),
     };
   };
   return tf.customGrad<tf.Scalar>(loss as unknown as CustomGradient<tf.Scalar>)(outputs);
+}
+
+/**
+ * {@link meanSquaredError} off the gradient tape, with its gradient in `outputs` (for a backward
+ * pass run by hand): the same kernels, and the loss' own gradient of 1 that tf.variableGrads starts from.
+ */
+export function meanSquaredErrorWithGradient(outputs: tf.Tensor2D, targets: tf.Tensor2D): { value: tf.Scalar; gradient: tf.Tensor2D } {
+  const value = tf.mean<tf.Scalar>(tf.squaredDifference(outputs, targets));
+  return { value, gradient: squaredErrorGradient(tf.onesLike(value), outputs, targets) };
+}
+
+function squaredErrorGradient(dy: tf.Tensor, predicted: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(tf.div(dy, predicted.size), tf.mul(2, tf.sub(predicted, targets)));
 }

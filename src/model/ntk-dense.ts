@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { layerWithGradients, type LayerForward } from './custom-gradient.js';
+import { layerWithBackward, layerWithGradients, type LayerForward, type LayerWithBackward } from './custom-gradient.js';
 import type { Activation } from '../spec/architecture-spec.js';
 
 /**
@@ -64,7 +64,12 @@ export function applyNtkDense(layer: NtkDense, input: tf.Tensor2D, scales: NtkSc
  * native call that costs more than its arithmetic.
  */
 function reluDense(layer: NtkDense, input: tf.Tensor2D, weightScale: number, biasScale: number, inputGradient: boolean): tf.Tensor2D {
-  const forward: LayerForward<tf.Tensor2D, tf.Tensor1D> = (x, w, b, save) => {
+  return layerWithGradients(reluDenseForward(weightScale, biasScale), input, layer.weight, layer.bias, inputGradient);
+}
+
+/** The ReLU layer's forward pass and its written-out gradient (see {@link reluDense}). */
+function reluDenseForward(weightScale: number, biasScale: number): LayerForward<tf.Tensor2D, tf.Tensor1D> {
+  return (x, w, b, save) => {
     const weight = tf.mul(w, weightScale);
     const output = tf.relu(tf.add<tf.Tensor2D>(tf.matMul(x, weight), tf.mul(b, biasScale)));
     save([x, weight, output]);
@@ -80,7 +85,16 @@ function reluDense(layer: NtkDense, input: tf.Tensor2D, weightScale: number, bia
       },
     };
   };
-  return layerWithGradients(forward, input, layer.weight, layer.bias, inputGradient);
+}
+
+/**
+ * A ReLU layer off the gradient tape, for a backward pass run by hand
+ * (trunk-heads-network.ts): the same kernels as {@link applyNtkDense} with
+ * 'relu' and its gradient under tf.variableGrads.
+ */
+export function applyReluNtkDenseWithBackward(layer: NtkDense, input: tf.Tensor2D, scales: NtkScales): LayerWithBackward {
+  const forward = reluDenseForward(Math.sqrt(scales.sigmaW2 / layer.fanIn), Math.sqrt(scales.sigmaB2));
+  return layerWithBackward(forward, input, layer.weight, layer.bias);
 }
 
 export function disposeNtkDense(layer: NtkDense): void {

@@ -5,7 +5,6 @@ import { lookahead } from './lookahead.js';
 import { stabilityMargin, stableLearningRate, stepSpectrum } from './learning-rate.js';
 import type { FineTunePhase, LearnResult, OnlineModel, ReplayProgress, TaskLearningRate } from './online-model.js';
 import { addReplayProgress, ReplayDebt, type OwedPhaseState } from './replay-debt.js';
-import { meanSquaredError } from './mean-squared-error.js';
 import { StratifiedReservoir, type ReplayState, type TaskReservoirState } from './replay-buffer.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import { runToEnd, type Stepwise } from './stepwise.js';
@@ -289,11 +288,8 @@ export class OnlineRegressor implements OnlineModel {
 
   /** The network's outputs for a prepared batch, [n, 1] in the batch's row order. */
   private forward(batch: PreparedBatch): tf.Tensor2D {
-    return this.network.forwardHeads(this.trunkFeatures(batch), tf.tensor1d(batch.slots, 'int32'));
-  }
-
-  private trunkFeatures(batch: PreparedBatch): tf.Tensor2D {
-    return this.network.forwardTrunk(tf.tensor2d(batch.input, [batch.targets.length, this.config.spec.inputDim]));
+    const input = tf.tensor2d(batch.input, [batch.targets.length, this.config.spec.inputDim]);
+    return this.network.forwardHeads(this.network.forwardTrunk(input), tf.tensor1d(batch.slots, 'int32'));
   }
 
   /**
@@ -310,23 +306,18 @@ export class OnlineRegressor implements OnlineModel {
     for (const [task, rate] of taskRates) slotRates[this.network.head(task)] = rate;
     return tf.tidy(() => {
       const targets = tf.tensor2d(batch.targets, [batch.targets.length, 1]);
-      const variables = [...trunk, ...heads];
       const slots = tf.tensor1d(batch.slots, 'int32');
-      // A frozen trunk's features are computed once, off the gradient tape.
-      const frozenFeatures = trunkRate === undefined ? this.trunkFeatures(batch) : undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const outputs = this.network.forwardHeads(frozenFeatures ?? this.trunkFeatures(batch), slots, frozenFeatures === undefined);
-        return meanSquaredError(outputs, targets);
-      }, variables);
-      const squaredNorm = tf.addN(variables.map((v) => tf.sum(tf.square(grads[v.name]!))));
+      const input = tf.tensor2d(batch.input, [batch.targets.length, this.config.spec.inputDim]);
+      const { loss: value, gradients } = this.network.lossAndGradients(input, slots, targets, trunkRate !== undefined);
+      const squaredNorm = tf.addN(gradients.map((g) => tf.sum(tf.square(g))));
       const [loss, norm] = tf.stack([value, squaredNorm]).dataSync();
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) return { applied: false, loss: loss! };
-      for (const v of trunk) v.assign(tf.sub(v, tf.mul(grads[v.name]!, trunkRate!)));
-      for (const v of heads) {
+      trunk.forEach((v, i) => v.assign(tf.sub(v, tf.mul(gradients[i]!, trunkRate!))));
+      heads.forEach((v, i) => {
         // One rate per slot, broadcast over the slot's weights.
         const rates = tf.tensor(slotRates, [slotRates.length, ...v.shape.slice(1).map(() => 1)]);
-        v.assign(tf.sub(v, tf.mul(grads[v.name]!, rates)));
-      }
+        v.assign(tf.sub(v, tf.mul(gradients[trunk.length + i]!, rates)));
+      });
       return { applied: true, loss: loss! };
     });
   }

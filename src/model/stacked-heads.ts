@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { layerWithGradients, type LayerForward } from './custom-gradient.js';
+import { layerWithBackward, layerWithGradients, type LayerForward, type LayerWithBackward } from './custom-gradient.js';
 
 /**
  * One dense layer of every task's head, stacked along a leading slot axis:
@@ -66,11 +66,22 @@ export function applyStackedLayer(
   scales: { readonly sigmaW2: number; readonly sigmaB2: number },
   inputGradient = true,
 ): tf.Tensor2D {
-  const rows = input.shape[0];
+  return layerWithGradients(stackedForward(layer, input.shape[0], slots, scales), input, layer.weight, layer.bias, inputGradient);
+}
+
+/**
+ * {@link applyStackedLayer} off the gradient tape, for a backward pass run by hand
+ * (trunk-heads-network.ts): the same kernels, forward and backward.
+ */
+export function applyStackedLayerWithBackward(layer: StackedLayer, input: tf.Tensor2D, slots: tf.Tensor1D, scales: { readonly sigmaW2: number; readonly sigmaB2: number }): LayerWithBackward {
+  return layerWithBackward(stackedForward(layer, input.shape[0], slots, scales), input, layer.weight, layer.bias);
+}
+
+function stackedForward(layer: StackedLayer, rows: number, slots: tf.Tensor1D, scales: { readonly sigmaW2: number; readonly sigmaB2: number }): LayerForward<tf.Tensor3D, tf.Tensor2D> {
   const slotCount = layer.weight.shape[0];
   const weightScale = Math.sqrt(scales.sigmaW2 / layer.fanIn);
   const biasScale = Math.sqrt(scales.sigmaB2);
-  const forward: LayerForward<tf.Tensor3D, tf.Tensor2D> = (x, w, b, save) => {
+  return (x, w, b, save) => {
     const weight = tf.gather(tf.mul(w, weightScale), slots);
     const bias = tf.gather(tf.mul(b, biasScale), slots);
     const rowInputs = tf.reshape(x, [rows, 1, layer.fanIn]);
@@ -88,7 +99,6 @@ export function applyStackedLayer(
       },
     };
   };
-  return layerWithGradients(forward, input, layer.weight, layer.bias, inputGradient);
 }
 
 /**
