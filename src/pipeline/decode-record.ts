@@ -21,26 +21,30 @@ function bad(reason: RejectReason, detail: string): RecordFields {
   return { ok: false, reason, detail };
 }
 
+/** A module-level function, not a closure made per record: the decoder runs for every record on the hot path. */
+function rejected(source: SourceRecord, reason: RejectReason, detail: string): Decoded {
+  return { ok: false, source, reason, detail };
+}
+
 /**
  * Parses and validates one record against DESIGN §2. Pure: never throws, a
  * bad record becomes a `Rejected` with a reason and a human-readable detail.
  */
 export function decodeRecord(source: SourceRecord, options: DecodeOptions): Decoded {
   const value = source.value;
-  const reject = (reason: RejectReason, detail: string): Decoded => ({ ok: false, source, reason, detail });
-  if (value === null || value.length === 0) return reject('empty', 'record has no value');
-  if (value.length > options.maxRecordBytes) return reject('too_large', `value is ${value.length} bytes, limit ${options.maxRecordBytes}`);
+  if (value === null || value.length === 0) return rejected(source, 'empty', 'record has no value');
+  if (value.length > options.maxRecordBytes) return rejected(source, 'too_large', `value is ${value.length} bytes, limit ${options.maxRecordBytes}`);
   let text: string;
   try {
     text = utf8.decode(value);
   } catch {
-    return reject('invalid_utf8', 'value is not valid UTF-8');
+    return rejected(source, 'invalid_utf8', 'value is not valid UTF-8');
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    return reject('invalid_json', (error as Error).message);
+    return rejected(source, 'invalid_json', (error as Error).message);
   }
   const fields = validateRecordFields(parsed, options.inputDim, source.timestamp);
   return { ...fields, source };
