@@ -1,3 +1,5 @@
+import { hypot } from '../math/hypot.js';
+
 /** Eigendecomposition `A = Σⱼ λⱼ vⱼvⱼᵀ` of a symmetric matrix. */
 export interface SymmetricEigen {
   /** Eigenvalues λ, ascending. */
@@ -151,7 +153,7 @@ function implicitQl(Z: Float64Array | undefined, n: number, d: Float64Array, e: 
         if (++iterations > maxIterations) throw new RangeError('symmetric eigen-solver did not converge');
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
-        let r = Math.hypot(p, 1);
+        let r = hypot(p, 1);
         if (p < 0) r = -r;
         d[l] = e[l] / (p + r);
         d[l + 1] = e[l] * (p + r);
@@ -172,7 +174,7 @@ function implicitQl(Z: Float64Array | undefined, n: number, d: Float64Array, e: 
           s2 = s;
           g = c * e[i];
           h = c * p;
-          r = Math.hypot(p, e[i]);
+          r = hypot(p, e[i]);
           e[i + 1] = s * r;
           s = e[i] / r;
           c = p / r;
