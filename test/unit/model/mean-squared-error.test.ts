@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/model/backend.js';
-import { meanSquaredError } from '../../../src/model/mean-squared-error.js';
+import { meanSquaredError, meanSquaredErrorWithGradient } from '../../../src/model/mean-squared-error.js';
 
 describe('meanSquaredError', () => {
   beforeAll(async () => {
@@ -42,5 +42,23 @@ describe('meanSquaredError', () => {
     // outputs 3 and 7, errors 3 and 6: d/dw = 2/2 · (3·[1, 2] + 6·[3, 4]).
     expect([...gradient]).toEqual([21, 30]);
     weights.dispose();
+  });
+
+  it('off the tape, gives the loss and the gradient of the taped one bit for bit, for every batch size up to 130', () => {
+    for (let rows = 1; rows <= 130; rows++) {
+      const outputs = tf.randomNormal<tf.Rank.R2>([rows, 1], 0, 3, 'float32', rows);
+      const targets = tf.randomNormal<tf.Rank.R2>([rows, 1], 0, 1, 'float32', 1000 + rows);
+      const [ourLoss, ourGradient] = tf.tidy(() => {
+        const { value, gradient } = meanSquaredErrorWithGradient(outputs, targets);
+        return [value.dataSync()[0]!, gradient.dataSync() as Float32Array] as const;
+      });
+      const [tapedLoss, tapedGradient] = tf.tidy(() => {
+        const { value, grad } = tf.valueAndGrad((predicted: tf.Tensor) => meanSquaredError(predicted as tf.Tensor2D, targets))(outputs);
+        return [value.dataSync()[0]!, grad.dataSync() as Float32Array] as const;
+      });
+      expect(ourLoss).toBe(tapedLoss);
+      expect(ourGradient).toEqual(tapedGradient);
+      tf.dispose([outputs, targets]);
+    }
   });
 });
