@@ -11,6 +11,7 @@ export interface NtkDense {
   readonly weight: tf.Variable<tf.Rank.R2>;
   readonly bias: tf.Variable<tf.Rank.R1>;
   readonly fanIn: number;
+  readonly scales: LayerScales;
 }
 
 export interface NtkScales {
@@ -18,7 +19,28 @@ export interface NtkScales {
   readonly sigmaB2: number;
 }
 
-export function createNtkDense(fanIn: number, width: number, seed: number, name: string): NtkDense {
+/**
+ * A layer's two NTK scales, σ_w/√fan_in and σ_b, as float32 scalars kept
+ * with its variables: multiplying by a JavaScript number makes and uploads a
+ * new scalar tensor on every call, four per layer in a step. The same float32
+ * numbers either way.
+ */
+export interface LayerScales {
+  readonly weight: tf.Scalar;
+  readonly bias: tf.Scalar;
+}
+
+export function createLayerScales(fanIn: number, scales: NtkScales): LayerScales {
+  // Kept: a layer may be created inside a tidy (a grown head stack), which would dispose them at its end.
+  return { weight: tf.keep(tf.scalar(Math.sqrt(scales.sigmaW2 / fanIn))), bias: tf.keep(tf.scalar(Math.sqrt(scales.sigmaB2))) };
+}
+
+export function disposeLayerScales(scales: LayerScales): void {
+  scales.weight.dispose();
+  scales.bias.dispose();
+}
+
+export function createNtkDense(fanIn: number, width: number, seed: number, name: string, scales: NtkScales): NtkDense {
   // tf.variable keeps its own reference to the data; the initial tensors are ours to dispose.
   const initialWeight = tf.randomNormal<tf.Rank.R2>([fanIn, width], 0, 1, 'float32', seed);
   const initialBias = tf.randomNormal<tf.Rank.R1>([width], 0, 1, 'float32', seed + 1);
@@ -26,6 +48,7 @@ export function createNtkDense(fanIn: number, width: number, seed: number, name:
     weight: tf.variable(initialWeight, true, `${name}/w`),
     bias: tf.variable(initialBias, true, `${name}/b`),
     fanIn,
+    scales: createLayerScales(fanIn, scales),
   };
   initialWeight.dispose();
   initialBias.dispose();
@@ -42,12 +65,10 @@ export function createNtkDense(fanIn: number, width: number, seed: number, name:
  * `inputGradient`: whether a gradient flows on to the input (false for the
  * network's data).
  */
-export function applyNtkDense(layer: NtkDense, input: tf.Tensor2D, scales: NtkScales, activation?: Activation, inputGradient = true): tf.Tensor2D {
-  const weightScale = Math.sqrt(scales.sigmaW2 / layer.fanIn);
-  const biasScale = Math.sqrt(scales.sigmaB2);
-  if (activation === 'relu') return reluDense(layer, input, weightScale, biasScale, inputGradient);
-  const weight = tf.mul(layer.weight, weightScale);
-  const bias = tf.mul(layer.bias, biasScale);
+export function applyNtkDense(layer: NtkDense, input: tf.Tensor2D, activation?: Activation, inputGradient = true): tf.Tensor2D {
+  if (activation === 'relu') return layerWithGradients(reluDenseForward(layer.scales), input, layer.weight, layer.bias, inputGradient);
+  const weight = tf.mul(layer.weight, layer.scales.weight);
+  const bias = tf.mul(layer.bias, layer.scales.bias);
   const preActivation = tf.add<tf.Tensor2D>(tf.matMul(input, weight), bias);
   return activation === 'erf' ? tf.erf(preActivation) : preActivation;
 }
@@ -63,23 +84,18 @@ export function applyNtkDense(layer: NtkDense, input: tf.Tensor2D, scales: NtkSc
  * nothing needs it. ~8 fewer kernels per layer in a fine-tuning step, each one a
  * native call that costs more than its arithmetic.
  */
-function reluDense(layer: NtkDense, input: tf.Tensor2D, weightScale: number, biasScale: number, inputGradient: boolean): tf.Tensor2D {
-  return layerWithGradients(reluDenseForward(weightScale, biasScale), input, layer.weight, layer.bias, inputGradient);
-}
-
-/** The ReLU layer's forward pass and its written-out gradient (see {@link reluDense}). */
-function reluDenseForward(weightScale: number, biasScale: number): LayerForward<tf.Tensor2D, tf.Tensor1D> {
+function reluDenseForward(scales: LayerScales): LayerForward<tf.Tensor2D, tf.Tensor1D> {
   return (x, w, b, save) => {
-    const weight = tf.mul(w, weightScale);
-    const output = tf.relu(tf.add<tf.Tensor2D>(tf.matMul(x, weight), tf.mul(b, biasScale)));
+    const weight = tf.mul(w, scales.weight);
+    const output = tf.relu(tf.add<tf.Tensor2D>(tf.matMul(x, weight), tf.mul(b, scales.bias)));
     save([x, weight, output]);
     return {
       value: output,
       gradients: (dy, [savedX, savedWeight, savedOutput]) => {
         const dPreActivation = tf.mul(dy, tf.sign(savedOutput!));
         return {
-          weight: tf.mul(tf.matMul(savedX!, dPreActivation, true, false), weightScale),
-          bias: tf.mul(tf.sum(dPreActivation, 0), biasScale),
+          weight: tf.mul(tf.matMul(savedX!, dPreActivation, true, false), scales.weight),
+          bias: tf.mul(tf.sum(dPreActivation, 0), scales.bias),
           input: () => tf.matMul(dPreActivation, savedWeight!, false, true),
         };
       },
@@ -92,12 +108,12 @@ function reluDenseForward(weightScale: number, biasScale: number): LayerForward<
  * (trunk-heads-network.ts): the same kernels as {@link applyNtkDense} with
  * 'relu' and its gradient under tf.variableGrads.
  */
-export function applyReluNtkDenseWithBackward(layer: NtkDense, input: tf.Tensor2D, scales: NtkScales): LayerWithBackward {
-  const forward = reluDenseForward(Math.sqrt(scales.sigmaW2 / layer.fanIn), Math.sqrt(scales.sigmaB2));
-  return layerWithBackward(forward, input, layer.weight, layer.bias);
+export function applyReluNtkDenseWithBackward(layer: NtkDense, input: tf.Tensor2D): LayerWithBackward {
+  return layerWithBackward(reluDenseForward(layer.scales), input, layer.weight, layer.bias);
 }
 
 export function disposeNtkDense(layer: NtkDense): void {
   layer.weight.dispose();
   layer.bias.dispose();
+  disposeLayerScales(layer.scales);
 }

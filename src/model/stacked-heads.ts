@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { layerWithBackward, layerWithGradients, type LayerForward, type LayerWithBackward } from './custom-gradient.js';
+import { createLayerScales, disposeLayerScales, type LayerScales, type NtkScales } from './ntk-dense.js';
 
 /**
  * One dense layer of every task's head, stacked along a leading slot axis:
@@ -14,20 +15,20 @@ export interface StackedLayer {
   bias: tf.Variable<tf.Rank.R2>;
   readonly fanIn: number;
   readonly width: number;
+  readonly scales: LayerScales;
 }
 
 /** tfjs variable names are process-global; every reallocation gets a new one. */
 let reallocations = 0;
 
-export function createStackedLayer(fanIn: number, width: number, slots: number, name: string): StackedLayer {
+export function createStackedLayer(fanIn: number, width: number, slots: number, name: string, scales: NtkScales): StackedLayer {
   const generation = (reallocations += 1);
   // tf.variable keeps its own reference to the data; tidy disposes the initial zeros.
-  return tf.tidy(() => ({
+  const variables = tf.tidy(() => ({
     weight: tf.variable(tf.zeros<tf.Rank.R3>([slots, fanIn, width]), true, `${name}/w#${generation}`),
     bias: tf.variable(tf.zeros<tf.Rank.R2>([slots, width]), true, `${name}/b#${generation}`),
-    fanIn,
-    width,
   }));
+  return { ...variables, fanIn, width, scales: createLayerScales(fanIn, scales) };
 }
 
 /** The layer with room for `slots` heads; existing slots keep their values. */
@@ -38,8 +39,9 @@ export function growStackedLayer(layer: StackedLayer, slots: number, name: strin
     weight: tf.variable(tf.concat([layer.weight, tf.zeros<tf.Rank.R3>([added, layer.fanIn, layer.width])]), true, `${name}/w#${generation}`),
     bias: tf.variable(tf.concat([layer.bias, tf.zeros<tf.Rank.R2>([added, layer.width])]), true, `${name}/b#${generation}`),
   }));
-  disposeStackedLayer(layer);
-  return { ...grown, fanIn: layer.fanIn, width: layer.width };
+  layer.weight.dispose();
+  layer.bias.dispose();
+  return { ...grown, fanIn: layer.fanIn, width: layer.width, scales: layer.scales };
 }
 
 /** Writes one slot's weights ([fanIn·width], row-major) and bias ([width]). */
@@ -59,28 +61,21 @@ export function writeSlot(layer: StackedLayer, slot: number, weight: Float32Arra
  * (test/unit/model/stacked-heads.test.ts), without the identity transposes around each
  * segment sum, the reshapes and the casts of the scales it adds: ~12 fewer native calls a step.
  */
-export function applyStackedLayer(
-  layer: StackedLayer,
-  input: tf.Tensor2D,
-  slots: tf.Tensor1D,
-  scales: { readonly sigmaW2: number; readonly sigmaB2: number },
-  inputGradient = true,
-): tf.Tensor2D {
-  return layerWithGradients(stackedForward(layer, input.shape[0], slots, scales), input, layer.weight, layer.bias, inputGradient);
+export function applyStackedLayer(layer: StackedLayer, input: tf.Tensor2D, slots: tf.Tensor1D, inputGradient = true): tf.Tensor2D {
+  return layerWithGradients(stackedForward(layer, input.shape[0], slots), input, layer.weight, layer.bias, inputGradient);
 }
 
 /**
  * {@link applyStackedLayer} off the gradient tape, for a backward pass run by hand
  * (trunk-heads-network.ts): the same kernels, forward and backward.
  */
-export function applyStackedLayerWithBackward(layer: StackedLayer, input: tf.Tensor2D, slots: tf.Tensor1D, scales: { readonly sigmaW2: number; readonly sigmaB2: number }): LayerWithBackward {
-  return layerWithBackward(stackedForward(layer, input.shape[0], slots, scales), input, layer.weight, layer.bias);
+export function applyStackedLayerWithBackward(layer: StackedLayer, input: tf.Tensor2D, slots: tf.Tensor1D): LayerWithBackward {
+  return layerWithBackward(stackedForward(layer, input.shape[0], slots), input, layer.weight, layer.bias);
 }
 
-function stackedForward(layer: StackedLayer, rows: number, slots: tf.Tensor1D, scales: { readonly sigmaW2: number; readonly sigmaB2: number }): LayerForward<tf.Tensor3D, tf.Tensor2D> {
+function stackedForward(layer: StackedLayer, rows: number, slots: tf.Tensor1D): LayerForward<tf.Tensor3D, tf.Tensor2D> {
   const slotCount = layer.weight.shape[0];
-  const weightScale = Math.sqrt(scales.sigmaW2 / layer.fanIn);
-  const biasScale = Math.sqrt(scales.sigmaB2);
+  const { weight: weightScale, bias: biasScale } = layer.scales;
   return (x, w, b, save) => {
     const weight = tf.gather(tf.mul(w, weightScale), slots);
     const bias = tf.gather(tf.mul(b, biasScale), slots);
@@ -117,4 +112,5 @@ function sumPerSlot(values: tf.Tensor, slots: tf.Tensor1D, slotCount: number): t
 export function disposeStackedLayer(layer: StackedLayer): void {
   layer.weight.dispose();
   layer.bias.dispose();
+  disposeLayerScales(layer.scales);
 }

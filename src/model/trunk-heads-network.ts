@@ -41,7 +41,7 @@ export class TrunkHeadsNetwork {
   ) {
     let fanIn = spec.inputDim;
     this.trunk = spec.hidden.map((width, i) => {
-      const layer = createNtkDense(fanIn, width, seed + 1000 * i, `${this.namePrefix}/trunk/${i}`);
+      const layer = createNtkDense(fanIn, width, seed + 1000 * i, `${this.namePrefix}/trunk/${i}`, spec);
       fanIn = width;
       return layer;
     });
@@ -98,7 +98,7 @@ export class TrunkHeadsNetwork {
     }
     let fanIn = this.trunkWidth;
     this.headLayers = [...this.spec.headHidden, 1].map((width, i) => {
-      const layer = createStackedLayer(fanIn, width, slots, name(i));
+      const layer = createStackedLayer(fanIn, width, slots, name(i), this.spec);
       fanIn = width;
       return layer;
     });
@@ -120,7 +120,7 @@ export class TrunkHeadsNetwork {
   forwardTrunk(input: tf.Tensor2D): tf.Tensor2D {
     let activations = input;
     this.trunk.forEach((layer, i) => {
-      activations = applyNtkDense(layer, activations, this.spec, this.spec.activation, i > 0);
+      activations = applyNtkDense(layer, activations, this.spec.activation, i > 0);
     });
     return activations;
   }
@@ -134,7 +134,7 @@ export class TrunkHeadsNetwork {
     if (!layers) throw new ModelError('no head has been created yet');
     let activations = features;
     layers.forEach((layer, i) => {
-      const output = applyStackedLayer(layer, activations, slots, this.spec, i > 0 || featuresGradient);
+      const output = applyStackedLayer(layer, activations, slots, i > 0 || featuresGradient);
       activations = i === layers.length - 1 ? output : this.spec.activation === 'relu' ? tf.relu(output) : tf.erf(output);
     });
     return activations;
@@ -178,13 +178,13 @@ export class TrunkHeadsNetwork {
     let activations = trainTrunk ? input : this.forwardTrunk(input);
     if (trainTrunk) {
       for (const layer of this.trunk) {
-        trunk.push(applyReluNtkDenseWithBackward(layer, activations, this.spec));
+        trunk.push(applyReluNtkDenseWithBackward(layer, activations));
         activations = trunk[trunk.length - 1]!.value;
       }
     }
     const heads: LayerWithBackward[] = [];
     layers.forEach((layer, i) => {
-      heads.push(applyStackedLayerWithBackward(layer, activations, slots, this.spec));
+      heads.push(applyStackedLayerWithBackward(layer, activations, slots));
       activations = i === layers.length - 1 ? heads[i]!.value : tf.relu(heads[i]!.value);
     });
     const { value, gradient } = meanSquaredErrorWithGradient(activations, targets);

@@ -16,7 +16,7 @@ describe('applyNtkDense with ReLU', () => {
   const layers: NtkDense[] = [];
   beforeAll(async () => {
     await selectBackend('auto');
-    layers.push(createNtkDense(10, 64, 7, 'ntk-dense-test/0'), createNtkDense(64, 64, 8, 'ntk-dense-test/1'));
+    layers.push(createNtkDense(10, 64, 7, 'ntk-dense-test/0', scales), createNtkDense(64, 64, 8, 'ntk-dense-test/1', scales));
   });
   afterAll(() => layers.forEach(disposeNtkDense));
 
@@ -34,7 +34,7 @@ describe('applyNtkDense with ReLU', () => {
     const x = tf.randomNormal<tf.Rank.R2>([64, 10], 0, 1, 'float32', 1);
     const targets = tf.randomNormal<tf.Rank.R2>([64, 1], 0, 1, 'float32', 2);
     const variables = layers.flatMap((l) => [l.weight, l.bias]);
-    const custom = lossOf((layer, input, i) => applyNtkDense(layer, input, scales, 'relu', i > 0), x, targets);
+    const custom = lossOf((layer, input, i) => applyNtkDense(layer, input, 'relu', i > 0), x, targets);
     const reference = lossOf((layer, input) => autodiffLayer(layer, input), x, targets);
     const gradsOf = (loss: () => tf.Scalar): { value: number; grads: Float32Array[] } =>
       tf.tidy(() => {
@@ -57,13 +57,13 @@ describe('applyNtkDense with ReLU', () => {
 
   it('passes no gradient to the input when told it needs none, and the same output either way, the fused matMul\'s', () => {
     const x = tf.randomNormal<tf.Rank.R2>([8, 10], 0, 1, 'float32', 3);
-    const [withInput, without] = [true, false].map((inputGradient) => tf.tidy(() => applyNtkDense(layers[0]!, x, scales, 'relu', inputGradient).dataSync()));
+    const [withInput, without] = [true, false].map((inputGradient) => tf.tidy(() => applyNtkDense(layers[0]!, x, 'relu', inputGradient).dataSync()));
     expect(without).toEqual(withInput);
     // Off the gradient tape (scoring, a frozen trunk) the three plain kernels give what tfjs' fused matMul gives.
     const fused = tf.tidy(() => autodiffLayer(layers[0]!, x).dataSync());
     expect(withInput).toEqual(fused);
     expect(withInput.some((v) => v === 0) && withInput.some((v) => v > 0)).toBe(true);
-    const dx = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(applyNtkDense(layers[0]!, input as tf.Tensor2D, scales, 'relu', true)))(x).dataSync());
+    const dx = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(applyNtkDense(layers[0]!, input as tf.Tensor2D, 'relu', true)))(x).dataSync());
     const reference = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(autodiffLayer(layers[0]!, input as tf.Tensor2D)))(x).dataSync());
     expect(dx).toEqual(reference);
     x.dispose();

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/model/backend.js';
-import { applyStackedLayer, createStackedLayer, disposeStackedLayer, writeSlot, type StackedLayer } from '../../../src/model/stacked-heads.js';
+import { applyStackedLayer, createStackedLayer, disposeStackedLayer, growStackedLayer, writeSlot, type StackedLayer } from '../../../src/model/stacked-heads.js';
 
 const scales = { sigmaW2: 2, sigmaB2: 0.1 };
 
@@ -19,7 +19,7 @@ describe('applyStackedLayer', () => {
   const random = (n: number, seed: number): Float32Array => tf.tidy(() => tf.randomNormal([n], 0, 1, 'float32', seed).dataSync() as Float32Array);
   beforeAll(async () => {
     await selectBackend('auto');
-    layer = createStackedLayer(16, 3, 6, 'stacked-heads-test');
+    layer = createStackedLayer(16, 3, 6, 'stacked-heads-test', scales);
     for (let slot = 0; slot < 6; slot++) writeSlot(layer, slot, random(16 * 3, 10 + slot), random(3, 20 + slot));
   });
   afterAll(() => disposeStackedLayer(layer));
@@ -32,7 +32,7 @@ describe('applyStackedLayer', () => {
     const targets = tf.randomNormal<tf.Rank.R2>([37, 3], 0, 1, 'float32', 3);
     const variables = [inputWeights, layer.weight, layer.bias];
     const loss = (apply: (input: tf.Tensor2D) => tf.Tensor2D) => (): tf.Scalar => tf.mean(tf.squaredDifference(apply(tf.matMul(x, inputWeights)), targets));
-    const ours = loss((input) => applyStackedLayer(layer, input, slots, scales));
+    const ours = loss((input) => applyStackedLayer(layer, input, slots));
     const theirs = loss((input) => autodiffLayer(layer, input, slots));
     const gradsOf = (f: () => tf.Scalar): Float32Array[] =>
       tf.tidy(() => {
@@ -57,12 +57,29 @@ describe('applyStackedLayer', () => {
     const slots = tf.tensor1d([0, 1, 2, 0, 1, 2, 5, 5, 3], 'int32');
     const run = (inputGradient: boolean): Float32Array[] =>
       tf.tidy(() => {
-        const f = (): tf.Scalar => tf.sum(tf.square(applyStackedLayer(layer, features, slots, scales, inputGradient)));
+        const f = (): tf.Scalar => tf.sum(tf.square(applyStackedLayer(layer, features, slots, inputGradient)));
         const { value, grads } = tf.variableGrads(f, [layer.weight, layer.bias]);
         return [value.dataSync() as Float32Array, grads[layer.weight.name]!.dataSync() as Float32Array, grads[layer.bias.name]!.dataSync() as Float32Array];
       });
     expect(run(false)).toEqual(run(true));
     features.dispose();
     slots.dispose();
+  });
+
+  it('grows with its slots and its scales kept, and leaves no tensor behind once disposed', () => {
+    const before = tf.memory().numTensors;
+    let grown = createStackedLayer(4, 2, 2, 'stacked-heads-test/grow', scales);
+    writeSlot(grown, 1, random(8, 30), random(2, 31));
+    const input = tf.randomNormal<tf.Rank.R2>([3, 4], 0, 1, 'float32', 32);
+    const slots = tf.tensor1d([1, 1, 0], 'int32');
+    const output = (): Float32Array => tf.tidy(() => applyStackedLayer(grown, input, slots).dataSync() as Float32Array);
+    const small = output();
+    grown = growStackedLayer(grown, 4, 'stacked-heads-test/grow');
+    grown = growStackedLayer(grown, 8, 'stacked-heads-test/grow');
+    expect(grown.weight.shape[0]).toBe(8);
+    expect(output()).toEqual(small);
+    tf.dispose([input, slots]);
+    disposeStackedLayer(grown);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -11,7 +11,7 @@ describe('learning on the WebAssembly backend', () => {
   });
 
   it("sums the stacked heads' gradients per slot without a segment-sum kernel", () => {
-    const layer = createStackedLayer(2, 1, 3, 'wasm-test');
+    const layer = createStackedLayer(2, 1, 3, 'wasm-test', { sigmaW2: 2, sigmaB2: 1 });
     for (let slot = 0; slot < 3; slot++) writeSlot(layer, slot, Float32Array.of(1, -1), Float32Array.of(0));
     const rows = [
       [1, 2],
@@ -21,7 +21,7 @@ describe('learning on the WebAssembly backend', () => {
     const slots = [0, 2, 0];
     const [weightGradient, biasGradient] = tf.tidy(() => {
       const input = tf.tensor2d(rows);
-      const f = (): tf.Scalar => tf.sum(applyStackedLayer(layer, input, tf.tensor1d(slots, 'int32'), { sigmaW2: 2, sigmaB2: 1 }, false));
+      const f = (): tf.Scalar => tf.sum(applyStackedLayer(layer, input, tf.tensor1d(slots, 'int32'), false));
       const { grads } = tf.variableGrads(f, [layer.weight, layer.bias]);
       return [grads[layer.weight.name]!.dataSync(), grads[layer.bias.name]!.dataSync()];
     });
