@@ -288,8 +288,12 @@ export class OnlineRegressor implements OnlineModel {
 
   /** The network's outputs for a prepared batch, [n, 1] in the batch's row order. */
   private forward(batch: PreparedBatch): tf.Tensor2D {
-    const input = tf.tensor2d(batch.input, [batch.targets.length, this.config.spec.inputDim]);
-    return this.network.forwardHeads(this.network.forwardTrunk(input), tf.tensor1d(batch.slots, 'int32'));
+    return this.network.forwardHeads(this.network.forwardTrunk(this.inputOf(batch)), tf.tensor1d(batch.slots, 'int32'));
+  }
+
+  /** The batch's feature rows as a tensor, [n, inputDim] in the batch's row order. */
+  private inputOf(batch: PreparedBatch): tf.Tensor2D {
+    return tf.tensor2d(batch.input, [batch.targets.length, this.config.spec.inputDim]);
   }
 
   /**
@@ -307,8 +311,7 @@ export class OnlineRegressor implements OnlineModel {
     return tf.tidy(() => {
       const targets = tf.tensor2d(batch.targets, [batch.targets.length, 1]);
       const slots = tf.tensor1d(batch.slots, 'int32');
-      const input = tf.tensor2d(batch.input, [batch.targets.length, this.config.spec.inputDim]);
-      const { loss: value, gradients } = this.network.lossAndGradients(input, slots, targets, trunkRate !== undefined);
+      const { loss: value, gradients } = this.network.lossAndGradients(this.inputOf(batch), slots, targets, trunkRate !== undefined);
       const squaredNorm = tf.addN(gradients.map((g) => tf.sum(tf.square(g))));
       const [loss, norm] = tf.stack([value, squaredNorm]).dataSync();
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) return { applied: false, loss: loss! };
