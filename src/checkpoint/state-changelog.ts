@@ -1,8 +1,20 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzipSync, gzip } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzip, type ZlibOptions } from 'node:zlib';
 
-const gzipped = promisify(gzip);
+const gzipped = promisify<Buffer, ZlibOptions, Buffer>(gzip);
+
+/**
+ * The output buffer size for compressing `bytes` of JSON: every time zlib fills
+ * one, the thread pool hands it back to the event loop and is asked for more,
+ * so node's 16 KiB default takes two or three round trips for a trunk record
+ * (~26 KB gzipped). As large as the input, the output almost always fits in
+ * one; capped so that a large task state does not allocate its size at once.
+ * The compressed bytes do not depend on it.
+ */
+function gzipChunkSize(bytes: number): number {
+  return Math.min(Math.max(bytes + 1024, zlibConstants.Z_DEFAULT_CHUNK), 1 << 20);
+}
 
 /**
  * The record format of the state changelog (`<groupId>.state`, compacted,
@@ -42,7 +54,8 @@ function chunkKey(key: string, index: number): string {
  * tens of kilobytes, and every checkpoint publishes them all.
  */
 export async function encodeChangelogValue(key: string, value: unknown, maxRecordBytes: number): Promise<ChangelogMessage[]> {
-  const packed = await gzipped(JSON.stringify(value));
+  const text = Buffer.from(JSON.stringify(value), 'utf8');
+  const packed = await gzipped(text, { chunkSize: gzipChunkSize(text.length) });
   const sha256 = createHash('sha256').update(packed).digest('hex');
   const room = maxRecordBytes - recordOverheadBytes - Buffer.byteLength(key) * 2;
   if (room <= 0) throw new RangeError(`record limit ${maxRecordBytes} bytes leaves no room for a state record`);

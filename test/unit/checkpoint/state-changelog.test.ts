@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeChangelogValue, encodeChangelogValue, type ChangelogEntry } from '../../../src/checkpoint/state-changelog.js';
 
@@ -43,6 +44,17 @@ describe('state changelog records', () => {
     expect(() => decodeChangelogValue('t', compacted(missing))).toThrow(/missing/);
     const corrupt = messages.map((m, i) => (i === 0 ? { ...m, value: Buffer.concat([m.value.subarray(1), Buffer.from([0])]) } : m));
     expect(() => decodeChangelogValue('t', compacted(corrupt))).toThrow(/SHA-256/);
+  });
+
+  it("compresses to the very bytes of node's default gzip, whatever the value's size, so records written before still decode alike", async () => {
+    // A trunk record's size (~40 kB of JSON), one past the output buffer's cap, and one of a few bytes.
+    for (const bytes of [30_000, 1_500_000, 10]) {
+      const value = { blob: randomBytes(bytes).toString('base64'), moments: Array.from({ length: 640 }, () => Math.random()) };
+      const messages = await encodeChangelogValue('t', value, 64 * 1024 * 1024);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]!.value.equals(gzipSync(JSON.stringify(value)))).toBe(true);
+      expect(decodeChangelogValue('t', compacted(messages))).toEqual(value);
+    }
   });
 
   it('knows nothing of a key never written', () => {
