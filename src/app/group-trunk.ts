@@ -50,7 +50,7 @@ export class GroupTrunk {
     this.sync = new TrunkSync(session.spec, config.state.trunkSyncBatches, config.state.trunkMaxAgeSeconds * 1000, {
       self: () => this.memberId,
       peers: () => this.members,
-      published: () => this.published(),
+      published: (members) => this.published(members),
       trunk: () => session.network.network.trunkState(),
       loadTrunk: (trunk) => session.network.network.loadTrunk(trunk),
       featureMoments: () => session.featureMoments.toJSON(),
@@ -65,9 +65,10 @@ export class GroupTrunk {
     });
   }
 
-  private published(): TrunkRecord[] {
+  private published(members?: ReadonlySet<string>): TrunkRecord[] {
     const { view, topic, session, logger } = this.parts;
-    return readTrunkRecords(view, topic, session.spec, (member, reason) => logger.warn({ topic, member, reason }, 'skipping an unreadable trunk record'), this.decoded);
+    const unreadable = (member: string, reason: string): void => logger.warn({ topic, member, reason }, 'skipping an unreadable trunk record');
+    return readTrunkRecords(view, topic, session.spec, unreadable, this.decoded, members);
   }
 
   /** On every assignment, before its tasks are restored: who is in the group now, and (once) the group's trunk. */

@@ -59,18 +59,23 @@ export type ChangelogView = Pick<CompactedTopicView, 'keys' | 'get'>;
  */
 export type DecodedTrunkRecords = WeakMap<ChangelogEntry, TrunkRecord>;
 
-/** Every member's newest trunk record in the view of this architecture; an unreadable one is reported and left out. */
+/**
+ * Every member's newest trunk record in the view of this architecture (only
+ * those of `members`, when given: records are keyed by member id, and a sync
+ * needs only its peers'); an unreadable one is reported and left out.
+ */
 export function readTrunkRecords(
   view: ChangelogView,
   topic: string,
   spec: ArchitectureSpec,
   onUnreadable: (member: string, reason: string) => void,
   decoded?: DecodedTrunkRecords,
+  members?: ReadonlySet<string>,
 ): TrunkRecord[] {
   const ofThisArchitecture = (record: TrunkRecord): TrunkRecord[] =>
     record.format === trunkRecordFormat && record.spec.hidden.join() === spec.hidden.join() ? [record] : [];
   return view.keys(topic).flatMap((key) => {
-    if (isChunkKey(key)) return [];
+    if (isChunkKey(key) || (members && !members.has(key))) return [];
     const entry = view.get(topic, key);
     const known = entry && decoded?.get(entry);
     if (known) return ofThisArchitecture(known);

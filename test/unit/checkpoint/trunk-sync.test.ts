@@ -79,3 +79,92 @@ describe('trunk averaging', () => {
     expect(joined.trunk).toEqual(trunk);
   });
 });
+
+/** Averaging and distance as first written, decoding every trunk afresh: what the sync must still compute, bit for bit. */
+function referenceAverage(trunks: readonly (readonly LayerState[])[]): LayerState[] {
+  return trunks[0]!.map((_, layer) => {
+    const mean = (field: 'weight' | 'bias'): string => {
+      const arrays = trunks.map((t) => decodeFloat32(t[layer]![field]));
+      const sum = new Float64Array(arrays[0]!.length);
+      for (const array of arrays) for (let i = 0; i < sum.length; i++) sum[i]! += array[i]!;
+      return encodeFloat32(Float32Array.from(sum, (v) => v / arrays.length));
+    };
+    return { weight: mean('weight'), bias: mean('bias') };
+  });
+}
+
+function referenceDistance(a: readonly LayerState[], b: readonly LayerState[]): number {
+  let squared = 0;
+  a.forEach((layer, i) => {
+    for (const field of ['weight', 'bias'] as const) {
+      const x = decodeFloat32(layer[field]);
+      const y = decodeFloat32(b[i]![field]);
+      for (let k = 0; k < x.length; k++) squared += (x[k]! - y[k]!) ** 2;
+    }
+  });
+  return Math.sqrt(squared);
+}
+
+describe('a sync', () => {
+  const wide: ArchitectureSpec = { ...spec, hidden: [3, 5] };
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31 - 0.5) * 10 ** ((seed % 7) - 3);
+  const randomTrunk = (): LayerState[] =>
+    [
+      [6, 3],
+      [15, 5],
+    ].map(([w, b]) => ({ weight: encodeFloat32(Float32Array.from({ length: w! }, random)), bias: encodeFloat32(Float32Array.from({ length: b! }, random)) }));
+
+  it("asks for its peers' publications only, and for none when it is alone", () => {
+    const asked: string[][] = [];
+    let peers = new Set(['a']);
+    const sync = new TrunkSync(wide, 1, 500, {
+      self: () => 'a',
+      peers: () => peers,
+      published: (members) => (asked.push([...members].sort()), []),
+      trunk: randomTrunk,
+      loadTrunk: () => {},
+      featureMoments: () => moments(1),
+      publish: () => {},
+      now: () => 0,
+    });
+    sync.sync();
+    peers = new Set(['c', 'a', 'b']);
+    sync.sync();
+    expect(asked).toEqual([['b', 'c']]);
+  });
+
+  it('merges and measures its movement to the very bits of decoding every trunk afresh', () => {
+    let trunk = randomTrunk();
+    let peers = new Set(['a']);
+    let records: TrunkRecord[] = [];
+    const sync = new TrunkSync(wide, 1, 500, {
+      self: () => 'a',
+      peers: () => peers,
+      published: () => records,
+      trunk: () => trunk,
+      loadTrunk: (t) => (trunk = t),
+      featureMoments: () => moments(1),
+      publish: () => {},
+      now: () => 1000,
+    });
+    let previous: LayerState[] | undefined;
+    let movement = 0;
+    for (let round = 0; round < 6; round++) {
+      trunk = round === 0 ? trunk : randomTrunk();
+      if (previous) movement = Math.max(movement, referenceDistance(previous, trunk));
+      peers = round % 3 === 1 ? new Set(['a']) : new Set(['a', 'b', 'c']);
+      records = [record('c', randomTrunk(), 900), record('b', randomTrunk(), 950), record('a', randomTrunk(), 990)];
+      const expected = peers.size > 1 ? referenceAverage([trunk, records[1]!.trunk, records[0]!.trunk]) : trunk;
+      sync.sync();
+      expect(trunk).toEqual(expected);
+      expect(sync.maxPeriodMovement).toBe(movement);
+      previous = trunk;
+    }
+    expect(movement).toBeGreaterThan(0);
+    expect(sync.merges).toBe(4);
+    const trunks = [randomTrunk(), randomTrunk(), randomTrunk()];
+    expect(averageTrunks(trunks)).toEqual(referenceAverage(trunks));
+    expect(trunkDistance(trunks[0]!, trunks[1]!)).toBe(referenceDistance(trunks[0]!, trunks[1]!));
+  });
+});

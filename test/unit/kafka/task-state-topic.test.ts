@@ -84,4 +84,19 @@ describe('reading the trunk topic', () => {
     expect(second[0]).not.toBe(first[0]);
     expect(unreadable).toEqual(['bad', 'bad']);
   });
+
+  it('given the members wanted, neither decodes nor reports anyone else', async () => {
+    const view = new CompactedTopic();
+    for (const member of ['a', 'b', 'self', 'gone']) await view.publish(record(member, 1));
+    view.corrupt('gone');
+    const decoded: DecodedTrunkRecords = new WeakMap();
+    const unreadable: string[] = [];
+    const records = readTrunkRecords(view, topic, spec, (member) => unreadable.push(member), decoded, new Set(['a', 'b', 'absent']));
+    expect(records.map((r) => r.member).sort()).toEqual(['a', 'b']);
+    expect(decoded.has(view.get(topic, 'self')!)).toBe(false);
+    expect(unreadable).toEqual([]);
+    // Without the members, every record is read (a joining member's start needs them all).
+    expect(readTrunkRecords(view, topic, spec, (member) => unreadable.push(member), decoded).map((r) => r.member).sort()).toEqual(['a', 'b', 'self']);
+    expect(unreadable).toEqual(['gone']);
+  });
 });
