@@ -164,6 +164,7 @@ async function startLocked(
     metrics.taskEvictions.inc({ event });
     logger.info({ task, event }, event === 'evicted' ? 'idle task evicted for a new one (state parked)' : event === 'restored' ? 'parked task returned: state restored' : 'parked task state dropped (over model.maxTasks parked)');
   };
+  session.onCompiledStepsOff = (reason) => logger.warn({ reason }, 'model steps run kernel by kernel: the same numbers, slower');
 
   const groupTrunk =
     kafka.trunk && kafka.stateView

@@ -45,6 +45,8 @@ export class LearningSession {
   private readonly parkedLimit: number;
   /** Told of each eviction, each parked task restored, and each parked state dropped beyond the limit. */
   onEviction: (event: 'evicted' | 'restored' | 'dropped', task: string) => void = () => undefined;
+  /** Told why, when model steps (or some of them) fall back from TensorFlow graphs to running kernel by kernel. */
+  onCompiledStepsOff: (reason: string) => void = () => undefined;
 
   constructor(config: PipelineConfig, onDrift: (events: readonly DriftEvent[]) => void, saved?: LearningState) {
     this.spec = specOf(config);
@@ -58,6 +60,8 @@ export class LearningSession {
         lookahead: config.model.lookahead,
         seed: config.model.seed,
         fineTune: { ...config.fineTune, batchSize: config.batch.size },
+        compiledSteps: config.model.compiledSteps,
+        onCompiledStepsOff: (reason) => this.onCompiledStepsOff(reason),
       },
       saved?.network,
     );

@@ -115,6 +115,11 @@ const modelSchema = z
     seed: z.number().int().nonnegative().default(42),
     /** `auto` picks the first that loads of tensorflow-gpu, tensorflow (native), wasm, cpu. */
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    /**
+     * On the native backend, run each model step as one call into a TensorFlow graph recorded from its
+     * kernels (the same numbers, checked; ~2.5× faster steps) instead of one call per kernel.
+     */
+    compiledSteps: z.boolean().default(true),
   })
   .strict();
 

@@ -10,6 +10,8 @@ import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import { runToEnd, type Stepwise } from './stepwise.js';
 import { TrunkHeadsNetwork, type LayerState, type NetworkState, type TaskGroup } from './trunk-heads-network.js';
 import { decodeFloat32, encodeFloat32 } from '../math/float-codec.js';
+import { CompiledSteps } from './compiled-steps.js';
+import type { NamedTensors } from './kernel-trace.js';
 
 export interface FineTuneConfig {
   /**
@@ -46,6 +48,10 @@ export interface OnlineRegressorConfig {
   readonly fineTune: FineTuneConfig;
   /** With an explicit η, its stability margin is estimated on one step in this many (default 20). */
   readonly marginEvery?: number;
+  /** Run each model step as one TensorFlow graph call on the native backend (compiled-steps.ts; default true): the same numbers. */
+  readonly compiledSteps?: boolean;
+  /** Told why, when model steps fall back to running kernel by kernel. */
+  readonly onCompiledStepsOff?: (reason: string) => void;
 }
 
 /** Rejected steps in a row that halve the learning rate and reset the heads involved. */
@@ -141,6 +147,7 @@ export class OnlineRegressor implements OnlineModel {
   private readonly debt = new ReplayDebt();
   /** The trunk where the deferred phase being paid found it (a rejected step puts it back). */
   private phaseTrunk: tf.Tensor[] | undefined;
+  private readonly compiled: CompiledSteps;
   /** Halved on every backoff of the divergence protection. */
   learningRateScale = 1;
   private rejectedInARow = 0;
@@ -152,6 +159,7 @@ export class OnlineRegressor implements OnlineModel {
     saved?: OnlineRegressorState,
   ) {
     const readout = config.readout ?? 'random';
+    this.compiled = new CompiledSteps(config.compiledSteps ?? true, config.onCompiledStepsOff);
     this.network = saved
       ? TrunkHeadsNetwork.fromJSON(config.spec, saved.network, readout)
       : new TrunkHeadsNetwork(config.spec, config.seed, readout);
@@ -168,6 +176,11 @@ export class OnlineRegressor implements OnlineModel {
       const trunk = saved.replayOwed.phaseTrunk;
       if (trunk) this.phaseTrunk = this.network.trunkVariables().map((v, i) => tf.tensor(decodeFloat32(trunk[i]!), v.shape));
     }
+  }
+
+  /** How many of its model steps' TensorFlow graphs are loaded (0 off the native backend). */
+  get compiledStepGraphs(): number {
+    return this.compiled.size;
   }
 
   toJSON(): OnlineRegressorState {
@@ -288,7 +301,13 @@ export class OnlineRegressor implements OnlineModel {
 
   /** The network's outputs for a prepared batch, [n, 1] in the batch's row order. */
   private forward(batch: PreparedBatch): tf.Tensor2D {
-    return this.network.forwardHeads(this.network.forwardTrunk(this.inputOf(batch)), tf.tensor1d(batch.slots, 'int32'));
+    const inputs: NamedTensors = { input: this.inputOf(batch), slots: tf.tensor1d(batch.slots, 'int32') };
+    [...this.network.trunkVariables(), ...this.network.headVariables()].forEach((v, i) => (inputs[`variable${i}`] = v));
+    const key = `scoring, ${batch.targets.length} rows, ${this.network.slotCapacity} slots`;
+    const { outputs } = this.compiled.run(key, inputs, this.network.constants(), () => ({
+      outputs: this.network.forwardHeads(this.network.forwardTrunk(inputs.input as tf.Tensor2D), inputs.slots as tf.Tensor1D),
+    }));
+    return outputs as tf.Tensor2D;
   }
 
   /** The batch's feature rows as a tensor, [n, inputDim] in the batch's row order. */
@@ -304,23 +323,41 @@ export class OnlineRegressor implements OnlineModel {
    * norm once; anything non-finite rejects the whole step.
    */
   private sgdStep(batch: PreparedBatch, taskRates: ReadonlyMap<string, number>, trunkRate?: number): StepResult {
-    const trunk = trunkRate === undefined ? [] : this.network.trunkVariables();
+    const trunk = this.network.trunkVariables();
     const heads = this.network.headVariables();
     const slotRates = new Float32Array(this.network.slotCapacity);
     for (const [task, rate] of taskRates) slotRates[this.network.head(task)] = rate;
     return tf.tidy(() => {
-      const targets = tf.tensor2d(batch.targets, [batch.targets.length, 1]);
-      const slots = tf.tensor1d(batch.slots, 'int32');
-      const { loss: value, gradients } = this.network.lossAndGradients(this.inputOf(batch), slots, targets, trunkRate !== undefined);
-      const squaredNorm = tf.addN(gradients.map((g) => tf.sum(tf.square(g))));
-      const [loss, norm] = tf.stack([value, squaredNorm]).dataSync();
-      if (!Number.isFinite(loss) || !Number.isFinite(norm)) return { applied: false, loss: loss! };
-      trunk.forEach((v, i) => v.assign(tf.sub(v, tf.mul(gradients[i]!, trunkRate!))));
+      const rows = batch.targets.length;
+      const inputs: NamedTensors = {
+        input: this.inputOf(batch),
+        targets: tf.tensor2d(batch.targets, [rows, 1]),
+        slots: tf.tensor1d(batch.slots, 'int32'),
+      };
+      if (trunkRate !== undefined) inputs.trunkRate = tf.scalar(trunkRate);
+      trunk.forEach((v, i) => (inputs[`trunk${i}`] = v));
       heads.forEach((v, i) => {
+        inputs[`head${i}`] = v;
         // One rate per slot, broadcast over the slot's weights.
-        const rates = tf.tensor(slotRates, [slotRates.length, ...v.shape.slice(1).map(() => 1)]);
-        v.assign(tf.sub(v, tf.mul(gradients[trunk.length + i]!, rates)));
+        inputs[`headRates${i}`] = tf.tensor(slotRates, [slotRates.length, ...v.shape.slice(1).map(() => 1)]);
       });
+      const key = `${trunkRate === undefined ? 'heads' : 'fine-tune'} step, ${rows} rows, ${this.network.slotCapacity} slots`;
+      const step = this.compiled.run(key, inputs, this.network.constants(), () => {
+        const { loss, gradients } = this.network.lossAndGradients(inputs.input as tf.Tensor2D, inputs.slots as tf.Tensor1D, inputs.targets as tf.Tensor2D, trunkRate !== undefined);
+        // A sum over the stacked squares, not tf.addN: a graph's AddN may add its inputs in another order (a last-bit
+        // difference in one case in three, compiled-steps.ts would see it), a Sum adds them as the kernels do.
+        const squaredNorm = tf.sum(tf.stack(gradients.map((g) => tf.sum(tf.square(g)))));
+        const updated: NamedTensors = { lossAndNorm: tf.stack([loss, squaredNorm]) };
+        // The gradients are the heads' alone when the trunk stays.
+        const headGradients = gradients.slice(gradients.length - heads.length);
+        if (trunkRate !== undefined) trunk.forEach((v, i) => (updated[`trunk${i}`] = tf.sub(v, tf.mul(gradients[i]!, inputs.trunkRate!))));
+        heads.forEach((v, i) => (updated[`head${i}`] = tf.sub(v, tf.mul(headGradients[i]!, inputs[`headRates${i}`]!))));
+        return updated;
+      });
+      const [loss, norm] = step.lossAndNorm!.dataSync();
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) return { applied: false, loss: loss! };
+      if (trunkRate !== undefined) trunk.forEach((v, i) => v.assign(step[`trunk${i}`]!));
+      heads.forEach((v, i) => v.assign(step[`head${i}`]!));
       return { applied: true, loss: loss! };
     });
   }
@@ -575,6 +612,7 @@ export class OnlineRegressor implements OnlineModel {
 
   dispose(): void {
     this.releasePhaseTrunk();
+    this.compiled.dispose();
     this.network.dispose();
   }
 }

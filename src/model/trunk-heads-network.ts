@@ -205,6 +205,11 @@ export class TrunkHeadsNetwork {
     return { loss: value, gradients };
   }
 
+  /** The tensors its kernels read besides its variables, which never change: every layer's NTK scales. */
+  constants(): tf.Tensor[] {
+    return [...this.trunk, ...(this.headLayers ?? [])].flatMap((layer) => [layer.scales.weight, layer.scales.bias]);
+  }
+
   trunkVariables(): tf.Variable[] {
     return this.trunk.flatMap((l) => [l.weight, l.bias]);
   }
