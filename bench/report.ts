@@ -512,15 +512,18 @@ export function writeReport(options: ReportOptions): void {
       int(m.tasks),
       int(m.taskGroups),
       int(m.kernels),
+      fix(m.kernelByKernelMedianMs, 2),
+      int(m.compiledKernels),
       fix(m.medianMs, 2),
+      `${fix(m.kernelByKernelMedianMs / m.medianMs, 2)}×`,
     ]);
     sections.push(
       [
         '## 10. Model steps: kernels and time per step against the number of tasks',
         when(steps),
-        `Offline (no broker), backend \`${steps.backend}\`: ${steps.setup}. \`score\` is prequential scoring of a batch (\`predict\`, look-ahead included), \`heads\` the heads' step (\`learn\` with no fine-tuning phase due), \`fineTune\` one fine-tuning step on replayed records (trunk and heads). Kernels are every kernel \`tf.profile\` records in one step (gradients included); time is the median of unprofiled steps.`,
+        `Offline (no broker), backend \`${steps.backend}\`: ${steps.setup}. \`score\` is prequential scoring of a batch (\`predict\`, look-ahead included), \`heads\` the heads' step (\`learn\` with no fine-tuning phase due), \`fineTune\` one fine-tuning step on replayed records (trunk and heads). Kernels are every kernel \`tf.profile\` records in one step (gradients included) run kernel by kernel (\`model.compiledSteps: false\`); the default model runs the same kernels as one TensorFlow graph call per step (kernels left outside the graph in the next column; graphs loaded at the end: ${Object.entries(steps.compiledGraphs ?? {}).map(([tasks, graphs]) => `${graphs} at ${tasks} tasks`).join(', ')}). Both models take the same steps on the same batches, alternating, and end with the same network bit for bit (checked); times are medians of unprofiled steps.`,
         '',
-        table(['step', 'tasks', 'task groups in the batch', 'kernels per step', 'ms per step (median)'], rows),
+        table(['step', 'tasks', 'task groups in the batch', 'kernels per step', 'ms per step, kernel by kernel (median)', 'kernels outside the graph', 'ms per step, compiled (default, median)', 'speed-up'], rows),
       ].join('\n'),
     );
     const growth = Object.entries(steps.kernelGrowth);

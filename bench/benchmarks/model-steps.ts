@@ -8,7 +8,12 @@
  * with the number of tasks in a batch.
  *
  * Kernels are counted with tf.profile (every kernel the backend runs,
- * gradients included); wall times are medians of unprofiled steps.
+ * gradients included) on a model running kernel by kernel; on the native
+ * backend the default model runs those same kernels as one TensorFlow graph
+ * call per step (`model.compiledSteps`), and both are timed, alternating,
+ * on the same batches: medians of unprofiled steps. The two models stay in
+ * lockstep (their steps give the same numbers bit for bit), which the
+ * benchmark checks on their networks at the end.
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/model/backend.js';
@@ -25,13 +30,18 @@ type StepKind = (typeof stepKinds)[number];
 export interface StepMeasurement {
   readonly tasks: number;
   readonly step: StepKind;
-  /** Kernels of one step, from tf.profile. */
+  /** Kernels of one step run kernel by kernel, from tf.profile. */
   readonly kernels: number;
+  /** Kernels tf.profile sees in one step of the default model (0 when the whole step is one graph call). */
+  readonly compiledKernels: number;
   /** Kernel name → count, for reading where the ops go. */
   readonly kernelNames: Record<string, number>;
   /** Task groups in the measured batch. */
   readonly taskGroups: number;
+  /** The default model (compiled steps on the native backend). */
   readonly medianMs: number;
+  /** The same steps run kernel by kernel. */
+  readonly kernelByKernelMedianMs: number;
   readonly steps: number;
 }
 
@@ -44,9 +54,11 @@ export interface ModelStepsResult {
   readonly loadAverageBefore: readonly number[];
   readonly loadAverageAfter: readonly number[];
   readonly backend: string;
+  /** Graphs the default model had loaded at the end, per task count (0: its steps ran kernel by kernel). */
+  readonly compiledGraphs: Record<number, number>;
 }
 
-function regressorConfig(seed: number): OnlineRegressorConfig {
+function regressorConfig(seed: number, compiledSteps: boolean): OnlineRegressorConfig {
   return {
     spec: { inputDim, hidden: [64, 64], headHidden: [], activation: 'relu', sigmaW2: 2, sigmaB2: 0.1 },
     learningRate: 'auto',
@@ -56,6 +68,10 @@ function regressorConfig(seed: number): OnlineRegressorConfig {
     seed,
     // every: 0 keeps fine-tuning phases out of `learn`; the fine-tuning step is measured on its own.
     fineTune: { every: 0, steps: 20, trunkLearningRateRatio: 1, replayPerTask: 1000, batchSize },
+    compiledSteps,
+    onCompiledStepsOff: (reason) => {
+      throw new Error(`compiled steps turned off: ${reason}`);
+    },
   };
 }
 
@@ -84,35 +100,56 @@ export async function measureModelSteps(quick: boolean): Promise<ModelStepsResul
   const timedSteps = quick ? 20 : 200;
   const measurements: StepMeasurement[] = [];
   let done = 0;
+  const compiledGraphs: Record<number, number> = {};
   for (const tasks of taskCounts) {
     const random = uniformRandom(7 + tasks);
-    const model = new OnlineRegressor(regressorConfig(42));
-    // Warm-up: every task has a head, moments and replay; tfjs has compiled its kernels.
-    for (let i = 0; i < Math.max(20, 2 * tasks); i++) model.learn(makeBatch(random, tasks));
+    const compiled = new OnlineRegressor(regressorConfig(42, true));
+    const kernelByKernel = new OnlineRegressor(regressorConfig(42, false));
+    const models = [compiled, kernelByKernel];
+    // Warm-up: every task has a head, moments and replay; tfjs has compiled its kernels, the default model its graphs.
+    for (let i = 0; i < Math.max(20, 2 * tasks); i++) {
+      const batch = makeBatch(random, tasks);
+      for (const model of models) model.learn(batch);
+    }
     for (const step of stepKinds) {
       progress(`${tasks} tasks: ${step}`, done++, taskCounts.length * stepKinds.length);
-      const batches = Array.from({ length: timedSteps + 1 }, () => (step === 'fineTune' ? model.replay.sample(batchSize) : makeBatch(random, tasks)));
-      const run = (batch: Example[]): unknown =>
+      const batches = Array.from({ length: timedSteps + 5 }, () => (step === 'fineTune' ? compiled.replay.sample(batchSize) : makeBatch(random, tasks)));
+      const run = (model: OnlineRegressor, batch: Example[]): unknown =>
         step === 'score' ? model.predict(batch) : step === 'heads' ? model.learn(batch) : model.fineTuneStep(batch);
-      const profiled = batches[0]!;
-      const kernelNames = await kernelsOf(() => run(profiled));
-      const times: number[] = [];
-      for (const batch of batches.slice(1)) {
-        const started = performance.now();
-        run(batch);
-        times.push(performance.now() - started);
-      }
+      // The default model compiles this step's graph on its third run and checks it against the kernels on the
+      // fourth; the fifth is profiled.
+      const kernelNames = await kernelsOf(() => run(kernelByKernel, batches[0]!));
+      run(compiled, batches[0]!);
+      for (const batch of batches.slice(1, 4)) for (const model of models) run(model, batch);
+      const compiledKernels = Object.values(await kernelsOf(() => run(compiled, batches[4]!))).reduce((a, b) => a + b, 0);
+      run(kernelByKernel, batches[4]!);
+      const times = { compiled: [] as number[], kernelByKernel: [] as number[] };
+      batches.slice(5).forEach((batch, i) => {
+        // Alternating which goes first, so neither always runs on a cache the other warmed.
+        for (const name of i % 2 === 0 ? (['compiled', 'kernelByKernel'] as const) : (['kernelByKernel', 'compiled'] as const)) {
+          const started = performance.now();
+          run(name === 'compiled' ? compiled : kernelByKernel, batch);
+          times[name].push(performance.now() - started);
+        }
+      });
       measurements.push({
         tasks,
         step,
         kernels: Object.values(kernelNames).reduce((a, b) => a + b, 0),
+        compiledKernels,
         kernelNames,
-        taskGroups: new Set(profiled.map((e) => e.task)).size,
-        medianMs: +median(times).toFixed(3),
-        steps: times.length,
+        taskGroups: new Set(batches[0]!.map((e) => e.task)).size,
+        medianMs: +median(times.compiled).toFixed(3),
+        kernelByKernelMedianMs: +median(times.kernelByKernel).toFixed(3),
+        steps: times.compiled.length,
       });
     }
-    model.dispose();
+    // The networks, not the whole states: the replayed batches are drawn from the default model's reservoir alone.
+    if (JSON.stringify(compiled.network.toJSON()) !== JSON.stringify(kernelByKernel.network.toJSON())) {
+      throw new Error(`at ${tasks} tasks the compiled model's network differs from the kernel-by-kernel model's`);
+    }
+    compiledGraphs[tasks] = compiled.compiledStepGraphs;
+    for (const model of models) model.dispose();
   }
   progress('done', done, done);
   const kernels = (tasks: number, step: StepKind): number => measurements.find((m) => m.tasks === tasks && m.step === step)!.kernels;
@@ -125,6 +162,7 @@ export async function measureModelSteps(quick: boolean): Promise<ModelStepsResul
     loadAverageBefore,
     loadAverageAfter: loadAverage(),
     backend: backend.name,
+    compiledGraphs,
   };
 }
 
