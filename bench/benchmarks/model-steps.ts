@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/model/backend.js';
+import { compileOnRun } from '../../src/model/compiled-steps.js';
 import { OnlineRegressor, type OnlineRegressorConfig } from '../../src/model/online-regressor.js';
 import type { Example } from '../../src/spec/example.js';
 import { loadAverage, median, progress, uniformRandom, type BenchContext } from '../lib/common.js';
@@ -113,18 +114,19 @@ export async function measureModelSteps(quick: boolean): Promise<ModelStepsResul
     }
     for (const step of stepKinds) {
       progress(`${tasks} tasks: ${step}`, done++, taskCounts.length * stepKinds.length);
-      const batches = Array.from({ length: timedSteps + 5 }, () => (step === 'fineTune' ? compiled.replay.sample(batchSize) : makeBatch(random, tasks)));
+      const batches = Array.from({ length: timedSteps + compileOnRun + 3 }, () => (step === 'fineTune' ? compiled.replay.sample(batchSize) : makeBatch(random, tasks)));
       const run = (model: OnlineRegressor, batch: Example[]): unknown =>
         step === 'score' ? model.predict(batch) : step === 'heads' ? model.learn(batch) : model.fineTuneStep(batch);
-      // The default model compiles this step's graph on its third run and checks it against the kernels on the
-      // fourth; the fifth is profiled.
+      // The default model compiles this step's graph after compileOnRun runs (if warm-up has not) and checks it
+      // against the kernels on the graph's first run; the run after is profiled.
+      const warm = compileOnRun + 2;
       const kernelNames = await kernelsOf(() => run(kernelByKernel, batches[0]!));
       run(compiled, batches[0]!);
-      for (const batch of batches.slice(1, 4)) for (const model of models) run(model, batch);
-      const compiledKernels = Object.values(await kernelsOf(() => run(compiled, batches[4]!))).reduce((a, b) => a + b, 0);
-      run(kernelByKernel, batches[4]!);
+      for (const batch of batches.slice(1, warm)) for (const model of models) run(model, batch);
+      const compiledKernels = Object.values(await kernelsOf(() => run(compiled, batches[warm]!))).reduce((a, b) => a + b, 0);
+      run(kernelByKernel, batches[warm]!);
       const times = { compiled: [] as number[], kernelByKernel: [] as number[] };
-      batches.slice(5).forEach((batch, i) => {
+      batches.slice(warm + 1).forEach((batch, i) => {
         // Alternating which goes first, so neither always runs on a cache the other warmed.
         for (const name of i % 2 === 0 ? (['compiled', 'kernelByKernel'] as const) : (['kernelByKernel', 'compiled'] as const)) {
           const started = performance.now();

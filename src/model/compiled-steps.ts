@@ -17,29 +17,42 @@ interface CompiledGraph {
 /** Every this many runs of a graph, it runs beside the kernels it was traced from and the two must agree bit for bit. */
 export const verifyEvery = 512;
 
-/** Graphs kept per model (a key per step kind, batch size and head capacity); the least recently used goes. */
-const maxGraphs = 32;
+/**
+ * Graphs loaded per model at most (a key per step kind, batch size and head capacity): each holds
+ * ~0.5 MiB in TensorFlow once it has run.
+ */
+export const maxGraphs = 32;
 
 /**
- * A key is compiled on its this-many-th run: recording and loading a graph blocks for ~5–15 ms, so shapes
- * seen once or twice (a timed minibatch of an odd size) run kernel by kernel, and a replay step's,
- * which recurs every batch, is compiled at once.
+ * A key is compiled once it has run this many times lately: recording a graph, loading it and
+ * TensorFlow preparing its first run block for ~10–15 ms, so a shape seen once or twice (a timed
+ * minibatch of an odd size) runs kernel by kernel, and a replay step's, which recurs every batch, is
+ * compiled at once.
  */
 export const compileOnRun = 3;
 
-/** Runs counted per key not (yet) compiled; forgotten all at once beyond this many keys. */
+/**
+ * Runs are counted per key, and every this many runs (of all keys) every count is halved: "lately".
+ * With every graph slot taken, a key is compiled only when it ran more than twice as often lately
+ * as the least run loaded graph, which it replaces: timed minibatches of many sizes then keep the
+ * most frequent sizes compiled instead of compiling and evicting in turn.
+ */
+const agingPeriod = 4096;
+
+/** Keys counted at most; beyond, the rarest are forgotten at the next aging. */
 const maxCountedKeys = 4096;
 
 /**
  * Model steps compiled to TensorFlow graphs (DESIGN §3): on tfjs-node, a step
  * that runs ~20–70 small kernels, each one a native call costing more than its
- * arithmetic, runs as one call into a TensorFlow session instead. The
- * {@link compileOnRun}-th run of a `key` records the kernels as they run
- * (kernel-trace.ts); later runs feed the inputs to the recorded graph. The graph holds the same ops
- * with the same attributes, so the numbers are the same bit for bit; this is
- * checked on a graph's first run and every {@link verifyEvery} runs after, by
- * running both, and on any difference (or a computation that cannot be
- * recorded) every step of this model runs kernel by kernel from then on.
+ * arithmetic, runs as one call into a TensorFlow session instead. Once a `key`
+ * has run {@link compileOnRun} times, its next run records the kernels as they
+ * run (kernel-trace.ts); later runs feed the inputs to the recorded graph. The
+ * graph holds the same ops with the same attributes, so the numbers are the
+ * same bit for bit; this is checked on a graph's first run and every
+ * {@link verifyEvery} runs after, by running both, and on any difference every
+ * step of this model runs kernel by kernel from then on (a computation that
+ * cannot be recorded runs so under its key).
  *
  * `key` must name everything the recorded constants depend on: shapes, and
  * any value the computation uploads itself.
@@ -47,7 +60,10 @@ const maxCountedKeys = 4096;
 export class CompiledSteps {
   private readonly graphs = new Map<string, CompiledGraph>();
   private readonly untraceable = new Set<string>();
-  private readonly runsBeforeCompile = new Map<string, number>();
+  /** Runs per key lately (loaded or not), halved every {@link agingPeriod} runs. */
+  private readonly recentRuns = new Map<string, number>();
+  private runsSinceAging = 0;
+  private compiled = 0;
   private off: string | undefined;
 
   constructor(
@@ -65,6 +81,11 @@ export class CompiledSteps {
     return this.graphs.size;
   }
 
+  /** How many graphs were recorded and loaded so far (evicted ones included). */
+  get compilations(): number {
+    return this.compiled;
+  }
+
   /**
    * `compute(inputs)`'s result, from the graph recorded for `key` when there is
    * one. `constants` are tensors `compute` reads besides `inputs` that never
@@ -74,20 +95,9 @@ export class CompiledSteps {
   run(key: string, inputs: NamedTensors, constants: readonly tf.Tensor[], compute: () => NamedTensors): NamedTensors {
     const backend = this.enabled && this.off === undefined ? nativeBackend() : undefined;
     if (!backend || this.untraceable.has(key)) return compute();
+    const recent = this.countRun(key);
     const graph = this.graphs.get(key);
-    if (!graph) {
-      const runs = (this.runsBeforeCompile.get(key) ?? 0) + 1;
-      if (runs < compileOnRun) {
-        if (this.runsBeforeCompile.size >= maxCountedKeys) this.runsBeforeCompile.clear();
-        this.runsBeforeCompile.set(key, runs);
-        return compute();
-      }
-      this.runsBeforeCompile.delete(key);
-      return this.compile(backend, key, inputs, constants, compute);
-    }
-    // Most recently used last.
-    this.graphs.delete(key);
-    this.graphs.set(key, graph);
+    if (!graph) return recent > compileOnRun && this.makeRoomFor(recent) ? this.compile(backend, key, inputs, constants, compute) : compute();
     graph.runs += 1;
     const outputs = this.runGraph(backend, graph, inputs);
     if (graph.runs % verifyEvery !== 1) return outputs;
@@ -97,6 +107,37 @@ export class CompiledSteps {
     if (difference === undefined) return outputs;
     this.turnOff(`the graph of "${key}" gave a different ${difference} from its kernels`);
     return expected;
+  }
+
+  private countRun(key: string): number {
+    const runs = (this.recentRuns.get(key) ?? 0) + 1;
+    this.recentRuns.set(key, runs);
+    if ((this.runsSinceAging += 1) >= agingPeriod) {
+      this.runsSinceAging = 0;
+      for (const [k, n] of this.recentRuns) {
+        if (n <= 1 && !this.graphs.has(k)) this.recentRuns.delete(k);
+        else this.recentRuns.set(k, n >> 1);
+      }
+      if (this.recentRuns.size > maxCountedKeys) {
+        const rarest = [...this.recentRuns].filter(([k]) => !this.graphs.has(k)).sort((a, b) => a[1] - b[1]);
+        for (const [k] of rarest.slice(0, this.recentRuns.size - maxCountedKeys)) this.recentRuns.delete(k);
+      }
+    }
+    return runs;
+  }
+
+  /** Whether a key run `recent` times lately may be compiled now: a slot is free, or it is freed from a graph run less than half as often. */
+  private makeRoomFor(recent: number): boolean {
+    if (this.graphs.size < maxGraphs) return true;
+    let rarest: string | undefined;
+    let rarestRuns = Number.POSITIVE_INFINITY;
+    for (const key of this.graphs.keys()) {
+      const runs = this.recentRuns.get(key) ?? 0;
+      if (runs < rarestRuns) [rarest, rarestRuns] = [key, runs];
+    }
+    if (rarest === undefined || recent <= 2 * rarestRuns) return false;
+    this.unload(rarest);
+    return true;
   }
 
   private compile(backend: NativeBackend, key: string, inputs: NamedTensors, constants: readonly tf.Tensor[], compute: () => NamedTensors): NamedTensors {
@@ -122,6 +163,7 @@ export class CompiledSteps {
       // TensorFlow has read the graph; nothing else needs the files.
       rmSync(dir, { recursive: true, force: true });
     }
+    this.compiled += 1;
     const inputKeys = Object.keys(inputs);
     const outputKeys = Object.keys(trace.result);
     this.graphs.set(key, {
@@ -132,7 +174,6 @@ export class CompiledSteps {
       outputNames: outputKeys.map((k) => trace.outputNames[k]!),
       runs: 0,
     });
-    while (this.graphs.size > maxGraphs) this.unload(this.graphs.keys().next().value!);
     return trace.result;
   }
 

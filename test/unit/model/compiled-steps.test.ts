@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/model/backend.js';
-import { CompiledSteps, compileOnRun, verifyEvery } from '../../../src/model/compiled-steps.js';
+import { CompiledSteps, compileOnRun, maxGraphs, verifyEvery } from '../../../src/model/compiled-steps.js';
 import type { NamedTensors } from '../../../src/model/kernel-trace.js';
 
 /** A dense ReLU layer and its loss: the kind of kernels a model step runs, with shape constants and an uploaded scalar. */
@@ -42,7 +42,7 @@ describe('CompiledSteps (TensorFlow graphs recorded from kernels)', () => {
         const expected = bits(layerStep(inputs, scale));
         expect(bits(compiled.run('layer', inputs, [scale], () => layerStep(inputs, scale)))).toEqual(expected);
       });
-      expect(compiled.size).toBe(run + 1 >= compileOnRun ? 1 : 0);
+      expect(compiled.size).toBe(run >= compileOnRun ? 1 : 0);
     }
     expect(offs).toEqual([]);
     expect(tf.memory().numTensors).toBe(before);
@@ -57,7 +57,7 @@ describe('CompiledSteps (TensorFlow graphs recorded from kernels)', () => {
     let factor = 3;
     // The computation uploads `factor` itself, so the graph holds it as recorded: the key does not name it (a caller's bug).
     const step = (inputs: NamedTensors): NamedTensors => ({ out: tf.mul(layerStep(inputs, scale).out!, factor) });
-    for (let run = 0; run < compileOnRun; run++) tf.tidy(() => void compiled.run('k', randomInputs(run), [scale], () => step(randomInputs(run))));
+    for (let run = 0; run <= compileOnRun; run++) tf.tidy(() => void compiled.run('k', randomInputs(run), [scale], () => step(randomInputs(run))));
     expect(compiled.size).toBe(1);
     factor = 5;
     tf.tidy(() => {
@@ -94,6 +94,28 @@ describe('CompiledSteps (TensorFlow graphs recorded from kernels)', () => {
     compiled.dispose();
     scale.dispose();
     hidden.dispose();
+  });
+
+  it('keeps the most run keys compiled when more keys recur than graphs fit, instead of compiling and evicting in turn', () => {
+    const scale = tf.keep(tf.scalar(0.5));
+    const compiled = new CompiledSteps(true);
+    const inputs = tf.tidy(() => Object.fromEntries(Object.entries(randomInputs(1)).map(([k, t]) => [k, tf.keep(t)])));
+    const expected = tf.tidy(() => bits(layerStep(inputs, scale)));
+    const runKey = (key: string): void =>
+      tf.tidy(() => {
+        expect(bits(compiled.run(key, inputs, [scale], () => layerStep(inputs, scale)))).toEqual(expected);
+      });
+    // More keys than graph slots, each recurring as often: the first to recur fill the slots, the rest stay kernel by kernel.
+    const keys = Array.from({ length: maxGraphs + 8 }, (_, i) => `size ${i}`);
+    for (let round = 0; round < 12; round++) for (const key of keys) runKey(key);
+    expect(compiled.size).toBe(maxGraphs);
+    expect(compiled.compilations).toBe(maxGraphs);
+    // A key that comes to run far more often than the loaded ones takes a slot.
+    for (let run = 0; run < 40; run++) runKey('full batch');
+    expect(compiled.compilations).toBe(maxGraphs + 1);
+    expect(compiled.size).toBe(maxGraphs);
+    compiled.dispose();
+    tf.dispose([scale, ...Object.values(inputs)]);
   });
 
   it('compiles nothing when turned off', () => {
