@@ -43,7 +43,7 @@ const agingPeriod = 4096;
 const maxCountedKeys = 4096;
 
 /**
- * Model steps compiled to TensorFlow graphs (DESIGN §3): on tfjs-node, a step
+ * Model steps compiled to TensorFlow graphs (docs/architecture.md, "The model"): on tfjs-node, a step
  * that runs ~20–70 small kernels, each one a native call costing more than its
  * arithmetic, runs as one call into a TensorFlow session instead. Once a `key`
  * has run {@link compileOnRun} times, its next run records the kernels as they
