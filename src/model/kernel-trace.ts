@@ -71,7 +71,6 @@ export interface KernelTrace {
   readonly outputNames: Record<string, string>;
   /** What the computation returned, run as it was recorded. */
   readonly result: NamedTensors;
-  readonly kernels: number;
 }
 
 /** Thrown when a computation cannot become a graph; it has run, and its result is `result`. */
@@ -118,7 +117,6 @@ export function traceKernels(backend: NativeBackend, inputs: NamedTensors, const
   /** Binding tensor id → shape and dtype, for tensors that may become constants. */
   const known = new Map<number, { shape: number[]; dtype: number }>();
   let nodes = 0;
-  let kernels = 0;
 
   const shapeOf = (shape: readonly number[]): Proto => {
     const proto = new P.TensorShape();
@@ -210,7 +208,6 @@ export function traceKernels(backend: NativeBackend, inputs: NamedTensors, const
           attrs.map((attr) => [attr.name, attrOf(attr)] as const),
           inputIds.map((id) => graphTensor.get(id) ?? constant(id)),
         );
-        kernels += 1;
         result.forEach((output, k) => {
           const tensorName = k === 0 ? name : `${name}:${k}`;
           graphTensor.set(output.id, tensorName);
@@ -238,7 +235,7 @@ export function traceKernels(backend: NativeBackend, inputs: NamedTensors, const
     if (source === undefined || !computed.has(source)) throw new UntraceableError(`output "${key}" is not computed by a kernel of the trace`, result);
     outputNames[key] = source.includes(':') ? source : `${source}:0`;
   }
-  return { savedModel: savedModelOf(graph, inputs, inputNames, result, outputNames, dtypeOf, shapeOf), inputNames, outputNames, result, kernels };
+  return { savedModel: savedModelOf(graph, inputs, inputNames, result, outputNames, dtypeOf, shapeOf), inputNames, outputNames, result };
 }
 
 function savedModelOf(
