@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs';
  * TensorFlow graph (a SavedModel's bytes), so that later runs of the same
  * computation are one call into TensorFlow instead of one per kernel
  * (compiled-steps.ts). Each recorded node is the very op, with the very
- * attributes, that tfjs-node handed to TensorFlow's eager runtime: the graph
- * computes the same numbers bit for bit.
+ * attributes, that tfjs-node handed to TensorFlow's eager runtime, so the graph
+ * computes the same numbers; compiled-steps.ts checks that it does (a graph's
+ * AddN, for one, may add its inputs in another order).
  *
  * Hand-written because no library does this: tfjs' own graph models go the
  * other way (a TensorFlow graph run kernel by kernel), and the SavedModel
