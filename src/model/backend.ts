@@ -49,7 +49,8 @@ async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-no
   process.env.TF_NUM_INTRAOP_THREADS ??= '1';
   // A compiled step is one TensorFlow session run of ~20-70 small kernels. With the default options the session
   // hands each kernel to the inter-op thread pool while the caller waits; a negative count runs them on the
-  // caller's thread (DirectSession's run_in_caller_thread): a compiled step ~40% faster, the same kernels and numbers.
+  // caller's thread (DirectSession's run_in_caller_thread): a compiled step 25-45% faster, the same kernels and
+  // numbers (docs/architecture.md).
   process.env.TF_NUM_INTEROP_THREADS ??= '-1';
   // The native packages register the 'tensorflow' backend on import; they
   // bundle their own copy of tfjs-core, which is the same version we pin.
